@@ -1,0 +1,43 @@
+# neo-recommender: every target installs what it needs first (a .venv and the pinned CDK CLI).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONPATH := $(CURDIR)/constructs:$(CURDIR)/lambdas
+
+.PHONY: install demo test synth lint bench clean
+
+install: $(VENV)/.installed $(CDK)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: install
+	$(PY) -m neo_recommender demo
+
+test: install
+	$(PY) -m pytest -n 2 -q
+
+synth: install
+	$(CDK) synth --quiet
+	$(VENV)/bin/cfn-lint cdk.out/NeoRecommenderStack.template.json
+	@echo "Template: cdk.out/NeoRecommenderStack.template.json"
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	@echo "make bench arrives with the performance work (issue 7); nothing is measured yet." >&2
+	@exit 1
+
+clean:
+	rm -rf cdk.out .pytest_cache .ruff_cache

@@ -1,0 +1,7 @@
+"""``python -m neo_recommender``."""
+
+import sys
+
+from neo_recommender.cli import main
+
+sys.exit(main())

@@ -1,0 +1,146 @@
+"""Run Lambda functions in-process: moto's Docker-free Lambda backend calls the real handler.
+
+The handler named in the function's ``Handler`` is imported from the function's own code
+package (the zip moto received from the deployed template) and called with the event, in
+the function's environment. A handler that raises answers the way Lambda does: an
+``Unhandled`` function error whose payload carries ``errorType`` and ``errorMessage``, which
+Step Functions turns into the error name its Catch and Retry rules match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import traceback
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+# os.environ is process-wide and executions run in threads: one invocation at a time.
+_INVOKE_LOCK = threading.RLock()
+
+
+class LambdaContext:
+    """The parts of the Lambda context object handlers may read."""
+
+    def __init__(self, function: Any) -> None:
+        self.function_name = function.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function.function_arn
+        self.memory_limit_in_mb = function.memory_size
+        self.aws_request_id = hashlib.sha1(os.urandom(8)).hexdigest()
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Lambda's remaining-time API; in-process there is no deadline to report."""
+        return 300_000
+
+
+class InProcessLambdas:
+    """Replaces moto's simple Lambda ``invoke`` with a call of the real handler."""
+
+    def __init__(self) -> None:
+        self.invocations: Counter[str] = Counter()
+        self._code_dirs: dict[str, Path] = {}
+        self._tmp = tempfile.TemporaryDirectory(prefix="neo-recommender-lambda-")
+        self._original: Callable[..., Any] | None = None
+
+    def install(self) -> None:
+        """Patch moto's Docker-free Lambda backend."""
+        if self._original is not None:
+            return
+        self._original = LambdaSimpleBackend.invoke
+        runner = self
+
+        def invoke(backend: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
+                   headers: Any, response_headers: Any) -> bytes:
+            function = backend.get_function(function_name, qualifier)
+            return runner.invoke(function, body, response_headers)
+
+        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        """Restore moto's own behaviour and delete extracted code."""
+        if self._original is not None:
+            LambdaSimpleBackend.invoke = self._original  # type: ignore[method-assign]
+            self._original = None
+        self._tmp.cleanup()
+
+    def invoke(self, function: Any, body: Any, response_headers: dict[str, str]) -> bytes:
+        """Run one invocation and return the response payload."""
+        event = json.loads(body) if body else {}
+        self.invocations[function.handler] += 1
+        with _INVOKE_LOCK, _environment(self._environment_of(function)):
+            try:
+                result = self._handler_of(function)(event, LambdaContext(function))
+                payload = json.dumps(result)
+            except Exception as error:  # noqa: BLE001 - reported to the caller, as Lambda does
+                response_headers["x-amz-function-error"] = "Unhandled"
+                payload = json.dumps({
+                    "errorMessage": str(error),
+                    "errorType": type(error).__name__,
+                    "stackTrace": traceback.format_tb(error.__traceback__),
+                })
+        return payload.encode("utf-8")
+
+    def _environment_of(self, function: Any) -> dict[str, str]:
+        return {
+            **{key: str(value) for key, value in function.environment_vars.items()},
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+        }
+
+    def _handler_of(self, function: Any) -> Callable[[Any, Any], Any]:
+        module_name, _, attribute = function.handler.rpartition(".")
+        code_dir = self._code_dir(function)
+        module_file = module_name.replace(".", "/") + ".py"
+        if not (code_dir / module_file).is_file():
+            raise RuntimeError(f"{function.function_name}: handler module {module_file} is not in its code package")
+        module = _import_from(code_dir, module_name)
+        # The handler must be the code that was deployed, not an unrelated copy on sys.path.
+        if Path(module.__file__ or "").read_bytes() != (code_dir / module_file).read_bytes():
+            raise RuntimeError(f"{function.function_name}: imported {module.__file__} differs from the deployed "
+                               "code package; synthesize again")
+        return getattr(module, attribute)
+
+    def _code_dir(self, function: Any) -> Path:
+        digest = hashlib.sha256(function.code_bytes).hexdigest()
+        if digest not in self._code_dirs:
+            target = Path(self._tmp.name) / digest
+            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+                archive.extractall(target)
+            self._code_dirs[digest] = target
+        return self._code_dirs[digest]
+
+
+def _import_from(code_dir: Path, module_name: str) -> Any:
+    top = module_name.split(".", maxsplit=1)[0]
+    if top not in sys.modules and importlib.util.find_spec(top) is None:
+        sys.path.append(str(code_dir))
+    return importlib.import_module(module_name)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

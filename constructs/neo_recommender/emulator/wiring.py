@@ -1,0 +1,82 @@
+"""Fill the gaps between moto's services so the stack runs as it would in AWS.
+
+- EventBridge targets of type Step Functions: moto matches a rule's pattern but delivers
+  only to logs, SQS and buses; here a match starts an execution with the event as input.
+- Wait states: moto sleeps for real; here they sleep on the simulated clock, so a
+  45-minute job and its polling take seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.events.models import Rule
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+from moto.utilities.arns import parse_arn
+
+from neo_recommender.emulator.clock import SimulatedClock
+
+
+class ServiceWiring:
+    """Installs and removes the EventBridge-to-Step-Functions delivery and the simulated Wait."""
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        self.clock = clock
+        self.delivered_events: list[dict[str, Any]] = []
+        self._originals: dict[str, Callable[..., Any]] = {}
+
+    def install(self) -> None:
+        """Patch moto; idempotent."""
+        if self._originals:
+            return
+        self._originals = {"send_to_targets": Rule.send_to_targets, "wait": WaitFunction._wait_interval}
+        wiring = self
+        original_send = self._originals["send_to_targets"]
+
+        def send_to_targets(rule: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+            states = [t for t in rule.targets if parse_arn(t["Arn"]).service == "states"]
+            if states and rule.event_pattern.matches_event(original_event):
+                for target in states:
+                    wiring.start_execution(target["Arn"], original_event)
+            others = [t for t in rule.targets if t not in states]
+            if others:
+                saved, rule.targets = rule.targets, others
+                try:
+                    original_send(rule, original_event, transform_input)
+                finally:
+                    rule.targets = saved
+
+        def wait_interval(function: WaitFunction, env: Any, wait_seconds: int) -> None:
+            if wait_seconds > 0:
+                env.program_state_event.wait(wiring.clock.real_seconds(wait_seconds))
+
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        """Restore moto."""
+        if self._originals:
+            Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign]
+            WaitFunction._wait_interval = self._originals["wait"]  # type: ignore[method-assign]
+            self._originals = {}
+
+    def start_execution(self, state_machine_arn: str, event: dict[str, Any]) -> str:
+        """Start an execution as EventBridge does: the event (id and ISO time of its own) is the input."""
+        delivered = {**event, "id": str(uuid.uuid4()), "time": _iso_time(event.get("time"))}
+        self.delivered_events.append(delivered)
+        arn = parse_arn(state_machine_arn)
+        backend = stepfunctions_parser_backends[arn.account][arn.region]
+        execution = backend.start_execution(state_machine_arn, execution_input=json.dumps(delivered))
+        return execution.execution_arn
+
+
+def _iso_time(value: Any) -> str:
+    # moto stamps S3 events with epoch seconds; EventBridge sends ISO 8601.
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))

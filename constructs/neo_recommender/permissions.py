@@ -1,0 +1,112 @@
+"""Least-privilege IAM for the pipeline: what each step function and the IR role may do.
+
+SageMaker resources the pipeline names itself (model package groups, IR jobs) start with
+``name_prefix``, so policies are scoped to that prefix. Inference Recommender names the
+models, endpoints and Neo compilation jobs it creates on its own; those statements are
+scoped to the account and region, the narrowest AWS documents.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Aws
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+
+if TYPE_CHECKING:
+    from neo_recommender.workflow import WorkflowFunctions
+
+
+def sagemaker_arn(resource: str) -> str:
+    """``arn:<partition>:sagemaker:<region>:<account>:<resource>`` in the deploying stack."""
+    return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+
+def grant_workflow_functions(
+    functions: WorkflowFunctions,
+    *,
+    bucket: s3.IBucket,
+    watched_prefix: str,
+    table: dynamodb.ITable,
+    topic: sns.ITopic,
+    recommender_role: iam.IRole,
+    name_prefix: str,
+) -> None:
+    """Give each step function exactly the calls its handler makes."""
+    groups = sagemaker_arn(f"model-package-group/{name_prefix}*")
+    packages = sagemaker_arn(f"model-package/{name_prefix}*")
+    jobs = sagemaker_arn(f"inference-recommendations-job/{name_prefix}*")
+
+    # ValidateSubmission: read the manifest (any version) and check the archives; claim the run.
+    bucket.grant_read(functions.validate_submission, f"{watched_prefix}*")
+    table.grant(functions.validate_submission, "dynamodb:PutItem", "dynamodb:UpdateItem")
+
+    # RegisterModel: the model package group and a package version in it.
+    _allow(functions.register_model, ["sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup"],
+           [groups])
+    _allow(functions.register_model, ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"],
+           [packages, groups])
+
+    # StartRecommendationJob: create (and tag) the job, passing only the IR role, only to SageMaker.
+    _allow(functions.start_job, ["sagemaker:CreateInferenceRecommendationsJob",
+                                 "sagemaker:DescribeInferenceRecommendationsJob", "sagemaker:AddTags"], [jobs])
+    _allow(functions.start_job, ["sagemaker:DescribeModelPackage"], [packages])
+    functions.start_job.add_to_role_policy(iam.PolicyStatement(
+        actions=["iam:PassRole"], resources=[recommender_role.role_arn],
+        conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
+    table.grant(functions.start_job, "dynamodb:UpdateItem")
+
+    # CheckRecommendationJob: poll, and stop a job past its deadline.
+    _allow(functions.check_job, ["sagemaker:DescribeInferenceRecommendationsJob",
+                                 "sagemaker:StopInferenceRecommendationsJob"], [jobs])
+
+    # PublishResults: read the job and its steps; write the results; notify.
+    _allow(functions.publish_results, ["sagemaker:DescribeInferenceRecommendationsJob",
+                                       "sagemaker:ListInferenceRecommendationsJobSteps"], [jobs])
+    table.grant(functions.publish_results, "dynamodb:BatchWriteItem", "dynamodb:UpdateItem")
+    topic.grant_publish(functions.publish_results)
+
+    # RecordFailure: record and announce.
+    table.grant(functions.record_failure, "dynamodb:UpdateItem")
+    topic.grant_publish(functions.record_failure)
+
+
+def grant_recommender_role(
+    role: iam.Role, bucket: s3.IBucket, watched_prefix: str, compiled_output_prefix: str, name_prefix: str
+) -> None:
+    """What Inference Recommender does with its role: read the submission, build endpoints, compile, log."""
+    bucket.grant_read(role, f"{watched_prefix}*")
+    bucket.grant_read_write(role, f"{compiled_output_prefix}*")
+    _allow(role, ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+           [sagemaker_arn(f"model-package/{name_prefix}*"),
+            sagemaker_arn(f"model-package-group/{name_prefix}*")])
+    # IR creates, benchmarks and deletes these under names of its own (sm-epc-*, neo-*).
+    _allow(role, [
+        "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
+        "sagemaker:CreateEndpointConfig", "sagemaker:DescribeEndpointConfig", "sagemaker:DeleteEndpointConfig",
+        "sagemaker:CreateEndpoint", "sagemaker:DescribeEndpoint", "sagemaker:DeleteEndpoint",
+        "sagemaker:UpdateEndpoint", "sagemaker:InvokeEndpoint",
+        "sagemaker:CreateCompilationJob", "sagemaker:DescribeCompilationJob", "sagemaker:StopCompilationJob",
+        "sagemaker:AddTags", "sagemaker:ListTags",
+    ], [sagemaker_arn(f"{kind}/*") for kind in ("model", "endpoint-config", "endpoint", "compilation-job")])
+    role.add_to_policy(iam.PolicyStatement(
+        actions=["iam:PassRole"], resources=[role.role_arn],
+        conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
+    # Container images live in SageMaker-owned accounts that differ by region.
+    _allow(role, ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+           [f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:*:repository/*"])
+    _allow(role, ["ecr:GetAuthorizationToken"], ["*"])
+    _allow(role, ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+           [f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/*"])
+    role.add_to_policy(iam.PolicyStatement(
+        actions=["cloudwatch:PutMetricData"], resources=["*"],
+        conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}}))
+
+
+def _allow(grantee: iam.IGrantable | iam.Role, actions: list[str], resources: list[str]) -> None:
+    principal = grantee.grant_principal
+    principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+

@@ -1,0 +1,107 @@
+"""The Step Functions definition of a run: validate, register, start, wait, publish; or fail.
+
+Every task catches every error into one failure path that records and announces the run;
+each task's output lands under its own key of the state, so the failure path sees how far
+the run got.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class WorkflowFunctions:
+    """The Lambda function of each workflow step."""
+
+    validate_submission: lambda_.IFunction
+    register_model: lambda_.IFunction
+    start_job: lambda_.IFunction
+    check_job: lambda_.IFunction
+    publish_results: lambda_.IFunction
+    record_failure: lambda_.IFunction
+
+
+def max_polls(poll_interval: Duration, job_deadline: Duration) -> int:
+    """How many polls fit in the deadline: the check step stops the job after that many."""
+    return max(1, math.ceil(job_deadline.to_seconds() / poll_interval.to_seconds()))
+
+
+def build_definition(
+    scope: Construct, functions: WorkflowFunctions, *, poll_interval: Duration, job_deadline: Duration
+) -> sfn.IChainable:
+    """Chain the states of one run and return the start of the chain."""
+    execution_arn = sfn.JsonPath.string_at("$$.Execution.Id")
+
+    record_failure = _invoke(scope, "RecordFailure", functions.record_failure,
+                             {"state": sfn.JsonPath.entire_payload, "execution_arn": execution_arn},
+                             "$.failure")
+    record_failure.next(sfn.Fail(scope, "RunFailed", error="RunFailed",
+                                 cause="The run failed; its record in DynamoDB and the SNS message say why."))
+
+    def on_failure(task: tasks.LambdaInvoke, step: str) -> tasks.LambdaInvoke:
+        note_step = sfn.Pass(scope, f"{step}Failed", result=sfn.Result.from_object({"step": step}),
+                             result_path="$.failed_step")
+        task.add_catch(note_step.next(record_failure), errors=[sfn.Errors.ALL], result_path="$.error")
+        return task
+
+    validate = on_failure(_invoke(scope, "ValidateSubmission", functions.validate_submission,
+                                  {"event": sfn.JsonPath.entire_payload, "execution_arn": execution_arn},
+                                  "$.submission"), "ValidateSubmission")
+    register = on_failure(_invoke(scope, "RegisterModel", functions.register_model,
+                                  {"submission": sfn.JsonPath.object_at("$.submission")},
+                                  "$.model_package"), "RegisterModel")
+    register.add_retry(errors=["ModelPackageNotReady"], interval=Duration.seconds(10), max_attempts=5,
+                       backoff_rate=2)
+    start_job = on_failure(_invoke(scope, "StartRecommendationJob", functions.start_job,
+                                   {"submission": sfn.JsonPath.object_at("$.submission"),
+                                    "model_package": sfn.JsonPath.object_at("$.model_package"),
+                                    "execution_arn": execution_arn},
+                                   "$.job"), "StartRecommendationJob")
+    check_job = on_failure(_invoke(scope, "CheckRecommendationJob", functions.check_job,
+                                   {"run_id": sfn.JsonPath.string_at("$.submission.run_id"),
+                                    "job_name": sfn.JsonPath.string_at("$.job.job_name"),
+                                    "polls": sfn.JsonPath.number_at("$.poll.polls"),
+                                    "max_polls": max_polls(poll_interval, job_deadline)},
+                                   "$.poll"), "CheckRecommendationJob")
+    publish = on_failure(_invoke(scope, "PublishResults", functions.publish_results,
+                                 {"submission": sfn.JsonPath.object_at("$.submission"),
+                                  "job": sfn.JsonPath.object_at("$.job"),
+                                  "execution_arn": execution_arn},
+                                 "$.results"), "PublishResults")
+
+    start_polling = sfn.Pass(scope, "StartPolling", result=sfn.Result.from_object({"status": "PENDING", "polls": 0}),
+                             result_path="$.poll")
+    wait = sfn.Wait(scope, "WaitForJob", time=sfn.WaitTime.duration(poll_interval))
+    job_finished = (sfn.Choice(scope, "JobFinished?")
+                    .when(sfn.Condition.string_equals("$.poll.status", "COMPLETED"), publish)
+                    .otherwise(wait))
+    wait.next(check_job).next(job_finished)
+    publish.next(sfn.Succeed(scope, "RunCompleted"))
+
+    duplicate = (sfn.Choice(scope, "DuplicateEvent?")
+                 .when(sfn.Condition.boolean_equals("$.submission.duplicate", True),
+                       sfn.Succeed(scope, "AlreadyHandled", comment="Another execution owns this object version."))
+                 .otherwise(register))
+    register.next(start_job).next(start_polling).next(wait)
+    return validate.next(duplicate)
+
+
+def _invoke(scope: Construct, step: str, function: lambda_.IFunction, payload: dict[str, object],
+            result_path: str) -> tasks.LambdaInvoke:
+    return tasks.LambdaInvoke(
+        scope, step,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(payload),
+        payload_response_only=True,
+        retry_on_service_exceptions=True,
+        result_path=result_path,
+    )

@@ -1,0 +1,71 @@
+"""Errors the workflow raises on purpose.
+
+Their class names become the Step Functions error names (``errorType`` of the Lambda
+failure), so the state machine can route on them and the failure record can say what
+to do about each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with a submission: the field or file it concerns, what is wrong, what to do."""
+
+    field: str
+    message: str
+    action: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}. {self.action}"
+
+
+class WorkflowError(Exception):
+    """Base class of errors the workflow raises deliberately."""
+
+    advice = "See the execution's history in the Step Functions console for details."
+
+
+class SubmissionInvalid(WorkflowError):
+    """The manifest or the archives it names cannot be used; nothing was started."""
+
+    advice = "Fix every listed field, then upload recommend.json again (a new version starts a new run)."
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        lines = "\n".join(f"- {finding}" for finding in findings)
+        super().__init__(f"The submission has {len(findings)} problem(s):\n{lines}")
+
+
+class ModelPackageFailed(WorkflowError):
+    """SageMaker could not create the model package."""
+
+    advice = "Check the ModelPackageStatusDetails in the SageMaker console, fix the manifest, and resubmit."
+
+
+class ModelPackageNotReady(WorkflowError):
+    """The model package was still being created when the handler gave up waiting (retried)."""
+
+
+class RecommendationJobFailed(WorkflowError):
+    """Inference Recommender reported the job as FAILED."""
+
+    advice = (
+        "Read the FailureReason; check that the container image, the model archive and the sample "
+        "payload work together (ListInferenceRecommendationsJobSteps shows each benchmark)."
+    )
+
+
+class RecommendationJobStopped(WorkflowError):
+    """The Inference Recommender job was stopped before it finished."""
+
+    advice = "The job was stopped outside the pipeline; upload recommend.json again to start a new run."
+
+
+class RecommendationJobTimedOut(WorkflowError):
+    """The job ran past the pipeline's deadline and was stopped."""
+
+    advice = "Raise the pipeline's job deadline, or use an Advanced job with fewer instance types."

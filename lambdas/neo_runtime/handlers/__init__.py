@@ -1,0 +1,1 @@
+"""Lambda entry points, one module per workflow step (``neo_runtime.handlers.<step>.handler``)."""

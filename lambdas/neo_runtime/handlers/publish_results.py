@@ -1,0 +1,68 @@
+"""Step 5: collect the job's recommendations and failed steps, rank them, store them, notify."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from neo_runtime import run_store
+from neo_runtime.aws import client
+from neo_runtime.log import RunLogger
+from neo_runtime.notification import success_message
+from neo_runtime.ranking import Recommendation, compare_compiled, rank
+from neo_runtime.records import recommendation_item
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Event: ``{"submission", "job", "execution_arn"}``. Returns a small summary of the outcome."""
+    submission = event["submission"]
+    run_id = submission["run_id"]
+    job_name = event["job"]["job_name"]
+    log = RunLogger("PublishResults", run_id=run_id, job_name=job_name)
+    sagemaker = client("sagemaker")
+    job = sagemaker.describe_inference_recommendations_job(JobName=job_name)
+    ranked = rank(Recommendation.from_ir(item) for item in job.get("InferenceRecommendations", []))
+    failed_steps = list_failed_steps(sagemaker, job_name)
+
+    # Recommendations first, summary last: a reader who sees COMPLETED sees the whole table.
+    run_store.put_items([recommendation_item(run_id, position, rec)
+                         for position, rec in enumerate(ranked, start=1)])
+    best = ranked[0] if ranked else None
+    summary = {
+        "status": "COMPLETED",
+        "run_id": run_id,
+        "model_name": submission["manifest"]["model_name"],
+        "job_name": job_name,
+        "recommendation_count": len(ranked),
+        "compiled_count": sum(1 for rec in ranked if rec.compiled),
+        "best": best.row() if best else None,
+        "comparisons": [c.summary() for c in compare_compiled(ranked)],
+        "failed_steps": failed_steps,
+        "completed_at": _iso(job.get("CompletionTime")),
+    }
+    run_store.update_run(run_id, event["execution_arn"], summary)
+    client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **success_message(summary, ranked, failed_steps))
+    log.info("results published", recommendations=len(ranked), compiled=summary["compiled_count"],
+             failed_steps=len(failed_steps))
+    return {"status": "COMPLETED", "recommendation_count": len(ranked), "best": summary["best"]}
+
+
+def list_failed_steps(sagemaker: Any, job_name: str) -> list[dict[str, str]]:
+    """Benchmarks that failed (a failed Neo compilation shows up here), with IR's reason."""
+    failed = []
+    paginator = sagemaker.get_paginator("list_inference_recommendations_job_steps")
+    for page in paginator.paginate(JobName=job_name, Status="FAILED"):
+        for step in page.get("Steps", []):
+            benchmark = step.get("InferenceBenchmark", {})
+            model = benchmark.get("ModelConfiguration", {})
+            failed.append({
+                "instance_type": benchmark.get("EndpointConfiguration", {}).get("InstanceType", "unknown"),
+                "variant": "compiled" if model.get("CompilationJobName") or model.get(
+                    "InferenceSpecificationName") else "uncompiled",
+                "failure_reason": benchmark.get("FailureReason", "no reason given"),
+            })
+    return failed
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,69 @@
+"""Failure path: record the run as FAILED with a readable error, and announce it."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from neo_runtime import errors, naming, run_store
+from neo_runtime.aws import client
+from neo_runtime.log import RunLogger
+from neo_runtime.notification import failure_message
+from neo_runtime.s3_event import SubmittedObject
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Event: ``{"state": <the execution's state with "error" and "failed_step">, "execution_arn"}``.
+
+    Never touches the uploaded objects. Returns the failure summary that was recorded.
+    """
+    state = event["state"]
+    source = SubmittedObject.from_event(state)
+    run_id = naming.run_id(source.bucket, source.key, source.identity)
+    log = RunLogger("RecordFailure", run_id=run_id)
+    error = describe_error(state.get("error", {}), state.get("failed_step", {}).get("step", "unknown"))
+    submission = state.get("submission") or {}
+    summary = {
+        "status": "FAILED",
+        "run_id": run_id,
+        "bucket": source.bucket,
+        "key": source.key,
+        "version_id": source.version_id,
+        "execution_arn": event["execution_arn"],
+        "model_name": (submission.get("manifest") or {}).get("model_name"),
+        "job_name": (state.get("job") or {}).get("job_name"),
+        "error": error,
+    }
+    owned = run_store.update_run(run_id, event["execution_arn"],
+                                 {k: v for k, v in summary.items() if k not in ("run_id", "execution_arn")})
+    if not owned:
+        # Another execution owns this run; its own outcome will be recorded and announced.
+        log.warning("run owned by another execution; failure not recorded", error=error)
+        return summary
+    client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **failure_message(summary))
+    log.warning("run failed", error_type=error["type"], failed_step=error["step"])
+    return summary
+
+
+def describe_error(error: dict[str, Any], step: str) -> dict[str, str]:
+    """Turn a Step Functions Catch result (Error, Cause) into type, message, step and advice."""
+    error_type = str(error.get("Error", "Unknown"))
+    cause = error.get("Cause", "")
+    message = cause
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict) and "errorMessage" in parsed:
+            message = parsed["errorMessage"]
+            error_type = parsed.get("errorType", error_type)
+    except (TypeError, ValueError):
+        pass
+    workflow_error = getattr(errors, error_type, None)
+    if isinstance(workflow_error, type) and issubclass(workflow_error, errors.WorkflowError):
+        advice = workflow_error.advice
+    elif error_type.startswith("States.") or error_type.startswith("Lambda."):
+        advice = ("A service the pipeline depends on failed after retries; the run can be repeated by "
+                  "uploading recommend.json again. See the execution history for details.")
+    else:
+        advice = errors.WorkflowError.advice
+    return {"type": error_type, "step": step, "message": str(message)[:4000] or error_type, "advice": advice}

@@ -1,0 +1,217 @@
+"""The submission manifest (``recommend.json``): parse, check against its schema, normalise.
+
+The schema file next to this module is the contract users write against; this module
+adds the checks a schema cannot express (Advanced-only fields, where the archives live)
+and turns the document into a ``Manifest`` with every default filled in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from neo_runtime.errors import Finding, SubmissionInvalid
+from neo_runtime.schema_check import check
+
+SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
+MAX_MANIFEST_BYTES = 256 * 1024
+ADVANCED_ONLY_FIELDS = ("EndpointConfigurations", "TrafficPattern", "StoppingConditions", "ResourceLimit")
+
+_FIELD_ACTIONS = {
+    "DataInputConfig": 'Give input names and shapes, e.g. {"data": [1, 50]} for 50 features.',
+    "Image": "Use the ECR URI of the SageMaker container for your framework and region.",
+    "ModelName": "Use letters, digits and single hyphens (at most 48 characters).",
+    "SupportedRealtimeInferenceInstanceTypes": "Use SageMaker instance types such as ml.c5.xlarge.",
+}
+
+
+@lru_cache(maxsize=1)
+def manifest_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema, as published in the repository."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class ArchiveLocation:
+    """Where an archive named by the manifest lives."""
+
+    bucket: str
+    key: str
+
+    @property
+    def url(self) -> str:
+        """The ``s3://`` URL SageMaker expects."""
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A valid manifest with every default applied; field names follow the SageMaker API."""
+
+    model_name: str
+    framework: str
+    framework_version: str
+    image: str
+    nearest_model_name: str
+    data_input_config: str
+    supported_content_types: tuple[str, ...]
+    supported_response_mime_types: tuple[str, ...]
+    domain: str = "MACHINE_LEARNING"
+    task: str = "OTHER"
+    instance_types: tuple[str, ...] = ()
+    model_archive: str = "model.tar.gz"
+    payload_archive: str = "payload.tar.gz"
+    job_type: str = "Default"
+    job_description: str = ""
+    job_duration_seconds: int | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    advanced: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, for the workflow's state."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """Inverse of ``to_dict``."""
+        values = dict(data)
+        for name in ("supported_content_types", "supported_response_mime_types", "instance_types"):
+            values[name] = tuple(values.get(name) or ())
+        return cls(**values)
+
+
+def parse_manifest(raw: bytes) -> Manifest:
+    """Decode, check and normalise a manifest, raising ``SubmissionInvalid`` with every problem."""
+    document = _decode(raw)
+    findings = [
+        Finding(v.path or "recommend.json", v.message, _action_for(v.path))
+        for v in check(document, manifest_schema())
+    ]
+    findings += _check_data_input_config(document.get("DataInputConfig"))
+    findings += _check_job_type_fields(document)
+    if findings:
+        raise SubmissionInvalid(findings)
+    return _normalise(document)
+
+
+def resolve_archive(
+    field_name: str, value: str, bucket: str, manifest_key: str, prefix: str
+) -> ArchiveLocation:
+    """Resolve ``ModelArchive``/``PayloadArchive`` to a location in the submission bucket.
+
+    Relative values are keys under the manifest's folder; ``s3://`` URIs must point into the
+    same bucket and watched prefix, which is all the pipeline (and IR's role) may read.
+    """
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise SubmissionInvalid([Finding(field_name, "contains control characters",
+                                         "Use a plain key such as model.tar.gz.")])
+    if value.startswith("s3://"):
+        target_bucket, _, key = value[len("s3://"):].partition("/")
+        if target_bucket != bucket:
+            raise SubmissionInvalid([Finding(
+                field_name, f"points at bucket {target_bucket!r}; the pipeline reads only {bucket!r}",
+                "Upload the archive next to recommend.json and give its file name.")])
+    else:
+        if value.startswith("/") or "\\" in value:
+            raise SubmissionInvalid([Finding(
+                field_name, "must be a key relative to the manifest's folder",
+                "Give the file name, e.g. model.tar.gz.")])
+        key = manifest_key.rpartition("/")[0] + "/" + value if "/" in manifest_key else value
+    if not key or any(part in ("", ".", "..") for part in key.split("/")):
+        raise SubmissionInvalid([Finding(
+            field_name, f"resolves to an unusable key {key!r} (empty, '.' or '..' segments)",
+            "Give a plain key without '..' or '//'.")])
+    if prefix and not key.startswith(prefix):
+        raise SubmissionInvalid([Finding(
+            field_name, f"resolves to {key!r}, outside the watched prefix {prefix!r}",
+            f"Keep the archives under {prefix}.")])
+    return ArchiveLocation(bucket, key)
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise SubmissionInvalid([Finding(
+            "recommend.json", f"is {len(raw)} bytes; the limit is {MAX_MANIFEST_BYTES}",
+            "A manifest is a few hundred bytes; upload the archives as separate objects.")])
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SubmissionInvalid([Finding("recommend.json", "is not UTF-8 text",
+                                         "Save the manifest as UTF-8 JSON.")]) from None
+    except json.JSONDecodeError as error:
+        raise SubmissionInvalid([Finding(
+            "recommend.json", f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})",
+            "Check the file with a JSON linter; the README shows a complete example.")]) from None
+    if not isinstance(document, dict):
+        raise SubmissionInvalid([Finding(
+            "recommend.json", f"must be a JSON object, not {type(document).__name__}",
+            "Wrap the fields in { }; the README shows a complete example.")])
+    return document
+
+
+def _check_data_input_config(value: Any) -> list[Finding]:
+    if not isinstance(value, str):
+        return []
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return [Finding("DataInputConfig", "is a string but not valid JSON",
+                        _FIELD_ACTIONS["DataInputConfig"])]
+    schema = manifest_schema()
+    shape_forms = {"oneOf": [{"$ref": "#/$defs/namedShapes"}, {"$ref": "#/$defs/shapeList"}],
+                   "$defs": schema["$defs"]}
+    return [Finding(_join("DataInputConfig", v.path), v.message, _FIELD_ACTIONS["DataInputConfig"])
+            for v in check(parsed, shape_forms)]
+
+
+def _check_job_type_fields(document: dict[str, Any]) -> list[Finding]:
+    job_type = document.get("JobType", "Default")
+    if job_type == "Advanced":
+        if "EndpointConfigurations" not in document:
+            return [Finding("EndpointConfigurations", "is required for Advanced jobs",
+                            'List the instance types to test, e.g. [{"InstanceType": "ml.c5.xlarge"}].')]
+        return []
+    return [Finding(name, "is used only by Advanced jobs",
+                    'Set "JobType": "Advanced" or remove the field.')
+            for name in ADVANCED_ONLY_FIELDS if name in document]
+
+
+def _normalise(document: dict[str, Any]) -> Manifest:
+    data_input = document["DataInputConfig"]
+    if isinstance(data_input, str):
+        data_input = json.loads(data_input)
+    content_types = tuple(document["SupportedContentTypes"])
+    return Manifest(
+        model_name=document["ModelName"],
+        framework=document["Framework"],
+        framework_version=document["FrameworkVersion"],
+        image=document["Image"],
+        nearest_model_name=document["NearestModelName"],
+        data_input_config=json.dumps(data_input, separators=(",", ":")),
+        supported_content_types=content_types,
+        supported_response_mime_types=tuple(document.get("SupportedResponseMIMETypes", content_types)),
+        domain=document.get("Domain", "MACHINE_LEARNING"),
+        task=document.get("Task", "OTHER"),
+        instance_types=tuple(document.get("SupportedRealtimeInferenceInstanceTypes", ())),
+        model_archive=document.get("ModelArchive", "model.tar.gz"),
+        payload_archive=document.get("PayloadArchive", "payload.tar.gz"),
+        job_type=document.get("JobType", "Default"),
+        job_description=document.get("JobDescription", ""),
+        job_duration_seconds=document.get("JobDurationInSeconds"),
+        environment=dict(document.get("Environment", {})),
+        advanced={name: document[name] for name in ADVANCED_ONLY_FIELDS if name in document},
+    )
+
+
+def _action_for(path: str) -> str:
+    top = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+    return _FIELD_ACTIONS.get(top, "See the manifest reference in the README (or manifest.schema.json).")
+
+
+def _join(path: str, sub: str) -> str:
+    if not sub:
+        return path
+    return f"{path}{sub}" if sub.startswith("[") else f"{path}.{sub}"

@@ -1,0 +1,85 @@
+"""Reads and writes of run records in the results table (layout in ``records``)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from neo_runtime.aws import client, error_code
+from neo_runtime.records import now_iso, run_key, to_attribute_values
+
+_BATCH_SIZE = 25  # BatchWriteItem's limit
+_BATCH_ATTEMPTS = 8
+
+
+def table_name() -> str:
+    """The results table, from the function's environment."""
+    return os.environ["TABLE_NAME"]
+
+
+def claim_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:
+    """Create the run's summary item unless another execution already owns it.
+
+    Returns False for a duplicate delivery of the same object version. The same execution
+    may claim again (a retried Lambda), so the condition accepts its own earlier claim.
+    """
+    now = now_iso()
+    item = {"entity": "run", "run_id": run_id, "execution_arn": execution_arn, "created_at": now,
+            "updated_at": now, **fields}
+    try:
+        client("dynamodb").put_item(
+            TableName=table_name(),
+            Item={**run_key(run_id), **to_attribute_values(item)},
+            ConditionExpression="attribute_not_exists(pk) OR execution_arn = :me",
+            ExpressionAttributeValues={":me": {"S": execution_arn}},
+        )
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def update_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:
+    """Set fields on the run's summary item if this execution owns the run (or it does not exist yet).
+
+    Returns False when another execution owns the run, in which case nothing is written.
+    """
+    values = {**fields, "updated_at": now_iso(), "run_id": run_id, "execution_arn": execution_arn}
+    names = {f"#f{i}": name for i, name in enumerate(values)}
+    attribute_values = to_attribute_values({f":v{i}": value for i, value in enumerate(values.values())})
+    assignments = [f"#f{i} = :v{i}" for i, name in enumerate(values) if f":v{i}" in attribute_values]
+    removals = [f"#f{i}" for i in range(len(values)) if f":v{i}" not in attribute_values]
+    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+    try:
+        client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=run_key(run_id),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_not_exists(pk) OR execution_arn = :me",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**attribute_values, ":me": {"S": execution_arn}},
+        )
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def put_items(items: list[dict[str, Any]]) -> None:
+    """Write items (attribute-value form) in batches, retrying unprocessed ones with backoff."""
+    dynamodb = client("dynamodb")
+    for start in range(0, len(items), _BATCH_SIZE):
+        pending = [{"PutRequest": {"Item": item}} for item in items[start:start + _BATCH_SIZE]]
+        for attempt in range(_BATCH_ATTEMPTS):
+            response = dynamodb.batch_write_item(RequestItems={table_name(): pending})
+            pending = response.get("UnprocessedItems", {}).get(table_name(), [])
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2 ** attempt, 2.0))
+        if pending:
+            raise RuntimeError(f"DynamoDB left {len(pending)} recommendation item(s) unprocessed")
