@@ -36,6 +36,7 @@ def success_message(summary: dict[str, Any], ranked: list[Recommendation],
         lines += ["", "Compiled vs uncompiled:"] + [f"- {c.summary()}" for c in comparisons]
     elif ranked:
         lines += ["", "No compiled recommendations: IR did not add a Neo-compiled variant."]
+        lines += [f"- {reason}" for reason in summary.get("neo_ineligible_reasons") or []]
     if failed_steps:
         lines += ["", "Failed benchmarks:"] + [
             f"- {s['instance_type']} {s['variant']}: {s['failure_reason']}" for s in failed_steps]
@@ -49,6 +50,7 @@ def success_message(summary: dict[str, Any], ranked: list[Recommendation],
         "comparisons": [c.summary() for c in comparisons],
         "recommendations": [rec.row() for rec in ranked],
         "failed_steps": failed_steps,
+        "neo_ineligible_reasons": summary.get("neo_ineligible_reasons") or [],
     }
     return _publish_params(f"neo-recommender: {model} COMPLETED, best {winner}", "\n".join(lines),
                            facts, model, "COMPLETED")

@@ -2,9 +2,9 @@
 
 The template is the one ``cdk synth`` wrote, deployed through moto's CloudFormation; the
 Lambda code is the asset the assembly lists, uploaded to the bootstrap bucket where the
-template expects it. Two things moto's CloudFormation leaves out are completed from the
-same template afterwards: the buckets' EventBridge switch, and state machines in the
-backend that executes them.
+template expects it. What moto's CloudFormation leaves out is completed from the same
+template afterwards: bucket properties beyond encryption (versioning, public access block,
+the EventBridge switch), and state machines in the backend that executes them.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def deploy_stack(assembly_dir: Path, stack_name: str, account: str, region: str)
         resource_types={r["LogicalResourceId"]: r["ResourceType"] for r in resources
                         if "LogicalResourceId" in r and "ResourceType" in r},
     )
-    _enable_bucket_eventbridge(template, deployed, region)
+    _apply_bucket_properties(template, deployed, region)
     _create_executable_state_machines(deployed, account, region)
     return deployed
 
@@ -88,16 +88,23 @@ def upload_assets(assembly_dir: Path, stack_name: str, account: str, region: str
             s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=body)
 
 
-def _enable_bucket_eventbridge(template: dict[str, Any], deployed: DeployedStack, region: str) -> None:
+def _apply_bucket_properties(template: dict[str, Any], deployed: DeployedStack, region: str) -> None:
     s3 = boto3.client("s3", region_name=region)
     for logical_id, resource in template.get("Resources", {}).items():
         if resource.get("Type") != "AWS::S3::Bucket":
             continue
-        notification = resource.get("Properties", {}).get("NotificationConfiguration", {})
+        bucket = deployed.physical_ids[logical_id]
+        properties = resource.get("Properties", {})
+        if "VersioningConfiguration" in properties:
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={
+                "Status": properties["VersioningConfiguration"]["Status"]})
+        if "PublicAccessBlockConfiguration" in properties:
+            s3.put_public_access_block(Bucket=bucket,
+                                       PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"])
+        notification = properties.get("NotificationConfiguration", {})
         if notification.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
             s3.put_bucket_notification_configuration(
-                Bucket=deployed.physical_ids[logical_id],
-                NotificationConfiguration={"EventBridgeConfiguration": {}})
+                Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
 
 
 def _create_executable_state_machines(deployed: DeployedStack, account: str, region: str) -> None:

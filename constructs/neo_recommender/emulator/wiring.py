@@ -71,7 +71,9 @@ class ServiceWiring:
         self.delivered_events.append(delivered)
         arn = parse_arn(state_machine_arn)
         backend = stepfunctions_parser_backends[arn.account][arn.region]
-        execution = backend.start_execution(state_machine_arn, execution_input=json.dumps(delivered))
+        # EventBridge names each execution it starts uniquely; a redelivered event is a new execution.
+        execution = backend.start_execution(state_machine_arn, name=f"{delivered['id']}",
+                                            execution_input=json.dumps(delivered))
         return execution.execution_arn
 
 

@@ -38,6 +38,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "best": best.row() if best else None,
         "comparisons": [c.summary() for c in compare_compiled(ranked)],
         "failed_steps": failed_steps,
+        "neo_ineligible_reasons": submission.get("neo_ineligible_reasons") or None,
         "completed_at": _iso(job.get("CompletionTime")),
     }
     run_store.update_run(run_id, event["execution_arn"], summary)

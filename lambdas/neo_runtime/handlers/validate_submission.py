@@ -12,6 +12,7 @@ from neo_runtime.aws import client, error_code
 from neo_runtime.errors import Finding, SubmissionInvalid
 from neo_runtime.log import RunLogger
 from neo_runtime.manifest import MAX_MANIFEST_BYTES, ArchiveLocation, Manifest, parse_manifest, resolve_archive
+from neo_runtime.neo_eligibility import ineligibility_reasons
 from neo_runtime.s3_event import SubmittedObject
 
 
@@ -36,10 +37,12 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     job_name = naming.recommendation_job_name(os.environ.get("JOB_NAME_PREFIX", ""), manifest.model_name, run_id)
     group_name = naming.model_package_group_name(os.environ.get("MODEL_PACKAGE_GROUP_PREFIX", ""),
                                                  manifest.model_name)
+    neo_reasons = ineligibility_reasons(manifest)
     run_store.update_run(run_id, event["execution_arn"], {
         "status": "REGISTERING", "model_name": manifest.model_name, "job_name": job_name,
-        "model_package_group": group_name, "neo_requested": True})
-    log.info("submission valid", model_name=manifest.model_name, job_name=job_name)
+        "model_package_group": group_name, "neo_eligible": not neo_reasons,
+        "neo_ineligible_reasons": neo_reasons or None})
+    log.info("submission valid", model_name=manifest.model_name, job_name=job_name, neo_eligible=not neo_reasons)
     return {
         "duplicate": False,
         "run_id": run_id,
@@ -52,6 +55,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "model_package_group": group_name,
         "job_name": job_name,
         "client_token": naming.client_token(run_id),
+        "neo_ineligible_reasons": neo_reasons,
     }
 
 

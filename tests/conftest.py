@@ -1,0 +1,42 @@
+"""Shared fixtures: one synthesis of the real stack per test session (jsii start-up costs seconds)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# Tests never reach AWS: fake credentials and a fixed region for every boto3 client.
+for _name, _value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                      ("AWS_SECURITY_TOKEN", "testing"), ("AWS_SESSION_TOKEN", "testing"),
+                      ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):
+    os.environ[_name] = _value
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The synthesized stack, its template (as a dict and as an assertions Template) and the assembly."""
+
+    stack: Any
+    template: Any
+    template_json: dict[str, Any]
+    assembly_dir: Path
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """``NeoRecommenderStack`` synthesized once, with the default context of cdk.json."""
+    import json
+
+    from aws_cdk.assertions import Template
+
+    from neo_recommender.assembly import synthesize
+
+    context = json.loads((Path(__file__).resolve().parents[1] / "cdk.json").read_text())["context"]
+    stack, assembly = synthesize(tmp_path_factory.mktemp("cdk.out"), context)
+    template = Template.from_stack(stack)
+    return Synthesized(stack, template, template.to_json(), assembly)

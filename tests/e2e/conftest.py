@@ -1,0 +1,96 @@
+"""The synthesized stack deployed once per test module into the embedded emulator."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from neo_recommender import samples
+from neo_recommender.assembly import STACK_NAME
+from neo_recommender.emulator import EmbeddedAws
+from neo_recommender.results import ranked_recommendations, run_summary
+
+
+@dataclass
+class RunOutcome:
+    """What one submission produced: the execution, the DynamoDB records and the SNS messages."""
+
+    execution: dict[str, Any]
+    summary: dict[str, Any] | None
+    rows: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+
+
+class DeployedPipeline:
+    """Submit models to the emulated stack and collect what each run produced."""
+
+    def __init__(self, aws: EmbeddedAws, outputs: dict[str, str]) -> None:
+        self.aws = aws
+        self.outputs = outputs
+        self.bucket = outputs["SubmissionBucketName"]
+        self.s3 = aws.client("s3")
+        self.dynamodb = aws.client("dynamodb")
+        self.stepfunctions = aws.client("stepfunctions")
+
+    def upload(self, model_name: str, manifest: Any = None, *, model: bytes | None = None,
+               payload: bytes | None = None, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Upload archives then the manifest (bytes, or a dict serialized as JSON); return the manifest's PUT."""
+        folder = f"{self.outputs['WatchedPrefix']}{model_name}/"
+        if "model.tar.gz" not in skip:
+            self.s3.put_object(Bucket=self.bucket, Key=folder + "model.tar.gz",
+                               Body=model if model is not None else samples.xgboost_model_archive())
+        if "payload.tar.gz" not in skip:
+            self.s3.put_object(Bucket=self.bucket, Key=folder + "payload.tar.gz",
+                               Body=payload if payload is not None else samples.csv_payload_archive())
+        if manifest is None:
+            manifest = samples.xgboost_manifest(model_name)
+        body = manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode()
+        return self.s3.put_object(Bucket=self.bucket, Key=folder + "recommend.json", Body=body)
+
+    def executions(self) -> list[str]:
+        """ARNs of every execution so far."""
+        return [e["executionArn"] for e in self.stepfunctions.list_executions(
+            stateMachineArn=self.outputs["StateMachineArn"])["executions"]]
+
+    def run(self, model_name: str, manifest: Any = None, **upload: Any) -> RunOutcome:
+        """Submit and wait for the run this submission started."""
+        before = set(self.executions())
+        messages_before = len(self.messages())
+        self.upload(model_name, manifest, **upload)
+        finished = self.aws.wait_for_executions(self.outputs["StateMachineArn"], count=len(before) + 1)
+        (execution,) = [e for e in finished if e["executionArn"] not in before]
+        return self.outcome(execution, messages_before)
+
+    def outcome(self, execution: dict[str, Any], messages_before: int = 0) -> RunOutcome:
+        """Collect the records and messages of a finished execution."""
+        event = json.loads(execution["input"])
+        from neo_runtime.naming import run_id
+
+        obj = event["detail"]["object"]
+        run = run_id(event["detail"]["bucket"]["name"], obj["key"], obj.get("version-id") or obj.get("eTag"))
+        table = self.outputs["ResultsTableName"]
+        return RunOutcome(execution, run_summary(self.dynamodb, table, run),
+                          ranked_recommendations(self.dynamodb, table, run), self.messages()[messages_before:])
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Everything published to the notification topic, oldest first (read from moto's SNS backend)."""
+        from moto.sns.models import sns_backends
+
+        arn = self.outputs["NotificationTopicArn"]
+        topic = sns_backends["123456789012"]["us-east-1"].topics[arn]
+        return [{"message_id": m[0], "message": m[1], "subject": m[2], "attributes": m[3]}
+                for m in topic.sent_notifications]
+
+
+@pytest.fixture(scope="module")
+def pipeline(synthesized: Any) -> Iterator[DeployedPipeline]:
+    """The stack deployed into a fresh emulator; IR jobs take a simulated 10 minutes."""
+    logging.getLogger("neo_runtime").setLevel(logging.WARNING)
+    with EmbeddedAws(speedup=2000, job_duration_seconds=600) as aws:
+        stack = aws.deploy(synthesized.assembly_dir, STACK_NAME)
+        yield DeployedPipeline(aws, stack.outputs)

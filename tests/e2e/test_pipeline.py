@@ -1,0 +1,164 @@
+"""End to end through the embedded emulator: real template, definition and handlers; simulated IR."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from neo_recommender import samples
+
+# Fault plans are keyed by model package group: the pipeline names it "nr-<ModelName>".
+
+
+def _email_and_json(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    structure = json.loads(message["message"])
+    return structure["email"], json.loads(structure["default"])
+
+
+def test_happy_path_ranks_compiled_beside_uncompiled_and_publishes(pipeline: Any) -> None:
+    outcome = pipeline.run("xgb-churn")
+
+    assert outcome.execution["status"] == "SUCCEEDED"
+    summary = outcome.summary
+    assert summary["status"] == "COMPLETED" and summary["model_name"] == "xgb-churn"
+    assert summary["neo_eligible"] is True
+    rows = outcome.rows
+    costs = [row["CostPerInference"] for row in rows]
+    assert costs == sorted(costs) and len(rows) == summary["recommendation_count"] == 8
+    compiled = {row["InstanceType"] for row in rows if row.get("InferenceSpecificationName")}
+    uncompiled = {row["InstanceType"] for row in rows if not row.get("InferenceSpecificationName")}
+    assert compiled == uncompiled == {"ml.m4.2xlarge", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.9xlarge"}
+    assert all(str(row["InferenceSpecificationName"]).startswith("neo-") for row in rows if row["compiled"])
+    for row in rows:
+        expected = row["CostPerHour"] / (row["MaxInvocations"] * 60)
+        assert abs(float(row["CostPerInference"]) - float(expected)) <= 1e-12
+    assert summary["best"]["InstanceType"] == rows[0]["InstanceType"]
+    assert len(summary["comparisons"]) == 4 and all("Neo compilation" in c for c in summary["comparisons"])
+
+    (message,) = outcome.messages
+    assert message["subject"].startswith("neo-recommender: xgb-churn COMPLETED, best ")
+    assert message["attributes"]["status"]["Value"] == "COMPLETED"
+    email, facts = _email_and_json(message)
+    assert "CostPerInference" in email and "Neo compilation" in email
+    assert facts["best"]["InstanceType"] == rows[0]["InstanceType"]
+    assert [r["InstanceType"] for r in facts["recommendations"]] == [r["InstanceType"] for r in rows]
+
+
+def test_uploaded_objects_are_never_modified_or_deleted(pipeline: Any) -> None:
+    pipeline.run("xgb-untouched")
+    listed = pipeline.s3.list_object_versions(Bucket=pipeline.bucket, Prefix="models/xgb-untouched/")
+    assert sorted(v["Key"] for v in listed["Versions"]) == [
+        "models/xgb-untouched/model.tar.gz", "models/xgb-untouched/payload.tar.gz",
+        "models/xgb-untouched/recommend.json"]
+    assert not listed.get("DeleteMarkers")
+    body = pipeline.s3.get_object(Bucket=pipeline.bucket, Key="models/xgb-untouched/model.tar.gz")["Body"].read()
+    assert body == samples.xgboost_model_archive()
+
+
+def test_neo_ineligible_submission_gets_uncompiled_rows_and_the_reason(pipeline: Any) -> None:
+    manifest = samples.xgboost_manifest(
+        "xgb-own-image", Image="111122223333.dkr.ecr.us-east-1.amazonaws.com/my-xgboost:1.2")
+    outcome = pipeline.run("xgb-own-image", manifest)
+
+    assert outcome.execution["status"] == "SUCCEEDED"
+    assert outcome.rows and not any(row["compiled"] for row in outcome.rows)
+    assert outcome.summary["compiled_count"] == 0 and outcome.summary["neo_eligible"] is False
+    assert "not a SageMaker-owned container" in outcome.summary["neo_ineligible_reasons"][0]
+    email, _ = _email_and_json(outcome.messages[0])
+    assert "No compiled recommendations" in email and "111122223333" in email
+
+
+def test_failed_job_is_recorded_and_announced_with_irs_reason(pipeline: Any) -> None:
+    pipeline.aws.recommender.faults.fail_jobs["nr-xgb-fails"] = "ClientError: the container exited with code 1"
+    outcome = pipeline.run("xgb-fails")
+
+    assert outcome.execution["status"] == "FAILED"
+    error = outcome.summary["error"]
+    assert outcome.summary["status"] == "FAILED"
+    assert error["step"] == "CheckRecommendationJob" and error["type"] == "RecommendationJobFailed"
+    assert "the container exited with code 1" in error["message"]
+    assert "FailureReason" in error["advice"]
+    (message,) = outcome.messages
+    assert message["subject"] == "neo-recommender: xgb-fails FAILED in CheckRecommendationJob"
+    email, facts = _email_and_json(message)
+    assert "the container exited with code 1" in email and facts["status"] == "FAILED"
+
+
+def test_failed_compilation_keeps_uncompiled_rows_and_lists_the_failed_steps(pipeline: Any) -> None:
+    pipeline.aws.recommender.faults.fail_compilation["nr-xgb-nocompile"] = "Unsupported operator in graph"
+    outcome = pipeline.run("xgb-nocompile")
+
+    assert outcome.execution["status"] == "SUCCEEDED"
+    assert outcome.rows and not any(row["compiled"] for row in outcome.rows)
+    failed = outcome.summary["failed_steps"]
+    assert failed and all(step["variant"] == "compiled" for step in failed)
+    assert all("Unsupported operator in graph" in step["failure_reason"] for step in failed)
+    email, _ = _email_and_json(outcome.messages[0])
+    assert "Failed benchmarks" in email
+
+
+@pytest.mark.parametrize(("model_name", "manifest", "expected"), [
+    ("not-json", b"{this is not json", ["recommend.json: is not valid JSON"]),
+    ("wrong-fields", {**samples.xgboost_manifest("wrong-fields"), "Framework": "xgboost",
+                      "DataInputConfig": {"data": [1, -50]}, "Colour": "blue"},
+     ["Framework: must be one of", "DataInputConfig.data[1]: must be at least 1", "Colour: is not a known field"]),
+])
+def test_malformed_manifest_fails_in_the_first_step_with_every_finding(
+        pipeline: Any, model_name: str, manifest: Any, expected: list[str]) -> None:
+    jobs_before = len(pipeline.aws.recommender.jobs())
+    outcome = pipeline.run(model_name, manifest)
+
+    assert outcome.execution["status"] == "FAILED"
+    error = outcome.summary["error"]
+    assert error["step"] == "ValidateSubmission" and error["type"] == "SubmissionInvalid"
+    for text in expected:
+        assert text in error["message"]
+    assert len(pipeline.aws.recommender.jobs()) == jobs_before
+    email, _ = _email_and_json(outcome.messages[0])
+    assert all(text in email for text in expected)
+
+
+def test_missing_archive_fails_fast_naming_the_field(pipeline: Any) -> None:
+    outcome = pipeline.run("xgb-nopayload", skip=("payload.tar.gz",))
+
+    assert outcome.execution["status"] == "FAILED"
+    error = outcome.summary["error"]
+    assert error["step"] == "ValidateSubmission"
+    assert "PayloadArchive: s3://" in error["message"] and "does not exist" in error["message"]
+    assert "ModelArchive" not in error["message"]
+
+
+def test_same_event_delivered_twice_runs_one_job(pipeline: Any) -> None:
+    first = pipeline.run("xgb-twice")
+    messages_before = len(pipeline.messages())
+    event = json.loads(first.execution["input"])
+
+    pipeline.aws.wiring.start_execution(pipeline.outputs["StateMachineArn"], event)
+    finished = pipeline.aws.wait_for_executions(pipeline.outputs["StateMachineArn"],
+                                                count=len(pipeline.executions()))
+    second = finished[-1]
+
+    assert second["status"] == "SUCCEEDED"
+    assert json.loads(second["output"])["submission"] == {"duplicate": True,
+                                                         "run_id": first.summary["run_id"]}
+    jobs = [job for job in pipeline.aws.recommender.jobs() if job["JobName"].startswith("nr-xgb-twice")]
+    assert len(jobs) == 1
+    assert len(pipeline.messages()) == messages_before
+    assert pipeline.outcome(first.execution).summary["execution_arn"] == first.execution["executionArn"]
+
+
+def test_a_new_version_of_the_same_manifest_is_a_new_run(pipeline: Any) -> None:
+    first = pipeline.run("xgb-versions")
+    second = pipeline.run("xgb-versions")
+    assert first.summary["run_id"] != second.summary["run_id"]
+    assert second.execution["status"] == "SUCCEEDED"
+
+
+def test_uploads_that_are_not_manifests_under_the_prefix_start_nothing(pipeline: Any) -> None:
+    before = set(pipeline.executions())
+    pipeline.s3.put_object(Bucket=pipeline.bucket, Key="models/xgb-archive-only/model.tar.gz", Body=b"x")
+    pipeline.s3.put_object(Bucket=pipeline.bucket, Key="elsewhere/xgb/recommend.json", Body=b"{}")
+    pipeline.s3.put_object(Bucket=pipeline.bucket, Key="models/xgb/recommend.json.bak", Body=b"{}")
+    assert set(pipeline.executions()) == before

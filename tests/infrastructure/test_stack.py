@@ -1,0 +1,238 @@
+"""Fine-grained assertions on the synthesized NeoRecommenderStack template."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+
+def _resources(synthesized: Any, kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in synthesized.template_json["Resources"].items() if v["Type"] == kind}
+
+
+def _definition(synthesized: Any) -> dict[str, Any]:
+    (machine,) = _resources(synthesized, "AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    # Replace the function ARN references with placeholders so the JSON parses.
+    return json.loads("".join(p if isinstance(p, str) else '"ref"' for p in parts).replace('""ref""', '"ref"'))
+
+
+def _statements_of(synthesized: Any, role_fragment: str) -> list[dict[str, Any]]:
+    statements = []
+    for policy in _resources(synthesized, "AWS::IAM::Policy").values():
+        roles = json.dumps(policy["Properties"].get("Roles", []))
+        if role_fragment in roles:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        actions = statement["Action"]
+        found.update([actions] if isinstance(actions, str) else actions)
+    return found
+
+
+def test_submission_bucket_is_versioned_encrypted_private_and_sends_eventbridge_events(synthesized: Any) -> None:
+    synthesized.template.has_resource_properties("AWS::S3::Bucket", {
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
+        "LoggingConfiguration": Match.object_like({"LogFilePrefix": "submission-bucket/"}),
+    })
+
+
+def test_no_notification_custom_resource_is_used(synthesized: Any) -> None:
+    kinds = {r["Type"] for r in synthesized.template_json["Resources"].values()}
+    assert "Custom::S3BucketNotifications" not in kinds
+    assert not any(kind.startswith("Custom::") for kind in kinds)
+
+
+def test_every_bucket_policy_denies_plain_http(synthesized: Any) -> None:
+    policies = _resources(synthesized, "AWS::S3::BucketPolicy")
+    assert len(policies) == 2
+    for policy in policies.values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   for s in statements)
+
+
+def test_results_table_is_on_demand_with_point_in_time_recovery_and_query_indexes(synthesized: Any) -> None:
+    synthesized.template.has_resource_properties("AWS::DynamoDB::Table", {
+        "BillingMode": "PAY_PER_REQUEST",
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "SSESpecification": {"SSEEnabled": True},
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        "GlobalSecondaryIndexes": Match.array_with([
+            Match.object_like({"IndexName": "ByModel"}), Match.object_like({"IndexName": "ByJobName"}),
+            Match.object_like({"IndexName": "ByStatus"})]),
+    })
+    assert not _resources(synthesized, "AWS::DynamoDB::GlobalTable")  # moto cannot deploy TableV2
+
+
+def test_topic_is_encrypted_and_tls_only(synthesized: Any) -> None:
+    (topic,) = _resources(synthesized, "AWS::SNS::Topic").values()
+    assert "alias/aws/sns" in json.dumps(topic["Properties"]["KmsMasterKeyId"])
+    synthesized.template.has_resource_properties("AWS::SNS::TopicPolicy", {
+        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+
+
+def test_no_email_subscription_without_context(synthesized: Any) -> None:
+    assert not _resources(synthesized, "AWS::SNS::Subscription")
+
+
+def test_rule_matches_only_manifests_under_the_watched_prefix_of_this_bucket(synthesized: Any) -> None:
+    (rule,) = _resources(synthesized, "AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"] == {"key": [{"wildcard": "models/*/recommend.json"}]}
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": Match.any_value()}] or "Ref" in json.dumps(
+        pattern["detail"]["bucket"]["name"])
+    target = rule["Properties"]["Targets"][0]
+    assert "StateMachine" in json.dumps(target["Arn"])
+
+
+def test_functions_run_a_current_python_on_the_plain_asset_with_tracing(synthesized: Any) -> None:
+    functions = _resources(synthesized, "AWS::Lambda::Function")
+    handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
+    assert handlers == sorted(f"neo_runtime.handlers.{m}.handler" for m in (
+        "validate_submission", "register_model", "start_job", "check_job", "publish_results", "record_failure"))
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] in ("python3.13", "python3.14")
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert "S3Key" in props["Code"] and "Layers" not in props
+        assert "LoggingConfig" in props
+
+
+def test_state_machine_is_standard_logged_and_traced(synthesized: Any) -> None:
+    synthesized.template.has_resource_properties("AWS::StepFunctions::StateMachine", {
+        "StateMachineType": "STANDARD",
+        "TracingConfiguration": {"Enabled": True},
+        "LoggingConfiguration": Match.object_like({"Level": "ALL"}),
+    })
+    synthesized.template.has_resource_properties("AWS::Logs::LogGroup", {
+        "LogGroupName": Match.string_like_regexp("^/aws/vendedlogs/states/")})
+
+
+def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
+    states = _definition(synthesized)["States"]
+    assert _definition(synthesized)["StartAt"] == "ValidateSubmission"
+    assert states["ValidateSubmission"]["Next"] == "DuplicateEvent?"
+    assert states["DuplicateEvent?"]["Default"] == "RegisterModel"
+    assert states["RegisterModel"]["Next"] == "StartRecommendationJob"
+    assert states["StartRecommendationJob"]["Next"] == "StartPolling"
+    assert states["StartPolling"]["Next"] == "WaitForJob"
+    assert states["WaitForJob"] == {"Type": "Wait", "Seconds": 60, "Next": "CheckRecommendationJob"}
+    assert states["CheckRecommendationJob"]["Next"] == "JobFinished?"
+    choice = states["JobFinished?"]
+    assert choice["Choices"] == [{"Variable": "$.poll.status", "StringEquals": "COMPLETED", "Next": "PublishResults"}]
+    assert choice["Default"] == "WaitForJob"
+    assert states["PublishResults"]["Next"] == "RunCompleted"
+    assert states["RecordFailure"]["Next"] == "RunFailed"
+    assert states["RunFailed"]["Type"] == "Fail"
+
+
+def test_deadline_is_counted_in_polls(synthesized: Any) -> None:
+    check = _definition(synthesized)["States"]["CheckRecommendationJob"]
+    assert check["Parameters"]["max_polls"] == 180  # 180 minutes of one-minute polls
+
+
+@pytest.mark.parametrize("step", ["ValidateSubmission", "RegisterModel", "StartRecommendationJob",
+                                  "CheckRecommendationJob", "PublishResults"])
+def test_every_step_catches_everything_into_the_failure_path(synthesized: Any, step: str) -> None:
+    states = _definition(synthesized)["States"]
+    (catch,) = states[step]["Catch"]
+    assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{step}Failed"}
+    assert states[f"{step}Failed"]["Result"] == {"step": step}
+    assert states[f"{step}Failed"]["Next"] == "RecordFailure"
+
+
+def test_lambda_service_errors_are_retried_and_registration_waits(synthesized: Any) -> None:
+    states = _definition(synthesized)["States"]
+    for step in ("ValidateSubmission", "RegisterModel", "StartRecommendationJob", "CheckRecommendationJob",
+                 "PublishResults", "RecordFailure"):
+        retried = {e for r in states[step]["Retry"] for e in r["ErrorEquals"]}
+        assert {"Lambda.ServiceException", "Lambda.SdkClientException"} <= retried
+    assert any(r["ErrorEquals"] == ["ModelPackageNotReady"] for r in states["RegisterModel"]["Retry"])
+
+
+def test_state_machine_may_only_invoke_its_own_functions(synthesized: Any) -> None:
+    statements = _statements_of(synthesized, "StateMachineRole")
+    invoke = [s for s in statements if "lambda:InvokeFunction" in _actions([s])]
+    assert invoke and all("*" != r for s in invoke for r in s["Resource"])
+
+
+def test_pass_role_is_only_for_the_recommender_role_and_only_to_sagemaker(synthesized: Any) -> None:
+    for policy in _resources(synthesized, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "iam:PassRole" in _actions([statement]):
+                assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+                assert "RecommenderRole" in json.dumps(statement["Resource"])
+
+
+def test_step_functions_are_scoped_to_their_own_calls(synthesized: Any) -> None:
+    check = _actions(_statements_of(synthesized, "CheckRecommendationJobRole"))
+    assert {"sagemaker:DescribeInferenceRecommendationsJob", "sagemaker:StopInferenceRecommendationsJob"} <= check
+    assert not any(a.startswith(("dynamodb:", "sns:", "s3:")) for a in check)
+    validate = _actions(_statements_of(synthesized, "ValidateSubmissionRole"))
+    assert not any(a.startswith("sagemaker:") or a.startswith("sns:") for a in validate)
+    assert not any(a in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion") for a in validate)
+
+
+def test_sagemaker_statements_of_the_workflow_are_scoped_to_the_name_prefix(synthesized: Any) -> None:
+    for role in ("RegisterModelRole", "StartRecommendationJobRole", "CheckRecommendationJobRole",
+                 "PublishResultsRole"):
+        for statement in _statements_of(synthesized, role):
+            if any(a.startswith("sagemaker:") for a in _actions([statement])):
+                resources = json.dumps(statement["Resource"])
+                assert "/nr-*" in resources, (role, resources)
+
+
+def test_recommender_role_is_assumed_by_sagemaker_and_reads_only_the_watched_prefix(synthesized: Any) -> None:
+    synthesized.template.has_resource_properties("AWS::IAM::Role", {
+        "AssumeRolePolicyDocument": {"Statement": [Match.object_like({
+            "Principal": {"Service": "sagemaker.amazonaws.com"}})]}})
+    statements = _statements_of(synthesized, "RecommenderRole")
+    s3_resources = json.dumps([s["Resource"] for s in statements if any(a.startswith("s3:") for a in _actions([s]))])
+    assert "/models/*" in s3_resources and "/neo-compiled/*" in s3_resources
+    writes = [s for s in statements if "s3:PutObject" in _actions([s])]
+    assert writes and all("models/" not in json.dumps(s["Resource"]) for s in writes)
+
+
+def test_no_statement_allows_every_resource_except_where_aws_allows_no_scope(synthesized: Any) -> None:
+    unscopable = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                  "xray:GetSamplingTargets", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
+                  "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                  "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                  "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+    for policy in _resources(synthesized, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Resource"] == "*":
+                assert _actions([statement]) <= unscopable, statement
+
+
+def test_outputs_tell_users_where_to_submit_and_read(synthesized: Any) -> None:
+    outputs = synthesized.template_json["Outputs"]
+    assert {"SubmissionBucketName", "WatchedPrefix", "ResultsTableName", "NotificationTopicArn",
+            "StateMachineArn"} <= set(outputs)
+    assert outputs["WatchedPrefix"]["Value"] == "models/"
+
+
+def test_no_hard_coded_physical_names(synthesized: Any) -> None:
+    for kind, name_property in (("AWS::S3::Bucket", "BucketName"), ("AWS::DynamoDB::Table", "TableName"),
+                                ("AWS::SNS::Topic", "TopicName"), ("AWS::Lambda::Function", "FunctionName"),
+                                ("AWS::StepFunctions::StateMachine", "StateMachineName"),
+                                ("AWS::IAM::Role", "RoleName")):
+        for resource in _resources(synthesized, kind).values():
+            assert name_property not in resource["Properties"], kind
