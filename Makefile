@@ -25,7 +25,7 @@ demo: install
 	$(PY) -m neo_recommender demo
 
 test: install
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadfile -q
 
 synth: install
 	$(CDK) synth --quiet

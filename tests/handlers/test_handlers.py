@@ -1,0 +1,133 @@
+"""Handlers against moto (and the IR simulator), every request validated by botocore."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from neo_recommender import samples
+from neo_recommender.emulator.clock import SimulatedClock
+from neo_recommender.emulator.ir_simulator import InferenceRecommenderSimulator
+from neo_runtime import aws, errors
+from neo_runtime.handlers import check_job, record_failure, register_model, start_job, validate_submission
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:sm:one"
+OTHER_EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:sm:two"
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    with mock_aws(), InferenceRecommenderSimulator(SimulatedClock(speedup=10_000),
+                                                   job_duration_seconds=600) as simulator:
+        aws.reset_clients()
+        s3, dynamodb, sns = boto3.client("s3"), boto3.client("dynamodb"), boto3.client("sns")
+        s3.create_bucket(Bucket="submissions")
+        s3.put_bucket_versioning(Bucket="submissions", VersioningConfiguration={"Status": "Enabled"})
+        dynamodb.create_table(TableName="runs", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                         {"AttributeName": "sk", "KeyType": "RANGE"}],
+                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                    {"AttributeName": "sk", "AttributeType": "S"}])
+        topic = sns.create_topic(Name="runs")["TopicArn"]
+        for key, value in {"TABLE_NAME": "runs", "TOPIC_ARN": topic, "WATCHED_PREFIX": "models/",
+                           "JOB_NAME_PREFIX": "nr-", "MODEL_PACKAGE_GROUP_PREFIX": "nr-",
+                           "COMPILED_OUTPUT_PREFIX": "neo-compiled/",
+                           "RECOMMENDER_ROLE_ARN": "arn:aws:iam::123456789012:role/ir"}.items():
+            monkeypatch.setenv(key, value)
+        yield {"s3": s3, "dynamodb": dynamodb, "simulator": simulator}
+        aws.reset_clients()
+
+
+def _event(s3: Any, model: str = "xgb", manifest: bytes | None = None) -> dict[str, Any]:
+    folder = f"models/{model}/"
+    s3.put_object(Bucket="submissions", Key=folder + "model.tar.gz", Body=samples.xgboost_model_archive())
+    s3.put_object(Bucket="submissions", Key=folder + "payload.tar.gz", Body=samples.csv_payload_archive())
+    put = s3.put_object(Bucket="submissions", Key=folder + "recommend.json",
+                        Body=manifest or json.dumps(samples.xgboost_manifest(model)).encode())
+    return {"detail-type": "Object Created", "source": "aws.s3",
+            "detail": {"bucket": {"name": "submissions"},
+                       "object": {"key": folder + "recommend.json", "version-id": put["VersionId"]}}}
+
+
+def _summary(dynamodb: Any, run_id: str) -> dict[str, Any]:
+    return dynamodb.get_item(TableName="runs", Key={"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "SUMMARY"}})["Item"]
+
+
+def test_validate_claims_the_run_once_and_recognises_duplicates(env: dict[str, Any]) -> None:
+    event = _event(env["s3"])
+    first = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    assert first["duplicate"] is False and first["model_data_url"].endswith("/models/xgb/model.tar.gz")
+    again = validate_submission.handler({"event": event, "execution_arn": EXECUTION})  # a retried Lambda
+    assert again["duplicate"] is False
+    other = validate_submission.handler({"event": event, "execution_arn": OTHER_EXECUTION})
+    assert other == {"duplicate": True, "run_id": first["run_id"]}
+    assert _summary(env["dynamodb"], first["run_id"])["execution_arn"]["S"] == EXECUTION
+
+
+def test_validate_reports_a_manifest_deleted_before_it_was_read(env: dict[str, Any]) -> None:
+    event = _event(env["s3"])
+    env["s3"].delete_object(Bucket="submissions", Key="models/xgb/recommend.json",
+                            VersionId=event["detail"]["object"]["version-id"])
+    with pytest.raises(errors.SubmissionInvalid, match="was deleted before the pipeline could read it"):
+        validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+
+
+def test_register_then_start_is_idempotent_for_the_same_run(env: dict[str, Any]) -> None:
+    submission = validate_submission.handler({"event": _event(env["s3"]), "execution_arn": EXECUTION})
+    package = register_model.handler({"submission": submission})
+    described = boto3.client("sagemaker").describe_model_package(ModelPackageName=package["model_package_arn"])
+    assert described["ModelPackageStatus"] == "Completed"
+    assert described["InferenceSpecification"]["Containers"][0]["Framework"] == "XGBOOST"
+    register_model.handler({"submission": submission})  # the group already exists: fine
+
+    request = {"submission": submission, "model_package": package, "execution_arn": EXECUTION}
+    first = start_job.handler(request)
+    second = start_job.handler(request)  # a retry after a lost response reuses the job
+    assert first == second and len(env["simulator"].jobs()) == 1
+    assert _summary(env["dynamodb"], submission["run_id"])["status"]["S"] == "RUNNING"
+
+
+def test_check_job_stops_the_job_at_the_deadline(env: dict[str, Any]) -> None:
+    submission = validate_submission.handler({"event": _event(env["s3"]), "execution_arn": EXECUTION})
+    job = start_job.handler({"submission": submission, "model_package": register_model.handler(
+        {"submission": submission}), "execution_arn": EXECUTION})
+    env["simulator"].job_duration_seconds = 10**9
+    status = check_job.handler({"run_id": "r", "job_name": job["job_name"], "polls": 0, "max_polls": 3})
+    assert status["polls"] == 1 and status["status"] in ("PENDING", "IN_PROGRESS")
+    with pytest.raises(errors.RecommendationJobTimedOut):
+        check_job.handler({"run_id": "r", "job_name": job["job_name"], "polls": 2, "max_polls": 3})
+    described = boto3.client("sagemaker").describe_inference_recommendations_job(JobName=job["job_name"])
+    assert described["Status"] in ("STOPPING", "STOPPED")
+
+
+def test_record_failure_keeps_the_input_and_explains(env: dict[str, Any]) -> None:
+    event = _event(env["s3"], manifest=b"not json")
+    state = {**event, "failed_step": {"step": "ValidateSubmission"}, "error": {
+        "Error": "SubmissionInvalid",
+        "Cause": json.dumps({"errorType": "SubmissionInvalid", "errorMessage": "recommend.json: is not valid JSON"})}}
+    summary = record_failure.handler({"state": state, "execution_arn": EXECUTION})
+    assert summary["error"] == {"type": "SubmissionInvalid", "step": "ValidateSubmission",
+                                "message": "recommend.json: is not valid JSON",
+                                "advice": errors.SubmissionInvalid.advice}
+    stored = _summary(env["dynamodb"], summary["run_id"])
+    assert stored["status"]["S"] == "FAILED" and stored["key"]["S"] == "models/xgb/recommend.json"
+    assert env["s3"].get_object(Bucket="submissions", Key="models/xgb/recommend.json")["Body"].read() == b"not json"
+
+
+def test_record_failure_does_not_overwrite_a_run_owned_by_another_execution(env: dict[str, Any]) -> None:
+    event = _event(env["s3"])
+    owner = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    state = {**event, "failed_step": {"step": "ValidateSubmission"},
+             "error": {"Error": "States.Timeout", "Cause": "timed out"}}
+    record_failure.handler({"state": state, "execution_arn": OTHER_EXECUTION})
+    assert _summary(env["dynamodb"], owner["run_id"])["status"]["S"] == "REGISTERING"
+
+
+def test_failure_description_of_service_errors() -> None:
+    described = record_failure.describe_error({"Error": "States.TaskFailed", "Cause": "boom"}, "PublishResults")
+    assert described["step"] == "PublishResults" and "uploading recommend.json again" in described["advice"]
