@@ -6,6 +6,7 @@ payload archive holding one ``sample.csv`` of 100 rows, as the AWS example does.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import random
@@ -86,7 +87,9 @@ def csv_payload_archive(rows: int = SAMPLE_ROWS, seed: int = 11) -> bytes:
 def tar_gz(files: dict[str, bytes]) -> bytes:
     """A gzip-compressed tar of the given files (name to content), with fixed metadata."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+    # mtime=0 in the gzip header too, so the same files always give the same bytes.
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed, \
+            tarfile.open(fileobj=compressed, mode="w") as archive:
         for name, content in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(content)
