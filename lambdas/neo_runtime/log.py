@@ -14,7 +14,9 @@ if not _logger.handlers:
     _handler.setFormatter(logging.Formatter("%(message)s"))
     _logger.addHandler(_handler)
     _logger.propagate = False
-_logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+# LOG_LEVEL from the function's environment wins; otherwise keep a level the host already chose.
+if "LOG_LEVEL" in os.environ or _logger.level == logging.NOTSET:
+    _logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
 
 class RunLogger:

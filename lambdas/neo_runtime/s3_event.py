@@ -24,8 +24,9 @@ class SubmittedObject:
     def from_event(cls, event: dict[str, Any]) -> SubmittedObject:
         """Parse an ``Object Created`` event as EventBridge delivers it from S3.
 
-        EventBridge carries the object key as stored (not URL-encoded, unlike S3's own
-        notification format), so it is used verbatim.
+        The key is used verbatim. S3's own notification format URL-encodes keys; whether the
+        EventBridge format does for keys with spaces, '+' or '%' is still to be verified
+        (the watched keys ``<prefix><model>/recommend.json`` normally contain none).
         """
         try:
             detail = event["detail"]

@@ -15,8 +15,8 @@ How the simulation works:
 * The model package is read from moto's SageMaker backend.  When its first container is
   Neo-eligible (see :func:`neo_eligible`), every Neo-supported instance gets a compiled
   benchmark next to the uncompiled one.
-* Metrics are deterministic: variation comes from a hash of job name and instance type,
-  never from a random generator, so tests can rely on them.
+* Metrics are deterministic: variation comes from a hash of the model (its package group)
+  and instance type, never from a random generator, so tests and demos can rely on them.
 * Fault injection (failed jobs, failed Neo compilation, throttling, resource limits) is
   driven by a mutable :class:`FaultPlan`.
 """
@@ -737,10 +737,14 @@ def _configuration(job: _Job, plan: _BenchmarkPlan) -> dict[str, Any]:
     }
 
 
-def _metrics(job_name: str, plan: _BenchmarkPlan) -> dict[str, Any]:
-    """Deterministic RecommendationMetrics; a compiled twin is faster than its original."""
+def _metrics(model_key: str, plan: _BenchmarkPlan) -> dict[str, Any]:
+    """Deterministic RecommendationMetrics; a compiled twin is faster than its original.
+
+    Seeded by the model (its package group) and instance type, so the same model gets the
+    same numbers in every job, as a real model would measure roughly the same.
+    """
     price = instance_price(plan.instance_type)
-    seed = (job_name, plan.instance_type)
+    seed = (model_key, plan.instance_type)
     speed = _FAMILY_SPEED.get(_family(plan.instance_type), 1.0)
     invocations = price.vcpus * _INVOCATIONS_PER_VCPU_MINUTE * speed
     invocations *= 0.85 + 0.3 * _unit(*seed, "throughput")
@@ -770,7 +774,7 @@ def _recommendation(job: _Job, plan: _BenchmarkPlan, index: int) -> dict[str, An
     start = job.creation_time + timedelta(seconds=job.pending_seconds + index * slot)
     return {
         "RecommendationId": f"{job.name}/{plan.benchmark_id[:8]}",
-        "Metrics": _metrics(job.name, plan),
+        "Metrics": _metrics(job.fault_key, plan),
         **_configuration(job, plan),
         "InvocationStartTime": start,
         "InvocationEndTime": start + timedelta(seconds=slot * 0.9),
