@@ -7,17 +7,14 @@ import logging
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from neo_recommender import samples
 from neo_recommender.assembly import STACK_NAME, synthesize
 from neo_recommender.emulator import REGION, EmbeddedAws
 from neo_recommender.results import ranked_recommendations, run_summary
-
-_TABLE_COLUMNS = ("EndpointName", "InstanceType", "InitialInstanceCount", "EnvironmentParameters", "CostPerHour",
-                  "CostPerInference", "MaxInvocations", "ModelLatency", "InferenceSpecificationName")
+from neo_runtime.ranking import format_rows
 
 
 def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn") -> int:
@@ -76,24 +73,3 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn") -> int:
     say()
     say(f"Done in {time.monotonic() - started:.1f} s.")
     return 0
-
-
-def format_rows(rows: list[dict[str, Any]]) -> str:
-    """The results table from DynamoDB items (which keep the table's column names)."""
-    cells = [[_cell(column, row.get(column)) for column in _TABLE_COLUMNS] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(_TABLE_COLUMNS)]
-    def line(values: list[str] | tuple[str, ...]) -> str:
-        return " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
-    return "\n".join([line(_TABLE_COLUMNS), "-+-".join("-" * w for w in widths)] + [line(r) for r in cells])
-
-
-def _cell(column: str, value: Any) -> str:
-    if value is None:
-        return "None"
-    if isinstance(value, Decimal):
-        if column == "CostPerInference":
-            return f"{value:.3e}"
-        if column == "CostPerHour":
-            return f"{value:.4f}"
-        return str(int(value)) if value == value.to_integral_value() else str(value)
-    return str(value)

@@ -161,15 +161,23 @@ def format_environment(parameters: tuple[tuple[str, str], ...]) -> str | None:
 
 def format_table(recommendations: Iterable[Recommendation]) -> str:
     """A fixed-width text table of the ranked recommendations with the columns users expect."""
-    rows = [[_cell(column, rec.row()[column]) for column in TABLE_COLUMNS] for rec in recommendations]
-    widths = [max([len(column)] + [len(row[i]) for row in rows]) for i, column in enumerate(TABLE_COLUMNS)]
-    def line(cells: list[str]) -> str:
-        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+    return format_rows(rec.row() for rec in recommendations)
+
+
+def format_rows(rows: Iterable[dict[str, Any]]) -> str:
+    """A fixed-width text table of rows keyed by the table's column names (e.g. DynamoDB items)."""
+    cells = [[_cell(column, row.get(column)) for column in TABLE_COLUMNS] for row in rows]
+    widths = [max([len(column)] + [len(row[i]) for row in cells]) for i, column in enumerate(TABLE_COLUMNS)]
+
+    def line(values: list[str]) -> str:
+        return " | ".join(value.ljust(width) for value, width in zip(values, widths, strict=True)).rstrip()
+
     separator = "-+-".join("-" * width for width in widths)
-    return "\n".join([line(list(TABLE_COLUMNS)), separator] + [line(row) for row in rows])
+    return "\n".join([line(list(TABLE_COLUMNS)), separator] + [line(row) for row in cells])
 
 
 def _cell(column: str, value: Any) -> str:
+    # Works for floats from IR and for Decimals read back from DynamoDB alike.
     if value is None:
         return "None"
     if column == "CostPerInference":
