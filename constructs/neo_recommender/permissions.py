@@ -106,7 +106,7 @@ def grant_recommender_role(
         conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}}))
 
 
-def _allow(grantee: iam.IGrantable | iam.Role, actions: list[str], resources: list[str]) -> None:
+def _allow(grantee: iam.IGrantable, actions: list[str], resources: list[str]) -> None:
     principal = grantee.grant_principal
     principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from neo_runtime import naming
+
 
 @dataclass(frozen=True)
 class SubmittedObject:
@@ -19,6 +21,11 @@ class SubmittedObject:
     def identity(self) -> str:
         """What makes this upload unique: its version id, or its ETag in an unversioned bucket."""
         return self.version_id or self.etag or ""
+
+    @property
+    def run_id(self) -> str:
+        """The run this upload starts: derived from bucket, key and identity, so redeliveries map to it."""
+        return naming.run_id(self.bucket, self.key, self.identity)
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> SubmittedObject:

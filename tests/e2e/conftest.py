@@ -68,11 +68,9 @@ class DeployedPipeline:
 
     def outcome(self, execution: dict[str, Any], messages_before: int = 0) -> RunOutcome:
         """Collect the records and messages of a finished execution."""
-        event = json.loads(execution["input"])
-        from neo_runtime.naming import run_id
+        from neo_runtime.s3_event import SubmittedObject
 
-        obj = event["detail"]["object"]
-        run = run_id(event["detail"]["bucket"]["name"], obj["key"], obj.get("version-id") or obj.get("eTag"))
+        run = SubmittedObject.from_event(json.loads(execution["input"])).run_id
         table = self.outputs["ResultsTableName"]
         return RunOutcome(execution, run_summary(self.dynamodb, table, run),
                           ranked_recommendations(self.dynamodb, table, run), self.messages()[messages_before:])

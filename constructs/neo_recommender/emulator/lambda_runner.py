@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -40,7 +41,7 @@ class LambdaContext:
         self.function_version = "$LATEST"
         self.invoked_function_arn = function.function_arn
         self.memory_limit_in_mb = function.memory_size
-        self.aws_request_id = hashlib.sha1(os.urandom(8)).hexdigest()
+        self.aws_request_id = str(uuid.uuid4())
 
     def get_remaining_time_in_millis(self) -> int:
         """Lambda's remaining-time API; in-process there is no deadline to report."""

@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from neo_runtime import errors, naming, run_store
+from neo_runtime import errors, run_store
 from neo_runtime.aws import client
 from neo_runtime.log import RunLogger
 from neo_runtime.notification import failure_message
@@ -20,7 +20,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """
     state = event["state"]
     source = SubmittedObject.from_event(state)
-    run_id = naming.run_id(source.bucket, source.key, source.identity)
+    run_id = source.run_id
     log = RunLogger("RecordFailure", run_id=run_id)
     error = describe_error(state.get("error", {}), state.get("failed_step", {}).get("step", "unknown"))
     submission = state.get("submission") or {}

@@ -22,7 +22,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     Event: ``{"event": <EventBridge S3 event>, "execution_arn": <ARN>}``.
     """
     source = SubmittedObject.from_event(event["event"])
-    run_id = naming.run_id(source.bucket, source.key, source.identity)
+    run_id = source.run_id
     log = RunLogger("ValidateSubmission", run_id=run_id)
     claimed = run_store.claim_run(run_id, event["execution_arn"], {
         "status": "VALIDATING", "bucket": source.bucket, "key": source.key,
