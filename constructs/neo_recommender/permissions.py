@@ -41,8 +41,8 @@ def grant_workflow_functions(
     jobs = sagemaker_arn(f"inference-recommendations-job/{name_prefix}*")
 
     # ValidateSubmission: read the manifest (any version) and check the archives; claim the run.
-    bucket.grant_read(functions.validate_submission, f"{watched_prefix}*")
-    table.grant(functions.validate_submission, "dynamodb:PutItem", "dynamodb:UpdateItem")
+    _allow_reading_submissions(functions.validate_submission, bucket, watched_prefix)
+    _allow(functions.validate_submission, ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table.table_arn])
 
     # RegisterModel: the model package group and a package version in it.
     _allow(functions.register_model, ["sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup"],
@@ -57,7 +57,7 @@ def grant_workflow_functions(
     functions.start_job.add_to_role_policy(iam.PolicyStatement(
         actions=["iam:PassRole"], resources=[recommender_role.role_arn],
         conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
-    table.grant(functions.start_job, "dynamodb:UpdateItem")
+    _allow(functions.start_job, ["dynamodb:UpdateItem"], [table.table_arn])
 
     # CheckRecommendationJob: poll, and stop a job past its deadline.
     _allow(functions.check_job, ["sagemaker:DescribeInferenceRecommendationsJob",
@@ -66,11 +66,11 @@ def grant_workflow_functions(
     # PublishResults: read the job and its steps; write the results; notify.
     _allow(functions.publish_results, ["sagemaker:DescribeInferenceRecommendationsJob",
                                        "sagemaker:ListInferenceRecommendationsJobSteps"], [jobs])
-    table.grant(functions.publish_results, "dynamodb:BatchWriteItem", "dynamodb:UpdateItem")
+    _allow(functions.publish_results, ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [table.table_arn])
     topic.grant_publish(functions.publish_results)
 
     # RecordFailure: record and announce.
-    table.grant(functions.record_failure, "dynamodb:UpdateItem")
+    _allow(functions.record_failure, ["dynamodb:UpdateItem"], [table.table_arn])
     topic.grant_publish(functions.record_failure)
 
 
@@ -78,8 +78,8 @@ def grant_recommender_role(
     role: iam.Role, bucket: s3.IBucket, watched_prefix: str, compiled_output_prefix: str, name_prefix: str
 ) -> None:
     """What Inference Recommender does with its role: read the submission, build endpoints, compile, log."""
-    bucket.grant_read(role, f"{watched_prefix}*")
-    bucket.grant_read_write(role, f"{compiled_output_prefix}*")
+    _allow_reading_submissions(role, bucket, watched_prefix)
+    _allow(role, ["s3:GetObject", "s3:PutObject"], [bucket.arn_for_objects(f"{compiled_output_prefix}*")])
     _allow(role, ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
            [sagemaker_arn(f"model-package/{name_prefix}*"),
             sagemaker_arn(f"model-package-group/{name_prefix}*")])
@@ -104,6 +104,14 @@ def grant_recommender_role(
     role.add_to_policy(iam.PolicyStatement(
         actions=["cloudwatch:PutMetricData"], resources=["*"],
         conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}}))
+
+
+def _allow_reading_submissions(grantee: iam.IGrantable, bucket: s3.IBucket, watched_prefix: str) -> None:
+    # Explicit actions rather than grant_read's wildcards. ListBucket lets HeadObject answer 404
+    # for a missing archive instead of 403; it carries no prefix condition because HeadObject
+    # requests have no s3:prefix to match.
+    _allow(grantee, ["s3:GetObject", "s3:GetObjectVersion"], [bucket.arn_for_objects(f"{watched_prefix}*")])
+    _allow(grantee, ["s3:ListBucket"], [bucket.bucket_arn])
 
 
 def _allow(grantee: iam.IGrantable, actions: list[str], resources: list[str]) -> None:

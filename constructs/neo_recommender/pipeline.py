@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
 from neo_recommender import permissions
+from neo_recommender.nag_acknowledgments import acknowledge_findings
 from neo_recommender.workflow import WorkflowFunctions, build_definition
 
 #: The ``lambdas/`` folder shipped as the functions' code asset.
@@ -198,6 +199,9 @@ class InferenceRecommenderPipeline(Construct):
             ),
             targets=[targets.SfnStateMachine(self.state_machine)],
         )
+
+        # The IAM wildcards that cannot be narrowed, acknowledged for cdk-nag with their reasons.
+        acknowledge_findings(self, SAGEMAKER_NAME_PREFIX)
 
     def _function(self, construct_id: str, module: str, code: lambda_.Code, environment: dict[str, str],
                   timeout: Duration | None = None) -> lambda_.Function:

@@ -236,3 +236,18 @@ def test_no_hard_coded_physical_names(synthesized: Any) -> None:
                                 ("AWS::IAM::Role", "RoleName")):
         for resource in _resources(synthesized, kind).values():
             assert name_property not in resource["Properties"], kind
+
+
+def test_validate_may_list_the_bucket_so_a_missing_archive_reads_as_404(synthesized: Any) -> None:
+    statements = _statements_of(synthesized, "ValidateSubmissionRole")
+    listing = [s for s in statements if "s3:ListBucket" in _actions([s])]
+    assert listing and all("Condition" not in s for s in listing)  # HeadObject carries no s3:prefix
+
+
+def test_s3_and_dynamodb_grants_name_exact_actions_and_no_index(synthesized: Any) -> None:
+    for policy in _resources(synthesized, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = _actions([statement])
+            assert not any(a.startswith(("s3:", "dynamodb:")) and "*" in a for a in actions), actions
+            if any(a.startswith("dynamodb:") for a in actions):
+                assert "/index/" not in json.dumps(statement["Resource"])

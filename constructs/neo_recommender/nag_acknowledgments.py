@@ -1,0 +1,86 @@
+"""The cdk-nag (AwsSolutions pack) findings the pipeline accepts, each with why it cannot be narrowed.
+
+Only IAM5 (wildcards in IAM policies) remains after the fixes properties can make; each
+finding is acknowledged on the role that carries it, with its exact finding id, so a new
+wildcard anywhere still fails ``cdk synth``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Stack, Validations
+
+from constructs import IConstruct
+
+if TYPE_CHECKING:
+    from neo_recommender.pipeline import InferenceRecommenderPipeline
+
+_SAGEMAKER = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
+_XRAY_REASON = ("X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+                "permissions, so AWS requires Resource '*'.")
+_NAME_PREFIX_REASON = ("Scoped to the 'nr-' name prefix the pipeline gives every model package group, package "
+                       "and Inference Recommender job; the names are derived per submission at run time.")
+
+
+def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: str) -> None:
+    """Acknowledge the pipeline's unavoidable IAM5 findings on the roles that carry them."""
+    bucket = f"<{_logical_id(pipeline.bucket)}.Arn>"
+    submissions = f"Resource::{bucket}/{pipeline.watched_prefix}*"
+    groups = f"Resource::{_SAGEMAKER}:model-package-group/{name_prefix}*"
+    packages = f"Resource::{_SAGEMAKER}:model-package/{name_prefix}*"
+    jobs = f"Resource::{_SAGEMAKER}:inference-recommendations-job/{name_prefix}*"
+    submissions_reason = ("Read access to the watched prefix only: submissions are uploaded under "
+                          f"{pipeline.watched_prefix}<model>/ with names chosen by users.")
+    functions = pipeline.functions
+
+    _acknowledge(functions.validate_submission.role, {submissions: submissions_reason, "Resource::*": _XRAY_REASON})
+    _acknowledge(functions.register_model.role, {groups: _NAME_PREFIX_REASON, packages: _NAME_PREFIX_REASON,
+                                                 "Resource::*": _XRAY_REASON})
+    _acknowledge(functions.start_job.role, {packages: _NAME_PREFIX_REASON, jobs: _NAME_PREFIX_REASON,
+                                            "Resource::*": _XRAY_REASON})
+    _acknowledge(functions.check_job.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
+    _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
+    _acknowledge(functions.record_failure.role, {"Resource::*": _XRAY_REASON})
+
+    state_machine_findings = {
+        f"Resource::<{_logical_id(function)}.Arn>:*": (
+            "CDK's LambdaInvoke task grants invoke on the function and its versions/aliases (ARN:*); "
+            "these are the pipeline's own step functions.")
+        for function in vars(functions).values()
+    }
+    state_machine_findings["Resource::*"] = (
+        "X-Ray tracing and CloudWatch Logs delivery for Step Functions (logs:CreateLogDelivery, "
+        "logs:PutResourcePolicy, ...) support no resource-level permissions, so AWS requires Resource '*'.")
+    _acknowledge(pipeline.state_machine.role, state_machine_findings)
+
+    ir_created = ("Inference Recommender creates, benchmarks and deletes these itself, under names it chooses "
+                  "(sm-epc-*, neo-*); they can be scoped to this account and region only.")
+    _acknowledge(pipeline.recommender_role, {
+        submissions: "Inference Recommender reads the model and payload archives under the watched prefix.",
+        f"Resource::{bucket}/{pipeline.compiled_output_prefix}*": (
+            "Neo writes compiled artifacts under the pipeline's compiled-output prefix, one folder per run."),
+        groups: _NAME_PREFIX_REASON,
+        packages: _NAME_PREFIX_REASON,
+        **{f"Resource::{_SAGEMAKER}:{kind}/*": ir_created
+           for kind in ("model", "endpoint-config", "endpoint", "compilation-job")},
+        "Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/*": (
+            "Container images are pulled from SageMaker-owned registry accounts that differ by region "
+            "(e.g. 683313688378 for XGBoost in us-east-1, 763104351884 for DLCs)."),
+        "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*": (
+            "The benchmark endpoints and compilation jobs log to log groups SageMaker names per resource."),
+        "Resource::*": ("ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level "
+                        "permissions (PutMetricData is limited to SageMaker namespaces by condition)."),
+    })
+
+
+def _acknowledge(scope: IConstruct | None, findings: dict[str, str]) -> None:
+    assert scope is not None, "every step function has a role"
+    Validations.of(scope).acknowledge(*(
+        Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason)
+        for finding, reason in findings.items()))
+
+
+def _logical_id(construct: IConstruct) -> str:
+    stack = Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))
