@@ -153,7 +153,8 @@ class InferenceRecommenderPipeline(Construct):
         }
         code = lambda_.Code.from_asset(str(LAMBDA_ASSET_DIR), exclude=["**/__pycache__", "**/*.pyc"])
         self.functions = WorkflowFunctions(
-            validate_submission=self._function("ValidateSubmission", "validate_submission", code, environment),
+            validate_submission=self._function("ValidateSubmission", "validate_submission", code, environment,
+                                               timeout=Duration.minutes(1)),
             register_model=self._function("RegisterModel", "register_model", code, environment,
                                           timeout=Duration.minutes(2)),
             start_job=self._function("StartRecommendationJob", "start_job", code, environment),

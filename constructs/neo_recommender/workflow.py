@@ -1,5 +1,8 @@
 """The Step Functions definition of a run: validate, register, start, wait, publish; or fail.
 
+An invalid submission goes from the first state straight to the failure path, with every
+finding of the preflight validation in the state.
+
 Every task catches every error into one failure path that records and announces the run;
 each task's output lands under its own key of the state, so the failure path sees how far
 the run got.
@@ -47,9 +50,12 @@ def build_definition(
     record_failure.next(sfn.Fail(scope, "RunFailed", error="RunFailed",
                                  cause="The run failed; its record in DynamoDB and the SNS message say why."))
 
+    failure_notes: dict[str, sfn.Pass] = {}
+
     def on_failure(task: tasks.LambdaInvoke, step: str) -> tasks.LambdaInvoke:
         note_step = sfn.Pass(scope, f"{step}Failed", result=sfn.Result.from_object({"step": step}),
                              result_path="$.failed_step")
+        failure_notes[step] = note_step
         task.add_catch(note_step.next(record_failure), errors=[sfn.Errors.ALL], result_path="$.error")
         return task
 
@@ -87,9 +93,16 @@ def build_definition(
     wait.next(check_job).next(job_finished)
     publish.next(sfn.Succeed(scope, "RunCompleted"))
 
+    # An invalid submission is a result, not an exception: its findings travel in the state.
+    rejected = sfn.Pass(scope, "SubmissionRejected",
+                        parameters={"Error": "SubmissionInvalid",
+                                    "Cause": sfn.JsonPath.string_at("$.submission.error_message")},
+                        result_path="$.error")
+    rejected.next(failure_notes["ValidateSubmission"])
     duplicate = (sfn.Choice(scope, "DuplicateEvent?")
                  .when(sfn.Condition.boolean_equals("$.submission.duplicate", True),
                        sfn.Succeed(scope, "AlreadyHandled", comment="Another execution owns this object version."))
+                 .when(sfn.Condition.boolean_equals("$.submission.valid", False), rejected)
                  .otherwise(register))
     register.next(start_job).next(start_polling).next(wait)
     return validate.next(duplicate)

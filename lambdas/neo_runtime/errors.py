@@ -9,18 +9,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+ERROR = "error"
+WARNING = "warning"
+
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem with a submission: the field or file it concerns, what is wrong, what to do."""
+    """One problem with a submission: the field or file it concerns, what is wrong, what to do.
+
+    ``severity`` is ``error`` (no job can run) or ``warning`` (the job runs); ``neo`` marks the
+    findings that keep Inference Recommender from adding Neo-compiled recommendations.
+    """
 
     field: str
     message: str
     action: str
-    severity: str = "error"
+    severity: str = ERROR
+    neo: bool = False
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}. {self.action}"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form, as stored in DynamoDB, sent on SNS and printed by ``validate --json``."""
+        return {"severity": self.severity, "field": self.field, "message": self.message,
+                "action": self.action, "blocks_neo": self.neo}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Finding:
+        """Inverse of ``to_dict``."""
+        return cls(str(data["field"]), str(data["message"]), str(data["action"]),
+                   str(data.get("severity", ERROR)), bool(data.get("blocks_neo", False)))
 
 
 class WorkflowError(Exception):

@@ -22,9 +22,15 @@ ADVANCED_ONLY_FIELDS = ("EndpointConfigurations", "TrafficPattern", "StoppingCon
 
 _FIELD_ACTIONS = {
     "DataInputConfig": 'Give input names and shapes, e.g. {"data": [1, 50]} for 50 features.',
-    "Image": "Use the ECR URI of the SageMaker container for your framework and region.",
+    "Image": "Use the ECR URI of the SageMaker container for your framework and region, or leave Image out.",
     "ModelName": "Use letters, digits and single hyphens (at most 48 characters).",
+    "NearestModelName": "Use the name of a public model such as xgboost or resnet50 (letters, digits, . _ -).",
+    "FrameworkVersion": "Give the version as digits and dots, e.g. 1.2.0.",
+    "SupportedContentTypes": "Use MIME types such as text/csv or application/json.",
+    "SupportedResponseMIMETypes": "Use MIME types such as text/csv or application/json.",
     "SupportedRealtimeInferenceInstanceTypes": "Use SageMaker instance types such as ml.c5.xlarge.",
+    "EndpointConfigurations": 'List instance types to test, e.g. [{"InstanceType": "ml.c5.xlarge"}].',
+    "Environment": "Use variable names of letters, digits and underscores, with string values.",
 }
 
 
@@ -84,17 +90,52 @@ class Manifest:
 
 
 def parse_manifest(raw: bytes) -> Manifest:
-    """Decode, check and normalise a manifest, raising ``SubmissionInvalid`` with every problem."""
-    document = _decode(raw)
-    findings = [
-        Finding(v.path or "recommend.json", v.message, _action_for(v.path))
-        for v in check(document, manifest_schema())
-    ]
-    findings += _check_data_input_config(document.get("DataInputConfig"))
-    findings += _check_job_type_fields(document)
+    """Decode, check and normalise a manifest, raising ``SubmissionInvalid`` with every problem.
+
+    Only the manifest itself is checked here; ``neo_runtime.validation`` adds the framework,
+    image, instance-type and archive checks.
+    """
+    document = decode_manifest(raw)
+    findings = manifest_findings(document)
     if findings:
         raise SubmissionInvalid(findings)
-    return _normalise(document)
+    return normalise(document)
+
+
+def decode_manifest(raw: bytes) -> dict[str, Any]:
+    """The manifest's JSON object; ``SubmissionInvalid`` when it is too big, not JSON or not an object."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise SubmissionInvalid([Finding(
+            "recommend.json", f"is {len(raw)} bytes; the limit is {MAX_MANIFEST_BYTES}",
+            "A manifest is a few hundred bytes; upload the archives as separate objects.")])
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SubmissionInvalid([Finding("recommend.json", "is not UTF-8 text",
+                                         "Save the manifest as UTF-8 JSON.")]) from None
+    except json.JSONDecodeError as error:
+        raise SubmissionInvalid([Finding(
+            "recommend.json", f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})",
+            "Check the file with a JSON linter; the README shows a complete example.")]) from None
+    except RecursionError:
+        raise SubmissionInvalid([Finding("recommend.json", "is nested too deeply",
+                                         "A manifest is a flat object of a few fields.")]) from None
+    if not isinstance(document, dict):
+        raise SubmissionInvalid([Finding(
+            "recommend.json", f"must be a JSON object, not {_json_type(document)}",
+            "Wrap the fields in { }; the README shows a complete example.")])
+    return document
+
+
+def manifest_findings(document: dict[str, Any]) -> list[Finding]:
+    """Every problem of the decoded manifest against its schema and the rules a schema cannot express."""
+    findings = [Finding(v.path or "recommend.json", v.message, _action_for(v.path))
+                for v in check(document, manifest_schema())]
+    reported = {finding.field for finding in findings}
+    findings += [finding for finding in _control_character_findings(document) if finding.field not in reported]
+    findings += _check_data_input_string(document.get("DataInputConfig"))
+    findings += _check_job_type_fields(document)
+    return findings
 
 
 def resolve_archive(
@@ -131,40 +172,29 @@ def resolve_archive(
     return ArchiveLocation(bucket, key)
 
 
-def _decode(raw: bytes) -> dict[str, Any]:
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise SubmissionInvalid([Finding(
-            "recommend.json", f"is {len(raw)} bytes; the limit is {MAX_MANIFEST_BYTES}",
-            "A manifest is a few hundred bytes; upload the archives as separate objects.")])
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SubmissionInvalid([Finding("recommend.json", "is not UTF-8 text",
-                                         "Save the manifest as UTF-8 JSON.")]) from None
-    except json.JSONDecodeError as error:
-        raise SubmissionInvalid([Finding(
-            "recommend.json", f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})",
-            "Check the file with a JSON linter; the README shows a complete example.")]) from None
-    if not isinstance(document, dict):
-        raise SubmissionInvalid([Finding(
-            "recommend.json", f"must be a JSON object, not {type(document).__name__}",
-            "Wrap the fields in { }; the README shows a complete example.")])
-    return document
-
-
-def _check_data_input_config(value: Any) -> list[Finding]:
+def _check_data_input_string(value: Any) -> list[Finding]:
     if not isinstance(value, str):
         return []
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        return [Finding("DataInputConfig", "is a string but not valid JSON",
-                        _FIELD_ACTIONS["DataInputConfig"])]
-    schema = manifest_schema()
-    shape_forms = {"oneOf": [{"$ref": "#/$defs/namedShapes"}, {"$ref": "#/$defs/shapeList"}],
-                   "$defs": schema["$defs"]}
-    return [Finding(_join("DataInputConfig", v.path), v.message, _FIELD_ACTIONS["DataInputConfig"])
-            for v in check(parsed, shape_forms)]
+        json.loads(value)
+    except (json.JSONDecodeError, RecursionError):
+        return [Finding("DataInputConfig", "is a string but not valid JSON", _FIELD_ACTIONS["DataInputConfig"])]
+    return []
+
+
+def _control_character_findings(document: Any, path: str = "") -> list[Finding]:
+    if isinstance(document, str):
+        controls = sorted({f"U+{ord(ch):04X}" for ch in document if ord(ch) < 32 or 127 <= ord(ch) < 160})
+        if controls:
+            return [Finding(path or "recommend.json", f"contains control characters ({', '.join(controls)})",
+                            "Use printable text only.")]
+        return []
+    items: list[tuple[str, Any]] = []
+    if isinstance(document, dict):
+        items = [(f"{path}.{key}" if path else str(key), value) for key, value in document.items()]
+    elif isinstance(document, list):
+        items = [(f"{path}[{index}]", value) for index, value in enumerate(document)]
+    return [finding for sub_path, value in items for finding in _control_character_findings(value, sub_path)]
 
 
 def _check_job_type_fields(document: dict[str, Any]) -> list[Finding]:
@@ -179,8 +209,9 @@ def _check_job_type_fields(document: dict[str, Any]) -> list[Finding]:
             for name in ADVANCED_ONLY_FIELDS if name in document]
 
 
-def _normalise(document: dict[str, Any]) -> Manifest:
-    data_input = document["DataInputConfig"]
+def normalise(document: dict[str, Any], image: str | None = None) -> Manifest:
+    """A checked manifest document as a ``Manifest``, defaults applied; ``image`` replaces a missing Image."""
+    data_input = document.get("DataInputConfig")
     if isinstance(data_input, str):
         data_input = json.loads(data_input)
     content_types = tuple(document["SupportedContentTypes"])
@@ -188,9 +219,9 @@ def _normalise(document: dict[str, Any]) -> Manifest:
         model_name=document["ModelName"],
         framework=document["Framework"],
         framework_version=document["FrameworkVersion"],
-        image=document["Image"],
+        image=document.get("Image") or image or "",
         nearest_model_name=document["NearestModelName"],
-        data_input_config=json.dumps(data_input, separators=(",", ":")),
+        data_input_config=json.dumps(data_input, separators=(",", ":")) if data_input is not None else "",
         supported_content_types=content_types,
         supported_response_mime_types=tuple(document.get("SupportedResponseMIMETypes", content_types)),
         domain=document.get("Domain", "MACHINE_LEARNING"),
@@ -211,7 +242,6 @@ def _action_for(path: str) -> str:
     return _FIELD_ACTIONS.get(top, "See the manifest reference in the README (or manifest.schema.json).")
 
 
-def _join(path: str, sub: str) -> str:
-    if not sub:
-        return path
-    return f"{path}{sub}" if sub.startswith("[") else f"{path}.{sub}"
+def _json_type(value: Any) -> str:
+    names = {list: "a list", str: "a string", bool: "true or false", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)

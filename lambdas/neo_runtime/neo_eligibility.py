@@ -1,57 +1,126 @@
-"""Will Inference Recommender add Neo-compiled recommendations for this manifest?
+"""Will Inference Recommender add Neo-compiled recommendations for this manifest, and can it run at all?
 
-The conditions come from the SageMaker docs: 'Get compiled recommendations with Neo'
-(a SageMaker-owned DLC or XGBoost container, and DataInputConfig) and 'Supported Instance
-Types and Frameworks' > Cloud Instances (the framework versions below; re-check that page,
-it changes). Ineligible is not invalid: the job still runs, with uncompiled rows only.
+IR's conditions ('Compiled recommendations with Neo' in the SageMaker Developer Guide): a
+SageMaker-owned DLC or XGBoost container, a framework version Neo supports for cloud instances
+(the table in ``neo_support``), and a correct ``DataInputConfig``. Ineligible is not invalid:
+the job still runs, with uncompiled rows only, and the findings say why and what to change.
 """
 
 from __future__ import annotations
 
-import re
-
+from neo_runtime import neo_support
+from neo_runtime.data_input import check_data_input_config, example_for, is_image_model
+from neo_runtime.errors import WARNING, Finding
 from neo_runtime.manifest import Manifest
 
-#: Framework versions Neo compiles for cloud instances ('Supported Instance Types and Frameworks').
-NEO_FRAMEWORK_VERSIONS: dict[str, tuple[str, ...]] = {
-    "MXNET": ("1.8",),
-    "ONNX": ("1.7",),
-    "KERAS": ("2.2",),
-    "PYTORCH": ("1.4", "1.5", "1.6", "1.7", "1.8", "1.12", "1.13", "2.0"),
-    "TENSORFLOW": ("1.15", "2.9"),
-    "XGBOOST": ("1.0", "1.1", "1.2", "1.3"),
-}
-#: Registry accounts of the SageMaker XGBoost container ('Docker Registry Paths and Example Code').
-XGBOOST_REGISTRY_ACCOUNTS = frozenset({
-    "683313688378", "257758044811", "746614075791", "246618743249", "341280168497", "190319476487",
-    "737474898029", "510948584623", "651117190479", "354813040037", "366743142698", "867004704886",
-    "720646828776", "628508329040", "121021644041", "783357654285", "951798379941", "106583098589",
-    "492215442770", "680994064768", "662702820516", "978288397137", "104374241257", "141502667606",
-    "764974769150", "659782779980", "898809789911", "272398656194", "801668240914",
-})
-#: Registry accounts of the AWS Deep Learning Containers (aws/deep-learning-containers, available_images.md).
-DLC_REGISTRY_ACCOUNTS = frozenset({
-    "763104351884", "626614931356", "871362719292", "364406365360", "772153158452", "907027046896",
-    "457447274322", "204538143572", "380420809688", "692866216735", "503227376785", "780543022126",
-    "914824155844", "217643126080",
-})
-_ECR_URI = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-                      r"(?P<repository>[^:@]+)")
+_IMAGE_ACTION = ("Use the SageMaker XGBoost container or an AWS Deep Learning Container for inference "
+                 "(or leave Image out and let the pipeline pick it).")
 
 
-def ineligibility_reasons(manifest: Manifest) -> list[str]:
-    """Why IR will not compile this model with Neo (empty when it will)."""
-    reasons = []
-    supported = NEO_FRAMEWORK_VERSIONS.get(manifest.framework)
+def resolve_manifest_image(manifest: Manifest, region: str | None) -> tuple[str | None, list[Finding]]:
+    """The image to use when the manifest leaves ``Image`` out, or an error saying why there is none."""
+    if manifest.image:
+        return None, []
+    if not region:
+        return None, [Finding("Image", "is left out and no region is known to pick a SageMaker container",
+                              "Give Image, or the region (--region, or AWS_REGION).")]
+    gpu = bool(manifest.instance_types) and all(neo_support.is_gpu(t) for t in manifest.instance_types)
+    image = neo_support.resolve_image(manifest.framework, manifest.framework_version, region, gpu=gpu)
+    if image is None:
+        return None, [Finding("Image", f"is left out and there is no known SageMaker container for "
+                                       f"{manifest.framework} {manifest.framework_version} in {region}",
+                              "Give the ECR URI of your inference container as Image.")]
+    return image, []
+
+
+def eligibility_findings(manifest: Manifest, region: str | None, *, data_input_checked: bool = True) -> list[Finding]:
+    """Findings about the container, the framework version, DataInputConfig and the instance types."""
+    findings = _framework_findings(manifest)
+    findings += _image_findings(manifest, region)
+    if data_input_checked:
+        findings += _data_input_findings(manifest)
+    findings += _instance_findings(manifest)
+    return findings
+
+
+def ineligibility_reasons(findings: list[Finding]) -> list[str]:
+    """Plain sentences for the findings that keep Neo out (empty when IR will compile)."""
+    return [f"{finding.field} {finding.message}" for finding in findings if finding.neo]
+
+
+def _framework_findings(manifest: Manifest) -> list[Finding]:
+    supported = neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS.get(manifest.framework)
     if supported is None:
-        reasons.append(f"Framework {manifest.framework} is not supported by Neo for cloud instances "
-                       f"(supported: {', '.join(sorted(NEO_FRAMEWORK_VERSIONS))})")
-    elif ".".join(manifest.framework_version.split(".")[:2]) not in supported:
-        reasons.append(f"{manifest.framework} {manifest.framework_version} is not a version Neo compiles "
-                       f"(supported: {', '.join(supported)})")
-    match = _ECR_URI.match(manifest.image)
-    account = match.group("account") if match else ""
-    if account not in XGBOOST_REGISTRY_ACCOUNTS | DLC_REGISTRY_ACCOUNTS:
-        reasons.append(f"Image {manifest.image} is not a SageMaker-owned container (registry account "
-                       f"{account or 'unknown'}); use the SageMaker XGBoost container or a SageMaker DLC")
-    return reasons
+        return [Finding("Framework", f"{manifest.framework} is not compiled by Neo for cloud instances",
+                        f"Neo compiles {', '.join(sorted(neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS))} "
+                        f"(see {neo_support.NEO_FRAMEWORKS_PAGE}); the job runs uncompiled.", WARNING, neo=True)]
+    if neo_support.major_minor(manifest.framework_version) not in supported:
+        return [Finding("FrameworkVersion", f"{manifest.framework} {manifest.framework_version} is not a "
+                                            "version Neo compiles for cloud instances",
+                        f"Use {manifest.framework} {' or '.join(supported)} for compiled recommendations "
+                        f"(see {neo_support.NEO_FRAMEWORKS_PAGE}).", WARNING, neo=True)]
+    return []
+
+
+def _image_findings(manifest: Manifest, region: str | None) -> list[Finding]:
+    if not manifest.image:
+        return []
+    image = neo_support.parse_image(manifest.image)
+    if image is None:
+        return [Finding("Image", "is not an ECR image URI", _IMAGE_ACTION)]
+    findings = []
+    if region and image.region != region:
+        findings.append(Finding("Image", f"is in {image.region}, but the pipeline runs in {region}",
+                                f"Use the {region} copy of the container; SageMaker pulls images from its own "
+                                "region."))
+    if not image.sagemaker_owned:
+        findings.append(Finding("Image", f"is not a SageMaker-owned container (registry {image.account}, "
+                                         f"repository {image.repository})", _IMAGE_ACTION, WARNING, neo=True))
+    elif image.framework != manifest.framework:
+        findings.append(Finding("Image", f"is the {image.framework} container, but Framework is {manifest.framework}",
+                                "Make Image and Framework name the same framework.", WARNING, neo=True))
+    else:
+        version = neo_support.image_version(image)
+        if version and version != neo_support.major_minor(manifest.framework_version):
+            findings.append(Finding("Image", f"is tagged {image.tag}, but FrameworkVersion is "
+                                             f"{manifest.framework_version}",
+                                    "Use the container of the framework version the model was trained with.",
+                                    WARNING))
+    return findings
+
+
+def _data_input_findings(manifest: Manifest) -> list[Finding]:
+    if manifest.framework not in neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS:
+        return []
+    if not manifest.data_input_config:
+        return [Finding("DataInputConfig", "is missing, so Inference Recommender will not compile the model",
+                        f"Give input names and shapes, e.g. {example_for(manifest.framework)}.", WARNING, neo=True)]
+    errors, warnings = check_data_input_config(manifest.data_input_config, manifest.framework,
+                                               image_model=is_image_model(manifest.domain, manifest.task))
+    return errors + warnings
+
+
+def _instance_findings(manifest: Manifest) -> list[Finding]:
+    listed = [("SupportedRealtimeInferenceInstanceTypes", index, name)
+              for index, name in enumerate(manifest.instance_types)]
+    listed += [("EndpointConfigurations", index, item.get("InstanceType", ""))
+               for index, item in enumerate(manifest.advanced.get("EndpointConfigurations", []))]
+    known = neo_support.realtime_instance_types()
+    findings = [Finding(f"{field}[{index}]", f"{name} is not a SageMaker real-time instance type",
+                        "Use an instance type from the SageMaker pricing page, e.g. ml.c5.xlarge.")
+                for field, index, name in listed if name not in known]
+    valid = [name for _, _, name in listed if name in known]
+    if not valid or manifest.framework not in neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS:
+        return findings
+    compiled = [name for name in valid
+                if neo_support.neo_compiles_for(name, manifest.framework, manifest.framework_version)]
+    families = ", ".join(f"ml.{family}" for family in neo_support.NEO_CLOUD_FAMILIES)
+    if not compiled:
+        findings.append(Finding(listed[0][0], "has no instance type Neo compiles for, so there will be no "
+                                              "compiled recommendations",
+                                f"Add instance types of a Neo family ({families}).", WARNING, neo=True))
+    elif len(compiled) < len(valid):
+        uncompiled = sorted(set(valid) - set(compiled))
+        findings.append(Finding(listed[0][0], f"{', '.join(uncompiled)} will get uncompiled recommendations only",
+                                f"Neo compiles for {families}.", WARNING))
+    return findings

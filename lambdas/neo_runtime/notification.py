@@ -31,15 +31,27 @@ def success_message(summary: dict[str, Any], ranked: list[Recommendation],
         "",
         f"Recommended: {describe_recommendation(best)}" if best else "IR returned no recommendations.",
     ]
+    findings = summary.get("findings") or []
     comparisons = compare_compiled(ranked)
     if comparisons:
         lines += ["", "Compiled vs uncompiled:"] + [f"- {c.summary()}" for c in comparisons]
     elif ranked:
         lines += ["", "No compiled recommendations: IR did not add a Neo-compiled variant."]
-        lines += [f"- {reason}" for reason in summary.get("neo_ineligible_reasons") or []]
+        neo_findings = [finding for finding in findings if finding.get("blocks_neo")]
+        if neo_findings:
+            lines += [line for finding in neo_findings for line in _finding_lines(finding)]
+        else:
+            lines += [f"- {reason}" for reason in summary.get("neo_ineligible_reasons") or []]
+    other_warnings = [finding for finding in findings if not finding.get("blocks_neo")]
+    if other_warnings:
+        lines += ["", "Warnings from validation:"] + [
+            line for finding in other_warnings for line in _finding_lines(finding)]
     if failed_steps:
-        lines += ["", "Failed benchmarks:"] + [
-            f"- {s['instance_type']} {s['variant']}: {s['failure_reason']}" for s in failed_steps]
+        lines += ["", "Failed benchmarks:"]
+        for step in failed_steps:
+            lines.append(f"- {step['instance_type']} {step['variant']}: {step['failure_reason']}")
+            if step.get("category"):
+                lines.append(f"  Neo compilation error ({step['category']}). What to do: {step['advice']}")
     lines += ["", "Ranked recommendations (cheapest per inference first):", format_table(ranked)]
     facts = {
         "status": summary["status"],
@@ -51,6 +63,7 @@ def success_message(summary: dict[str, Any], ranked: list[Recommendation],
         "recommendations": [rec.row() for rec in ranked],
         "failed_steps": failed_steps,
         "neo_ineligible_reasons": summary.get("neo_ineligible_reasons") or [],
+        "findings": findings,
     }
     return _publish_params(f"neo-recommender: {model} COMPLETED, best {winner}", "\n".join(lines),
                            facts, model, "COMPLETED")
@@ -60,10 +73,14 @@ def failure_message(summary: dict[str, Any]) -> dict[str, Any]:
     """Publish parameters for a failed run."""
     model = summary.get("model_name") or "unknown model"
     error = summary["error"]
-    lines = [
-        f"The neo-recommender run for {model} FAILED in step {error['step']}.",
-        "",
-        f"Why: {error['message']}",
+    findings = summary.get("findings") or []
+    lines = [f"The neo-recommender run for {model} FAILED in step {error['step']}.", ""]
+    if findings:
+        lines += [f"The submission has {len(findings)} finding(s); no job was started:"]
+        lines += [line for finding in findings for line in _finding_lines(finding)]
+    else:
+        lines += [f"Why: {error['message']}"]
+    lines += [
         "",
         f"What to do: {error['advice']}",
         "",
@@ -72,10 +89,16 @@ def failure_message(summary: dict[str, Any]) -> dict[str, Any]:
         f"Run {summary['run_id']}; execution {summary.get('execution_arn', 'unknown')}.",
     ]
     facts = {"status": "FAILED", "run_id": summary["run_id"], "model_name": summary.get("model_name"),
-             "error": error, "submission": {"bucket": summary["bucket"], "key": summary["key"],
+             "error": error, "findings": findings, "submission": {"bucket": summary["bucket"], "key": summary["key"],
                                             "version_id": summary["version_id"]}}
     return _publish_params(f"neo-recommender: {model} FAILED in {error['step']}", "\n".join(lines),
                            facts, summary.get("model_name") or "unknown", "FAILED")
+
+
+def _finding_lines(finding: dict[str, Any]) -> list[str]:
+    neo = " (blocks Neo)" if finding.get("blocks_neo") else ""
+    return [f"- {finding['severity']}: {finding['field']}: {finding['message']}{neo}",
+            f"  What to do: {finding['action']}"]
 
 
 def _publish_params(subject: str, text: str, facts: dict[str, Any], model: str,

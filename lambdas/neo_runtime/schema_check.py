@@ -28,6 +28,9 @@ _TYPE_NAMES = {
 }
 
 
+_SHELL_METACHARACTERS = frozenset(" \t;&|$`<>()[]{}*?!~#'\"\\")
+
+
 @dataclass(frozen=True)
 class SchemaViolation:
     """One place where a document breaks its schema."""
@@ -99,7 +102,18 @@ def _check_string(value: str, schema: dict[str, Any], path: str, out: list[Schem
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         out.append(SchemaViolation(path, f"must have at most {schema['maxLength']} characters"))
     if "pattern" in schema and not re.search(schema["pattern"], value):
-        out.append(SchemaViolation(path, f"has an invalid format: {_short(value)}"))
+        out.append(SchemaViolation(path, _pattern_message(value)))
+
+
+def _pattern_message(value: str) -> str:
+    controls = sorted({f"U+{ord(ch):04X}" for ch in value if ord(ch) < 32 or 127 <= ord(ch) < 160})
+    if controls:
+        return f"contains control characters ({', '.join(controls)})"
+    specials = sorted({ch for ch in value if ch in _SHELL_METACHARACTERS})
+    if specials:
+        listed = " ".join(repr(ch) for ch in specials)
+        return f"contains characters that are not allowed here ({listed}): {_short(value)}"
+    return f"has an invalid format: {_short(value)}"
 
 
 def _check_number(value: float, schema: dict[str, Any], path: str, out: list[SchemaViolation]) -> None:

@@ -73,8 +73,11 @@ def test_validate_reports_a_manifest_deleted_before_it_was_read(env: dict[str, A
     event = _event(env["s3"])
     env["s3"].delete_object(Bucket="submissions", Key="models/xgb/recommend.json",
                             VersionId=event["detail"]["object"]["version-id"])
-    with pytest.raises(errors.SubmissionInvalid, match="was deleted before the pipeline could read it"):
-        validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    assert submission["valid"] is False and submission["model_name"] is None
+    (finding,) = submission["validation"]["findings"]
+    assert finding["field"] == "recommend.json"
+    assert "was deleted before the pipeline could read it" in finding["message"]
 
 
 def test_register_then_start_is_idempotent_for_the_same_run(env: dict[str, Any]) -> None:

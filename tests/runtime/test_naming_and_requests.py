@@ -12,7 +12,6 @@ from botocore.validate import ParamValidator
 from neo_recommender import samples
 from neo_runtime import naming
 from neo_runtime.manifest import parse_manifest
-from neo_runtime.neo_eligibility import ineligibility_reasons
 from neo_runtime.sagemaker_requests import create_model_package_request, create_recommendation_job_request
 
 _MODEL = botocore.session.get_session().get_service_model("sagemaker")
@@ -87,16 +86,3 @@ def test_advanced_job_request_carries_endpoints_traffic_and_stopping_conditions(
     assert request["StoppingConditions"] == {"MaxInvocations": 300}
     assert request["InputConfig"]["JobDurationInSeconds"] == 3600
     assert request["OutputConfig"]["KmsKeyId"] == request["InputConfig"]["VolumeKmsKeyId"]
-
-
-@pytest.mark.parametrize(("overrides", "reason"), [
-    ({}, None),
-    ({"FrameworkVersion": "1.5.0"}, "XGBOOST 1.5.0 is not a version Neo compiles"),
-    ({"Framework": "SKLEARN"}, "Framework SKLEARN is not supported by Neo"),
-    ({"Image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/x:1"}, "not a SageMaker-owned container"),
-    ({"Framework": "PYTORCH", "FrameworkVersion": "2.0",
-      "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.0-cpu-py310"}, None),
-])
-def test_neo_eligibility_reasons(overrides: dict, reason: str | None) -> None:
-    reasons = ineligibility_reasons(_manifest(**overrides))
-    assert (reasons == []) if reason is None else any(reason in r for r in reasons)

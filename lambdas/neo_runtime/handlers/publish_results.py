@@ -8,6 +8,7 @@ from typing import Any
 from neo_runtime import run_store
 from neo_runtime.aws import client
 from neo_runtime.log import RunLogger
+from neo_runtime.neo_troubleshooting import diagnose, is_compilation_failure
 from neo_runtime.notification import success_message
 from neo_runtime.ranking import Recommendation, compare_compiled, rank
 from neo_runtime.records import recommendation_item
@@ -39,6 +40,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "comparisons": [c.summary() for c in compare_compiled(ranked)],
         "failed_steps": failed_steps,
         "neo_ineligible_reasons": submission.get("neo_ineligible_reasons") or None,
+        "findings": (submission.get("validation") or {}).get("findings") or None,
         "completed_at": _iso(job.get("CompletionTime")),
     }
     run_store.update_run(run_id, event["execution_arn"], summary)
@@ -49,19 +51,24 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def list_failed_steps(sagemaker: Any, job_name: str) -> list[dict[str, str]]:
-    """Benchmarks that failed (a failed Neo compilation shows up here), with IR's reason."""
+    """Benchmarks that failed, with IR's reason; a failed Neo compilation gets its category and AWS's advice."""
     failed = []
     paginator = sagemaker.get_paginator("list_inference_recommendations_job_steps")
     for page in paginator.paginate(JobName=job_name, Status="FAILED"):
         for step in page.get("Steps", []):
             benchmark = step.get("InferenceBenchmark", {})
             model = benchmark.get("ModelConfiguration", {})
-            failed.append({
+            compiled = bool(model.get("CompilationJobName") or model.get("InferenceSpecificationName"))
+            reason = benchmark.get("FailureReason", "no reason given")
+            step_summary = {
                 "instance_type": benchmark.get("EndpointConfiguration", {}).get("InstanceType", "unknown"),
-                "variant": "compiled" if model.get("CompilationJobName") or model.get(
-                    "InferenceSpecificationName") else "uncompiled",
-                "failure_reason": benchmark.get("FailureReason", "no reason given"),
-            })
+                "variant": "compiled" if compiled else "uncompiled",
+                "failure_reason": reason,
+            }
+            if is_compilation_failure(reason, compiled):
+                diagnosis = diagnose(reason)
+                step_summary.update(category=diagnosis.category, advice=diagnosis.advice)
+            failed.append(step_summary)
     return failed
 
 

@@ -31,9 +31,10 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "key": source.key,
         "version_id": source.version_id,
         "execution_arn": event["execution_arn"],
-        "model_name": (submission.get("manifest") or {}).get("model_name"),
+        "model_name": (submission.get("manifest") or {}).get("model_name") or submission.get("model_name"),
         "job_name": (state.get("job") or {}).get("job_name"),
         "error": error,
+        "findings": (submission.get("validation") or {}).get("findings") or None,
     }
     owned = run_store.update_run(run_id, event["execution_arn"],
                                  {k: v for k, v in summary.items() if k not in ("run_id", "execution_arn")})

@@ -1,4 +1,4 @@
-"""Step 1: claim the run, read and check the manifest, check that both archives exist."""
+"""Step 1: claim the run, then check the manifest and both archives before anything is started."""
 
 from __future__ import annotations
 
@@ -8,18 +8,29 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from neo_runtime import naming, run_store
+from neo_runtime.archive_checks import MODEL, PAYLOAD
 from neo_runtime.aws import client, error_code
 from neo_runtime.errors import Finding, SubmissionInvalid
 from neo_runtime.log import RunLogger
-from neo_runtime.manifest import MAX_MANIFEST_BYTES, ArchiveLocation, Manifest, parse_manifest, resolve_archive
-from neo_runtime.neo_eligibility import ineligibility_reasons
+from neo_runtime.manifest import MAX_MANIFEST_BYTES, ArchiveLocation, resolve_archive
 from neo_runtime.s3_event import SubmittedObject
+from neo_runtime.validation import (
+    WORKFLOW_MODEL_READ_BYTES,
+    WORKFLOW_PAYLOAD_READ_BYTES,
+    ArchiveInput,
+    ValidationReport,
+    check_archives,
+    check_manifest,
+    model_limits,
+    payload_limits,
+)
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Return the run's submission, or ``{"duplicate": true}`` when another execution owns it.
+    """Return the run's submission (``valid`` true or false), or ``{"duplicate": true}``.
 
-    Event: ``{"event": <EventBridge S3 event>, "execution_arn": <ARN>}``.
+    Event: ``{"event": <EventBridge S3 event>, "execution_arn": <ARN>}``. An invalid submission
+    is returned, not raised, so the failure path can record every finding.
     """
     source = SubmittedObject.from_event(event["event"])
     run_id = source.run_id
@@ -31,32 +42,72 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         log.info("duplicate event: another execution owns this run", key=source.key)
         return {"duplicate": True, "run_id": run_id}
 
-    manifest = parse_manifest(_read_manifest(source))
-    prefix = os.environ.get("WATCHED_PREFIX", "")
-    model, payload = _locate_archives(manifest, source, prefix)
-    job_name = naming.recommendation_job_name(os.environ.get("JOB_NAME_PREFIX", ""), manifest.model_name, run_id)
-    group_name = naming.model_package_group_name(os.environ.get("MODEL_PACKAGE_GROUP_PREFIX", ""),
-                                                 manifest.model_name)
-    neo_reasons = ineligibility_reasons(manifest)
-    run_store.update_run(run_id, event["execution_arn"], {
-        "status": "REGISTERING", "model_name": manifest.model_name, "job_name": job_name,
-        "model_package_group": group_name, "neo_eligible": not neo_reasons,
-        "neo_ineligible_reasons": neo_reasons or None})
-    log.info("submission valid", model_name=manifest.model_name, job_name=job_name, neo_eligible=not neo_reasons)
-    return {
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    report = _validate(source, region, os.environ.get("WATCHED_PREFIX", ""))
+    submission: dict[str, Any] = {
         "duplicate": False,
+        "valid": report.valid,
         "run_id": run_id,
         "bucket": source.bucket,
         "key": source.key,
         "version_id": source.version_id,
+        "model_name": _model_name(report),
+        "validation": report.to_dict(),
+    }
+    if not report.valid:
+        log.warning("submission invalid", errors=len(report.errors), warnings=len(report.warnings))
+        submission["error_message"] = str(SubmissionInvalid(report.errors))[:4000]
+        return submission
+
+    manifest = report.manifest
+    assert manifest is not None  # valid implies a manifest
+    job_name = naming.recommendation_job_name(os.environ.get("JOB_NAME_PREFIX", ""), manifest.model_name, run_id)
+    group_name = naming.model_package_group_name(os.environ.get("MODEL_PACKAGE_GROUP_PREFIX", ""),
+                                                 manifest.model_name)
+    neo_reasons = report.neo_ineligible_reasons
+    run_store.update_run(run_id, event["execution_arn"], {
+        "status": "REGISTERING", "model_name": manifest.model_name, "job_name": job_name,
+        "model_package_group": group_name, "neo_eligible": report.neo_eligible,
+        "neo_ineligible_reasons": neo_reasons or None, "image": manifest.image,
+        "findings": submission["validation"]["findings"] or None})
+    log.info("submission valid", model_name=manifest.model_name, job_name=job_name,
+             neo_eligible=report.neo_eligible, warnings=len(report.warnings))
+    model_url, payload_url = (_location(source, manifest.model_archive, MODEL).url,
+                              _location(source, manifest.payload_archive, PAYLOAD).url)
+    return {
+        **submission,
         "manifest": manifest.to_dict(),
-        "model_data_url": model.url,
-        "sample_payload_url": payload.url,
+        "model_data_url": model_url,
+        "sample_payload_url": payload_url,
         "model_package_group": group_name,
         "job_name": job_name,
         "client_token": naming.client_token(run_id),
         "neo_ineligible_reasons": neo_reasons,
     }
+
+
+def _validate(source: SubmittedObject, region: str | None, prefix: str) -> ValidationReport:
+    try:
+        report = check_manifest(_read_manifest(source), region)
+    except SubmissionInvalid as invalid:
+        return ValidationReport(findings=invalid.findings)
+    document = report.document or {}
+    inputs: dict[str, ArchiveInput | None] = {}
+    for field_name, default, budget in ((MODEL, "model.tar.gz", WORKFLOW_MODEL_READ_BYTES),
+                                        (PAYLOAD, "payload.tar.gz", WORKFLOW_PAYLOAD_READ_BYTES)):
+        value = document.get(field_name, default)
+        if not isinstance(value, str):
+            continue  # the schema finding already names the field
+        try:
+            location = resolve_archive(field_name, value, source.bucket, source.key, prefix)
+        except SubmissionInvalid as invalid:
+            report.findings += invalid.findings
+            continue
+        opened, finding = _open_archive(field_name, location, budget)
+        if finding:
+            report.findings.append(finding)
+        inputs[field_name] = opened
+    return check_archives(report, model=inputs.get(MODEL), payload=inputs.get(PAYLOAD))
 
 
 def _read_manifest(source: SubmittedObject) -> bytes:
@@ -75,37 +126,39 @@ def _read_manifest(source: SubmittedObject) -> bytes:
     return response["Body"].read(MAX_MANIFEST_BYTES + 1)
 
 
-def _locate_archives(manifest: Manifest, source: SubmittedObject,
-                     prefix: str) -> tuple[ArchiveLocation, ArchiveLocation]:
-    findings: list[Finding] = []
-    locations: list[ArchiveLocation] = []
-    for field_name, value in (("ModelArchive", manifest.model_archive),
-                              ("PayloadArchive", manifest.payload_archive)):
-        try:
-            location = resolve_archive(field_name, value, source.bucket, source.key, prefix)
-        except SubmissionInvalid as invalid:
-            findings += invalid.findings
-            continue
-        finding = _check_exists(field_name, location)
-        if finding:
-            findings.append(finding)
-        locations.append(location)
-    if findings:
-        raise SubmissionInvalid(findings)
-    return locations[0], locations[1]
-
-
-def _check_exists(field_name: str, location: ArchiveLocation) -> Finding | None:
+def _open_archive(field_name: str, location: ArchiveLocation,
+                  budget: int) -> tuple[ArchiveInput | None, Finding | None]:
+    """Stream the archive's head from S3 (a ranged GET; IR reads the whole model itself)."""
+    s3 = client("s3")
     try:
-        head = client("s3").head_object(Bucket=location.bucket, Key=location.key)
+        head = s3.head_object(Bucket=location.bucket, Key=location.key)
     except ClientError as error:
         if error_code(error) in ("404", "NoSuchKey", "NotFound"):
-            return Finding(field_name, f"{location.url} does not exist",
-                           "Upload the archive before recommend.json (the manifest upload starts the run).")
+            return None, Finding(field_name, f"{location.url} does not exist",
+                                 "Upload the archive before recommend.json (the manifest upload starts the run).")
         if error_code(error) in ("403", "AccessDenied"):
-            return Finding(field_name, f"{location.url} cannot be read by the pipeline",
-                           "Check the object's encryption key and the bucket policy.")
+            return None, Finding(field_name, f"{location.url} cannot be read by the pipeline",
+                                 "Check the object's encryption key and the bucket policy.")
         raise
-    if head.get("ContentLength", 0) == 0:
-        return Finding(field_name, f"{location.url} is empty", "Upload the .tar.gz archive again.")
-    return None
+    size = int(head.get("ContentLength", 0))
+    if size == 0:
+        return None, Finding(field_name, f"{location.url} is empty", "Upload the .tar.gz archive again.")
+    request: dict[str, Any] = {"Bucket": location.bucket, "Key": location.key}
+    if head.get("VersionId"):
+        request["VersionId"] = head["VersionId"]
+    if size > budget:
+        request["Range"] = f"bytes=0-{budget - 1}"
+    body = s3.get_object(**request)["Body"]
+    limits = model_limits(budget) if field_name == MODEL else payload_limits(budget)
+    return ArchiveInput(body, limits, location.url, size), None
+
+
+def _location(source: SubmittedObject, value: str, field_name: str) -> ArchiveLocation:
+    return resolve_archive(field_name, value, source.bucket, source.key, os.environ.get("WATCHED_PREFIX", ""))
+
+
+def _model_name(report: ValidationReport) -> str | None:
+    if report.manifest is not None:
+        return report.manifest.model_name
+    name = (report.document or {}).get("ModelName")
+    return name[:48] if isinstance(name, str) and name.isprintable() else None

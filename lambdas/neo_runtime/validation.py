@@ -1,0 +1,204 @@
+"""Preflight validation of a submission: one module for the workflow's first state and the CLI.
+
+``check_manifest`` checks the manifest (schema, image, framework, DataInputConfig, instance
+types, Neo eligibility); ``check_archives`` adds what the model and payload archives hold. Both
+only collect findings, so a user sees every problem at once. The report says whether a job can
+run at all (``valid``) and whether Inference Recommender will add Neo-compiled rows
+(``neo_eligible``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from neo_runtime.archive_checks import (
+    MODEL,
+    PAYLOAD,
+    SAMPLE_FILES_CHECKED,
+    SAMPLE_HEAD_BYTES,
+    check_model_archive,
+    check_payload_archive,
+    read_archive,
+)
+from neo_runtime.archive_reader import ReadLimits
+from neo_runtime.errors import ERROR, WARNING, Finding, SubmissionInvalid
+from neo_runtime.manifest import Manifest, decode_manifest, manifest_findings, manifest_schema, normalise
+from neo_runtime.neo_eligibility import eligibility_findings, ineligibility_reasons, resolve_manifest_image
+from neo_runtime.neo_support import NEO_CLOUD_FRAMEWORK_VERSIONS
+
+#: How much of each archive the workflow reads from S3: the head of a big model is enough to
+#: list its leading members, and IR downloads the model anyway (we never fetch it twice in full).
+WORKFLOW_MODEL_READ_BYTES = 32 * 1024 * 1024
+WORKFLOW_PAYLOAD_READ_BYTES = 32 * 1024 * 1024
+#: Findings kept in the JSON report (a hostile archive can produce thousands; the workflow state,
+#: the DynamoDB item and the SNS message all have size limits).
+MAX_REPORTED_FINDINGS = 50
+
+
+def model_limits(max_compressed_bytes: int | None = None) -> ReadLimits:
+    """Read limits for a model archive (listing only)."""
+    return ReadLimits(max_compressed_bytes=max_compressed_bytes)
+
+
+def payload_limits(max_compressed_bytes: int | None = None) -> ReadLimits:
+    """Read limits for a payload archive (the head of every sample is kept for content checks)."""
+    return ReadLimits(max_compressed_bytes=max_compressed_bytes, content_head_bytes=SAMPLE_HEAD_BYTES,
+                      max_content_members=SAMPLE_FILES_CHECKED)
+
+
+@dataclass(frozen=True)
+class ArchiveInput:
+    """An archive to check: an open binary stream, how much of it to read, and what to call it."""
+
+    stream: BinaryIO
+    limits: ReadLimits
+    label: str
+    size: int | None = None
+
+
+@dataclass
+class ValidationReport:
+    """Every finding about one submission, and the two verdicts drawn from them."""
+
+    findings: list[Finding] = field(default_factory=list)
+    manifest: Manifest | None = None
+    document: dict[str, Any] | None = None
+    resolved_image: str | None = None
+    inspected: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Findings that stop a job from running."""
+        return [finding for finding in self.findings if finding.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Findings the job runs with."""
+        return [finding for finding in self.findings if finding.severity == WARNING]
+
+    @property
+    def valid(self) -> bool:
+        """Whether an Inference Recommender job can run at all."""
+        return self.manifest is not None and not self.errors
+
+    @property
+    def neo_eligible(self) -> bool:
+        """Whether IR will add Neo-compiled recommendations."""
+        return self.valid and not any(finding.neo for finding in self.findings)
+
+    @property
+    def neo_ineligible_reasons(self) -> list[str]:
+        """Why IR will not compile, as sentences."""
+        return ineligibility_reasons(self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (``validate --json``, the workflow's state), errors first."""
+        ordered = self.errors + self.warnings
+        return {
+            "valid": self.valid,
+            "neo_eligible": self.neo_eligible,
+            "error_count": len(self.errors),
+            "warning_count": len(self.warnings),
+            "findings": [finding.to_dict() for finding in ordered[:MAX_REPORTED_FINDINGS]],
+            "omitted_findings": max(0, len(ordered) - MAX_REPORTED_FINDINGS),
+            "resolved_image": self.resolved_image,
+            "inspected": dict(self.inspected),
+        }
+
+    def summary(self) -> str:
+        """One line: the verdicts and the counts."""
+        verdict = "valid" if self.valid else "INVALID"
+        neo = "Neo-eligible" if self.neo_eligible else "not Neo-eligible"
+        return f"{verdict}, {neo}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+
+    def format_text(self) -> str:
+        """A readable list of the findings, errors first."""
+        lines = [self.summary()]
+        if self.resolved_image:
+            lines.append(f"Image: using {self.resolved_image}")
+        for name, what in self.inspected.items():
+            lines.append(f"{name}: {what}")
+        for finding in self.errors + self.warnings:
+            marker = "error  " if finding.severity == ERROR else "warning"
+            neo = " [blocks Neo]" if finding.neo else ""
+            lines.append(f"  {marker} {finding.field}: {finding.message}{neo}")
+            lines.append(f"          -> {finding.action}")
+        return "\n".join(lines)
+
+
+def check_manifest(raw: bytes, region: str | None) -> ValidationReport:
+    """Check the manifest bytes; the report holds the normalised ``Manifest`` when it is usable."""
+    report = ValidationReport()
+    try:
+        report.document = decode_manifest(raw)
+    except SubmissionInvalid as invalid:
+        report.findings += invalid.findings
+        return report
+    report.findings += manifest_findings(report.document)
+    if report.errors:
+        return report
+    manifest = normalise(report.document)
+    image, image_findings = resolve_manifest_image(manifest, region)
+    report.findings += image_findings
+    if image:
+        report.resolved_image = image
+        manifest = normalise(report.document, image=image)
+    report.findings += eligibility_findings(manifest, region)
+    report.manifest = manifest if not report.errors else None
+    return report
+
+
+def check_archives(report: ValidationReport, *, model: ArchiveInput | None = None,
+                   payload: ArchiveInput | None = None) -> ValidationReport:
+    """Add the findings about the archives; works from the raw document when the manifest is invalid."""
+    framework, content_types, feature_count = _archive_context(report)
+    if model is not None:
+        listing, findings = read_archive(MODEL, model.stream, model.limits)
+        report.findings += findings
+        if listing is not None:
+            report.inspected[MODEL] = _inspected(model, listing.compressed_bytes_read, listing.complete,
+                                                 len(listing.files))
+            report.findings += check_model_archive(listing, framework or "",
+                                                   neo_framework=framework in NEO_CLOUD_FRAMEWORK_VERSIONS)
+    if payload is not None:
+        listing, findings = read_archive(PAYLOAD, payload.stream, payload.limits)
+        report.findings += findings
+        if listing is not None:
+            report.inspected[PAYLOAD] = _inspected(payload, listing.compressed_bytes_read, listing.complete,
+                                                   len(listing.files))
+            if content_types:
+                report.findings += check_payload_archive(listing, content_types, framework or "", feature_count)
+    if report.errors:
+        report.manifest = None
+    return report
+
+
+def _archive_context(report: ValidationReport) -> tuple[str | None, tuple[str, ...], int | None]:
+    if report.manifest is not None:
+        manifest = report.manifest
+        return manifest.framework, manifest.supported_content_types, _feature_count(manifest)
+    document = report.document or {}
+    properties = manifest_schema()["properties"]
+    framework = document.get("Framework") if document.get("Framework") in properties["Framework"]["enum"] else None
+    types = document.get("SupportedContentTypes")
+    content_types = tuple(t for t in types if isinstance(t, str)) if isinstance(types, list) else ()
+    return framework, content_types, None
+
+
+def _feature_count(manifest: Manifest) -> int | None:
+    if manifest.framework != "XGBOOST" or not manifest.data_input_config:
+        return None
+    shapes = json.loads(manifest.data_input_config)
+    values = list(shapes.values()) if isinstance(shapes, dict) else shapes
+    if len(values) == 1 and isinstance(values[0], list) and len(values[0]) == 2:
+        return values[0][1]
+    return None
+
+
+def _inspected(source: ArchiveInput, read: int, complete: bool, file_count: int) -> str:
+    if complete:
+        return f"{source.label}: read in full, {file_count} file(s)"
+    total = f" of {source.size}" if source.size is not None else ""
+    return f"{source.label}: listed the first {read}{total} bytes, {file_count} file(s) so far"
