@@ -7,7 +7,7 @@ CDK := node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := $(CURDIR)/constructs:$(CURDIR)/lambdas
 
-.PHONY: install demo test synth lint bench clean
+.PHONY: install demo test synth lint bench clean validate instance-types
 
 install: $(VENV)/.installed $(CDK)
 
@@ -31,6 +31,18 @@ synth: install
 	$(CDK) synth --quiet
 	$(VENV)/bin/cfn-lint cdk.out/NeoRecommenderStack.template.json
 	@echo "Template: cdk.out/NeoRecommenderStack.template.json"
+
+# Check a submission the way the pipeline will: make validate MANIFEST=path/to/recommend.json
+validate: install
+	$(PY) -m neo_recommender validate $(MANIFEST)
+
+# Refresh the shipped list of SageMaker real-time instance types from the pinned botocore.
+instance-types: install
+	$(PY) -c "import json, botocore, botocore.session; \
+	m = botocore.session.get_session().get_service_model('sagemaker'); \
+	doc = {'source': 'botocore %s, sagemaker service model, shape ProductionVariantInstanceType' % botocore.__version__, \
+	       'instance_types': sorted(m.shape_for('ProductionVariantInstanceType').enum)}; \
+	open('lambdas/neo_runtime/realtime_instance_types.json', 'w').write(json.dumps(doc, indent=0) + '\n')"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,23 +1,94 @@
-"""The ``neo-recommender`` command line."""
+"""The ``neo-recommender`` command line.
+
+Exit codes: 0 success (``validate``: valid, warnings allowed), 1 ``validate`` found errors,
+2 usage errors (bad arguments, unreadable files).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run a subcommand; returns the exit code."""
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="neo-recommender",
                                      description="SageMaker Inference Recommender with Neo, as infrastructure.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run the whole pipeline on the embedded AWS emulator")
-    args = parser.parse_args(argv)
+
+    validate = commands.add_parser(
+        "validate", help="check a submission before uploading it (the pipeline's own preflight checks)",
+        description="Check recommend.json and its archives with the checks the pipeline's first step runs. "
+                    "Archives not given are looked for next to the manifest. Exit 0: valid; 1: invalid; "
+                    "2: usage error.")
+    validate.add_argument("manifest", type=Path, help="recommend.json")
+    validate.add_argument("--model", type=Path, help="model.tar.gz to check")
+    validate.add_argument("--payload", type=Path, help="payload.tar.gz to check")
+    validate.add_argument("--region", help="region the pipeline runs in (default: AWS_REGION or AWS_DEFAULT_REGION)")
+    validate.add_argument("--json", action="store_true", help="print the JSON report")
+
+    init = commands.add_parser("init", help="write a starter recommend.json for a framework",
+                               description="Write a starter manifest with a correct DataInputConfig example.")
+    init.add_argument("--framework", required=True, type=str.upper,
+                      choices=["XGBOOST", "PYTORCH", "TENSORFLOW", "MXNET", "ONNX", "KERAS"],
+                      help="the model's framework (any case)")
+    init.add_argument("--model-name", default="my-model", help="ModelName (letters, digits, hyphens)")
+    init.add_argument("--image", help="container image URI (required for ONNX and KERAS)")
+    init.add_argument("-o", "--output", default="recommend.json", help="file to write, or - for stdout")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run a subcommand; returns the exit code."""
+    args = build_parser().parse_args(argv)
     if args.command == "demo":
         from neo_recommender.demo import run_demo  # noqa: PLC0415 - keeps other subcommands free of moto
 
         return run_demo()
-    return 2
+    if args.command == "validate":
+        return _validate(args)
+    return _init(args)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from neo_recommender.preflight import default_region, validate_files  # noqa: PLC0415
+
+    for path in (args.manifest, args.model, args.payload):
+        if path is not None and not path.is_file():
+            print(f"neo-recommender validate: {path} is not a file", file=sys.stderr)
+            return EXIT_USAGE
+    report = validate_files(args.manifest, model=args.model, payload=args.payload,
+                            region=args.region or default_region())
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_text())
+    return EXIT_OK if report.valid else EXIT_INVALID
+
+
+def _init(args: argparse.Namespace) -> int:
+    from neo_recommender.starter import STARTERS, starter_manifest  # noqa: PLC0415
+
+    try:
+        manifest = starter_manifest(args.framework, args.model_name, args.image)
+    except ValueError as error:
+        print(f"neo-recommender init: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    text = json.dumps(manifest, indent=2) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        output = Path(args.output)
+        if output.exists() and not args.force:
+            print(f"neo-recommender init: {output} exists; use --force to overwrite", file=sys.stderr)
+            return EXIT_USAGE
+        output.write_text(text, encoding="utf-8")
+        print(f"Wrote {output}. Next: neo-recommender validate {output}")
+    print(f"Note: {STARTERS[args.framework].hint}", file=sys.stderr)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

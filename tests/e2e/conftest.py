@@ -24,6 +24,12 @@ class RunOutcome:
     summary: dict[str, Any] | None
     rows: list[dict[str, Any]]
     messages: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+    def states_entered(self) -> list[str]:
+        """Names of the states the execution entered, in order."""
+        return [event["stateEnteredEventDetails"]["name"] for event in self.history
+                if "stateEnteredEventDetails" in event]
 
 
 class DeployedPipeline:
@@ -72,8 +78,11 @@ class DeployedPipeline:
 
         run = SubmittedObject.from_event(json.loads(execution["input"])).run_id
         table = self.outputs["ResultsTableName"]
+        history = self.stepfunctions.get_execution_history(executionArn=execution["executionArn"],
+                                                           maxResults=1000)["events"]
         return RunOutcome(execution, run_summary(self.dynamodb, table, run),
-                          ranked_recommendations(self.dynamodb, table, run), self.messages()[messages_before:])
+                          ranked_recommendations(self.dynamodb, table, run), self.messages()[messages_before:],
+                          history)
 
     def messages(self) -> list[dict[str, Any]]:
         """Everything published to the notification topic, oldest first (read from moto's SNS backend)."""

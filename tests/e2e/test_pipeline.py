@@ -66,8 +66,11 @@ def test_neo_ineligible_submission_gets_uncompiled_rows_and_the_reason(pipeline:
     assert outcome.rows and not any(row["compiled"] for row in outcome.rows)
     assert outcome.summary["compiled_count"] == 0 and outcome.summary["neo_eligible"] is False
     assert "not a SageMaker-owned container" in outcome.summary["neo_ineligible_reasons"][0]
+    (finding,) = outcome.summary["findings"]
+    assert finding["field"] == "Image" and finding["blocks_neo"] and finding["severity"] == "warning"
     email, _ = _email_and_json(outcome.messages[0])
     assert "No compiled recommendations" in email and "111122223333" in email
+    assert finding["action"] in email
 
 
 def test_failed_job_is_recorded_and_announced_with_irs_reason(pipeline: Any) -> None:
@@ -95,8 +98,9 @@ def test_failed_compilation_keeps_uncompiled_rows_and_lists_the_failed_steps(pip
     failed = outcome.summary["failed_steps"]
     assert failed and all(step["variant"] == "compiled" for step in failed)
     assert all("Unsupported operator in graph" in step["failure_reason"] for step in failed)
+    assert {step["category"] for step in failed} == {"Unsupported operator (compilation error)"}
     email, _ = _email_and_json(outcome.messages[0])
-    assert "Failed benchmarks" in email
+    assert "Failed benchmarks" in email and "Remove or replace the operators Neo does not support" in email
 
 
 @pytest.mark.parametrize(("model_name", "manifest", "expected"), [
@@ -116,8 +120,28 @@ def test_malformed_manifest_fails_in_the_first_step_with_every_finding(
     for text in expected:
         assert text in error["message"]
     assert len(pipeline.aws.recommender.jobs()) == jobs_before
-    email, _ = _email_and_json(outcome.messages[0])
+    recorded = [f"{f['field']}: {f['message']}" for f in outcome.summary["findings"]]
+    assert all(any(line.startswith(text) for line in recorded) for text in expected), recorded
+    assert len(recorded) == len(expected)
+    email, facts = _email_and_json(outcome.messages[0])
     assert all(text in email for text in expected)
+    assert facts["findings"] == outcome.summary["findings"]
+    # Failed in the first state: validation, the rejection, and the failure path; nothing else ran.
+    assert outcome.states_entered() == ["ValidateSubmission", "DuplicateEvent?", "SubmissionRejected",
+                                         "ValidateSubmissionFailed", "RecordFailure", "RunFailed"]
+
+
+def test_bad_archive_contents_fail_fast_with_the_findings(pipeline: Any) -> None:
+    outcome = pipeline.run("xgb-header", payload=samples.tar_gz({"sample.csv": b"age,income\n1,2\n"}),
+                           model=samples.tar_gz({"xgboost.model": b"b", "../escape": b"x"}))
+
+    assert outcome.execution["status"] == "FAILED"
+    fields = {f["field"]: f for f in outcome.summary["findings"] if f["severity"] == "error"}
+    assert set(fields) == {"ModelArchive:../escape", "PayloadArchive:sample.csv"}
+    assert "non-numeric value 'age'" in fields["PayloadArchive:sample.csv"]["message"]
+    assert not [job for job in pipeline.aws.recommender.jobs() if "xgb-header" in str(job)]
+    email, _ = _email_and_json(outcome.messages[0])
+    assert "PayloadArchive:sample.csv" in email and "ModelArchive:../escape" in email
 
 
 def test_missing_archive_fails_fast_naming_the_field(pipeline: Any) -> None:

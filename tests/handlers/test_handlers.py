@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -134,3 +135,27 @@ def test_record_failure_does_not_overwrite_a_run_owned_by_another_execution(env:
 def test_failure_description_of_service_errors() -> None:
     described = record_failure.describe_error({"Error": "States.TaskFailed", "Cause": "boom"}, "PublishResults")
     assert described["step"] == "PublishResults" and "uploading recommend.json again" in described["advice"]
+
+
+def test_validate_reads_only_the_head_of_a_large_model(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validate_submission, "WORKFLOW_MODEL_READ_BYTES", 256 * 1024)
+    event = _event(env["s3"])
+    big = samples.tar_gz({"xgboost.model": os.urandom(1024 * 1024)})
+    env["s3"].put_object(Bucket="submissions", Key="models/xgb/model.tar.gz", Body=big)
+    submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    assert submission["valid"] is True, submission["validation"]
+    inspected = submission["validation"]["inspected"]["ModelArchive"]
+    assert inspected == f"s3://submissions/models/xgb/model.tar.gz: listed the first 262144 of {len(big)} bytes, " \
+                        "1 file(s) so far"
+
+
+def test_validate_returns_every_finding_and_records_nothing_as_registering(env: dict[str, Any]) -> None:
+    manifest = json.dumps(samples.xgboost_manifest("xgb", Colour="red", DataInputConfig={"data": [1, 0]})).encode()
+    event = _event(env["s3"], manifest=manifest)
+    env["s3"].put_object(Bucket="submissions", Key="models/xgb/payload.tar.gz", Body=b"not an archive")
+    submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    assert submission["valid"] is False and submission["model_name"] == "xgb"
+    fields = [finding["field"] for finding in submission["validation"]["findings"]]
+    assert fields == ["DataInputConfig.data[1]", "Colour", "PayloadArchive"]
+    assert "The submission has 3 problem(s)" in submission["error_message"]
+    assert _summary(env["dynamodb"], submission["run_id"])["status"]["S"] == "VALIDATING"
