@@ -11,10 +11,11 @@ export PYTHONPATH := $(CURDIR)/constructs:$(CURDIR)/lambdas
 
 install: $(VENV)/.installed $(CDK)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .   # the neo-recommender command, from this checkout
 	touch $@
 
 $(CDK): package.json package-lock.json
@@ -34,7 +35,7 @@ synth: install
 
 # Check a submission the way the pipeline will: make validate MANIFEST=path/to/recommend.json
 validate: install
-	$(PY) -m neo_recommender validate $(MANIFEST)
+	$(VENV)/bin/neo-recommender validate $(MANIFEST)
 
 # Refresh the shipped list of SageMaker real-time instance types from the pinned botocore.
 instance-types: install

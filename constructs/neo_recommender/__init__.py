@@ -2,9 +2,29 @@
 
 ``InferenceRecommenderPipeline`` is the construct to compose into your own app;
 ``NeoRecommenderStack`` is a ready-made stack holding one, configured from cdk.json context.
+
+The CDK classes are imported on first use, so the command line's ``validate`` and ``init``
+start without loading aws-cdk-lib (and its Node.js runtime).
 """
 
-from neo_recommender.pipeline import InferenceRecommenderPipeline
-from neo_recommender.stack import NeoRecommenderStack, StackSettings
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neo_recommender.pipeline import InferenceRecommenderPipeline
+    from neo_recommender.stack import NeoRecommenderStack, StackSettings
 
 __all__ = ["InferenceRecommenderPipeline", "NeoRecommenderStack", "StackSettings"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "InferenceRecommenderPipeline":
+        from neo_recommender.pipeline import InferenceRecommenderPipeline
+
+        return InferenceRecommenderPipeline
+    if name in ("NeoRecommenderStack", "StackSettings"):
+        from neo_recommender import stack
+
+        return getattr(stack, name)
+    raise AttributeError(f"module 'neo_recommender' has no attribute {name!r}")
