@@ -11,6 +11,12 @@ from dataclasses import dataclass
 
 ERROR = "error"
 WARNING = "warning"
+FIELD_LIMIT = 200
+MESSAGE_LIMIT = 600
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,13 @@ class Finding:
         return f"{self.field}: {self.message}. {self.action}"
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form, as stored in DynamoDB, sent on SNS and printed by ``validate --json``."""
-        return {"severity": self.severity, "field": self.field, "message": self.message,
-                "action": self.action, "blocks_neo": self.neo}
+        """JSON-ready form, as stored in DynamoDB, sent on SNS and printed by ``validate --json``.
+
+        Field and message are capped: they can quote user input (an archive member's name), and the
+        workflow state, the DynamoDB item and the SNS message all have size limits.
+        """
+        return {"severity": self.severity, "field": _cap(self.field, FIELD_LIMIT),
+                "message": _cap(self.message, MESSAGE_LIMIT), "action": self.action, "blocks_neo": self.neo}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Finding:

@@ -182,19 +182,22 @@ def _check_data_input_string(value: Any) -> list[Finding]:
     return []
 
 
-def _control_character_findings(document: Any, path: str = "") -> list[Finding]:
-    if isinstance(document, str):
-        controls = sorted({f"U+{ord(ch):04X}" for ch in document if ord(ch) < 32 or 127 <= ord(ch) < 160})
-        if controls:
-            return [Finding(path or "recommend.json", f"contains control characters ({', '.join(controls)})",
-                            "Use printable text only.")]
-        return []
-    items: list[tuple[str, Any]] = []
-    if isinstance(document, dict):
-        items = [(f"{path}.{key}" if path else str(key), value) for key, value in document.items()]
-    elif isinstance(document, list):
-        items = [(f"{path}[{index}]", value) for index, value in enumerate(document)]
-    return [finding for sub_path, value in items for finding in _control_character_findings(value, sub_path)]
+def _control_character_findings(document: Any) -> list[Finding]:
+    # Iterative, so a deeply nested (hostile) document cannot exhaust the call stack.
+    findings = []
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            controls = sorted({f"U+{ord(ch):04X}" for ch in value if ord(ch) < 32 or 127 <= ord(ch) < 160})
+            if controls:
+                message = f"contains control characters ({', '.join(controls)})"
+                findings.append(Finding(path or "recommend.json", message, "Use printable text only."))
+        elif isinstance(value, dict):
+            pending += [(f"{path}.{key}" if path else str(key), item) for key, item in reversed(value.items())]
+        elif isinstance(value, list):
+            pending += [(f"{path}[{index}]", item) for index, item in reversed(list(enumerate(value)))]
+    return findings
 
 
 def _check_job_type_fields(document: dict[str, Any]) -> list[Finding]:

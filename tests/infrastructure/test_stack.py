@@ -143,6 +143,18 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     assert states["RunFailed"]["Type"] == "Fail"
 
 
+def test_an_invalid_submission_goes_from_the_first_state_to_the_failure_path(synthesized: Any) -> None:
+    states = _definition(synthesized)["States"]
+    assert states["DuplicateEvent?"]["Choices"] == [
+        {"Variable": "$.submission.duplicate", "BooleanEquals": True, "Next": "AlreadyHandled"},
+        {"Variable": "$.submission.valid", "BooleanEquals": False, "Next": "SubmissionRejected"},
+    ]
+    assert states["SubmissionRejected"] == {
+        "Type": "Pass", "ResultPath": "$.error", "Next": "ValidateSubmissionFailed",
+        "Parameters": {"Error": "SubmissionInvalid", "Cause.$": "$.submission.error_message"}}
+    assert states["ValidateSubmissionFailed"]["Next"] == "RecordFailure"
+
+
 def test_deadline_is_counted_in_polls(synthesized: Any) -> None:
     check = _definition(synthesized)["States"]["CheckRecommendationJob"]
     assert check["Parameters"]["max_polls"] == 180  # 180 minutes of one-minute polls

@@ -298,3 +298,17 @@ def test_a_large_model_is_listed_from_its_head_only() -> None:
 
 def test_npy_payload_helper_is_a_real_npy_header() -> None:
     assert NPY.startswith(b"\x93NUMPY")
+
+
+def test_deeply_nested_json_below_the_parser_limit_does_not_crash() -> None:
+    nested = '{"ModelName": ' + "[" * 900 + "]" * 900 + "}"
+    report = validate(nested.encode())
+    assert not report.valid and any(f.field == "ModelName" for f in report.errors)
+
+
+def test_findings_quoting_user_input_are_capped_in_the_report() -> None:
+    long_name = "../" + "a" * 5000
+    report = validate(xgb(), model=tar_gz(("xgboost.model", b"b"), (long_name, b"x")))
+    (finding,) = report.to_dict()["findings"][:1]
+    assert finding["field"].startswith("ModelArchive:../aaa") and len(finding["field"]) == 200
+    assert len(json.dumps(report.to_dict())) < 4000
