@@ -32,6 +32,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--region", help="region the pipeline runs in (default: AWS_REGION or AWS_DEFAULT_REGION)")
     validate.add_argument("--json", action="store_true", help="print the JSON report")
 
+    rank = commands.add_parser(
+        "rank", help="rank the output of describe-inference-recommendations-job offline",
+        description="Rank the JSON that `aws sagemaker describe-inference-recommendations-job` prints (or a boto3 "
+                    "response dumped as JSON): cheapest per inference first, with constraints, the Pareto "
+                    "frontier and the compiled-vs-uncompiled comparison.")
+    rank.add_argument("describe", type=Path, help="the job description as JSON")
+    rank.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+    rank.add_argument("--max-latency-ms", type=_positive, help="recommend only configurations at most this slow")
+    rank.add_argument("--min-invocations", type=_positive, help="recommend only configurations with at least this "
+                                                                "many invocations per minute")
+    rank.add_argument("--instance-type", action="append", default=[], dest="instance_types",
+                      help="allowed instance type (repeatable)")
+
     init = commands.add_parser("init", help="write a starter recommend.json for a framework",
                                description="Write a starter manifest with a correct DataInputConfig example.")
     init.add_argument("--framework", required=True, type=str.upper,
@@ -53,7 +66,41 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo()
     if args.command == "validate":
         return _validate(args)
+    if args.command == "rank":
+        return _rank(args)
     return _init(args)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    return value
+
+
+def _rank(args: argparse.Namespace) -> int:
+    from neo_runtime.decision import Constraints, decide
+    from neo_runtime.formats import decision_rows, render
+    from neo_runtime.ranking import Recommendation
+
+    try:
+        document = json.loads(args.describe.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        print(f"neo-recommender rank: cannot read {args.describe}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    items = document.get("InferenceRecommendations") if isinstance(document, dict) else document
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        print(f"neo-recommender rank: {args.describe} has no InferenceRecommendations list "
+              "(give the output of describe-inference-recommendations-job)", file=sys.stderr)
+        return EXIT_USAGE
+    constraints = Constraints(args.max_latency_ms, args.min_invocations, tuple(args.instance_types))
+    decision = decide([Recommendation.from_ir(item) for item in items], constraints)
+    notes = decision.explanation() + [c.summary() for c in decision.comparisons]
+    print(render(decision_rows(decision), args.format, notes))
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:

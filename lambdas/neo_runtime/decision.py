@@ -1,0 +1,129 @@
+"""From IR's ranked list to a decision: constraints, the Pareto frontier, and the recommended configuration.
+
+Pure functions, shared by the ``PublishResults`` Lambda and the ``neo-recommender rank`` command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from neo_runtime.ranking import CompiledComparison, Recommendation, compare_compiled, rank
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Limits a recommendation must meet to be recommended; ``None`` or empty means no limit."""
+
+    max_latency_ms: float | None = None
+    min_invocations_per_minute: float | None = None
+    allowed_instance_types: tuple[str, ...] = ()
+
+    def violations(self, rec: Recommendation) -> list[str]:
+        """The constraints ``rec`` breaks, as short sentences (a missing metric breaks its constraint)."""
+        broken = []
+        if self.max_latency_ms is not None and (rec.model_latency is None or rec.model_latency > self.max_latency_ms):
+            broken.append(f"ModelLatency {rec.model_latency} ms > {_number(self.max_latency_ms)} ms")
+        if self.min_invocations_per_minute is not None and (
+                rec.max_invocations is None or rec.max_invocations < self.min_invocations_per_minute):
+            broken.append(f"MaxInvocations {rec.max_invocations}/min < {_number(self.min_invocations_per_minute)}/min")
+        if self.allowed_instance_types and rec.instance_type not in self.allowed_instance_types:
+            broken.append(f"{rec.instance_type} is not in AllowedInstanceTypes")
+        return broken
+
+    @property
+    def any(self) -> bool:
+        """Whether any constraint is set."""
+        return (self.max_latency_ms is not None or self.min_invocations_per_minute is not None
+                or bool(self.allowed_instance_types))
+
+
+@dataclass
+class Decision:
+    """The ranked recommendations and what to make of them."""
+
+    ranked: list[Recommendation]
+    constraints: Constraints
+    recommended: Recommendation | None
+    pareto: list[Recommendation] = field(default_factory=list)
+    excluded: list[tuple[Recommendation, list[str]]] = field(default_factory=list)
+    comparisons: list[CompiledComparison] = field(default_factory=list)
+
+    def is_pareto(self, rec: Recommendation) -> bool:
+        """Whether no other recommendation is both cheaper per inference and faster."""
+        return any(rec is other for other in self.pareto)
+
+    def violations(self, rec: Recommendation) -> list[str]:
+        """The constraints ``rec`` breaks."""
+        for excluded, reasons in self.excluded:
+            if excluded is rec:
+                return reasons
+        return []
+
+    def explanation(self) -> list[str]:
+        """Sentences for people: what is recommended, and why others were not."""
+        lines = []
+        if self.recommended is not None:
+            variant = (f"Neo-compiled {self.recommended.inference_specification_name}"
+                       if self.recommended.compiled else "uncompiled")
+            met = " that meets every constraint" if self.constraints.any else ""
+            lines.append(f"Recommended: {self.recommended.instance_type} x{self.recommended.initial_instance_count} "
+                         f"({variant}), the cheapest per inference{met}")
+        elif self.ranked:
+            lines.append("No recommendation meets the constraints:")
+            for rec, reasons in self.excluded:
+                lines.append(f"- {rec.instance_type} ({'compiled' if rec.compiled else 'uncompiled'}): "
+                             f"{'; '.join(reasons)}")
+        else:
+            lines.append("Inference Recommender returned no recommendations.")
+        if self.recommended is not None and self.excluded:
+            cheaper = [(rec, reasons) for rec, reasons in self.excluded if self.ranked.index(rec) < self.ranked.index(
+                self.recommended)]
+            for rec, reasons in cheaper:
+                lines.append(f"Cheaper but excluded: {rec.instance_type} "
+                             f"({'compiled' if rec.compiled else 'uncompiled'}): {'; '.join(reasons)}")
+        return lines
+
+
+def pareto_frontier(recommendations: Iterable[Recommendation]) -> list[Recommendation]:
+    """Recommendations no other one beats on both cost per inference and latency, cheapest first.
+
+    One beats another when it is no worse on both and strictly better on at least one;
+    recommendations missing either metric are never on the frontier.
+    """
+    candidates = [rec for rec in rank(recommendations)
+                  if rec.cost_per_inference is not None and rec.model_latency is not None]
+    frontier = []
+    for rec in candidates:
+        dominated = any(
+            other is not rec
+            and other.cost_per_inference <= rec.cost_per_inference  # type: ignore[operator]
+            and other.model_latency <= rec.model_latency  # type: ignore[operator]
+            and (other.cost_per_inference < rec.cost_per_inference  # type: ignore[operator]
+                 or other.model_latency < rec.model_latency)  # type: ignore[operator]
+            for other in candidates)
+        if not dominated:
+            frontier.append(rec)
+    return frontier
+
+
+def decide(recommendations: Iterable[Recommendation], constraints: Constraints | None = None) -> Decision:
+    """Rank, apply the constraints, and pick the cheapest recommendation that meets them."""
+    constraints = constraints or Constraints()
+    ranked = rank(recommendations)
+    excluded = [(rec, constraints.violations(rec)) for rec in ranked]
+    excluded = [(rec, reasons) for rec, reasons in excluded if reasons]
+    excluded_ids = {id(rec) for rec, _ in excluded}
+    eligible = [rec for rec in ranked if id(rec) not in excluded_ids and rec.cost_per_inference is not None]
+    return Decision(
+        ranked=ranked,
+        constraints=constraints,
+        recommended=eligible[0] if eligible else None,
+        pareto=pareto_frontier(ranked),
+        excluded=excluded,
+        comparisons=compare_compiled(ranked),
+    )
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"

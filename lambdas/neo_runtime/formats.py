@@ -1,0 +1,67 @@
+"""Render ranked rows as a text table, Markdown, CSV or JSON (the CLI's ``--format``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from neo_runtime.decision import Decision
+from neo_runtime.ranking import TABLE_COLUMNS, format_rows
+
+FORMATS = ("table", "markdown", "csv", "json")
+#: Columns added to the table's own in the machine-readable formats.
+EXTRA_COLUMNS = ("Rank", "Compiled", "ParetoOptimal", "MeetsConstraints", "Recommended")
+
+
+def decision_rows(decision: Decision) -> list[dict[str, Any]]:
+    """One row per recommendation in rank order: the table's columns plus rank and verdicts."""
+    rows = []
+    for position, rec in enumerate(decision.ranked, start=1):
+        row = rec.row()
+        row.update(Rank=position, Compiled=rec.compiled, ParetoOptimal=decision.is_pareto(rec),
+                   MeetsConstraints=not decision.violations(rec), Recommended=rec is decision.recommended)
+        rows.append(row)
+    return rows
+
+
+def render(rows: list[dict[str, Any]], fmt: str, notes: Iterable[str] = ()) -> str:
+    """Rows in the requested format; ``notes`` (sentences) follow the table and Markdown forms."""
+    if fmt == "json":
+        return json.dumps([_plain(row) for row in rows], indent=2)
+    if fmt == "csv":
+        return _csv(rows)
+    body = format_rows(rows) if fmt == "table" else _markdown(rows)
+    lines = [f"* {note}" if fmt == "table" else f"- {note}" for note in notes]
+    return "\n".join([body, *([""] + lines if lines else [])])
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    columns = list(TABLE_COLUMNS) + [c for c in EXTRA_COLUMNS if rows and c in rows[0]]
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: "" if row.get(column) is None else row.get(column) for column in columns})
+    return buffer.getvalue().rstrip("\n")
+
+
+def _markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
+    for row in rows:
+        cells = [_markdown_cell(row.get(column)) for column in TABLE_COLUMNS]
+        if row.get("Recommended"):
+            cells = [f"**{cell}**" for cell in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _markdown_cell(value: Any) -> str:
+    return "None" if value is None else str(value).replace("|", "\\|")
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: (float(value) if isinstance(value, Decimal) else value) for key, value in row.items()}
