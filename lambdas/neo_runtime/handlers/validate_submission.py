@@ -43,7 +43,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return {"duplicate": True, "run_id": run_id}
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    report = _validate(source, region, os.environ.get("WATCHED_PREFIX", ""))
+    report, locations = _validate(source, region, os.environ.get("WATCHED_PREFIX", ""))
     submission: dict[str, Any] = {
         "duplicate": False,
         "valid": report.valid,
@@ -72,13 +72,11 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "findings": submission["validation"]["findings"] or None})
     log.info("submission valid", model_name=manifest.model_name, job_name=job_name,
              neo_eligible=report.neo_eligible, warnings=len(report.warnings))
-    model_url, payload_url = (_location(source, manifest.model_archive, MODEL).url,
-                              _location(source, manifest.payload_archive, PAYLOAD).url)
     return {
         **submission,
         "manifest": manifest.to_dict(),
-        "model_data_url": model_url,
-        "sample_payload_url": payload_url,
+        "model_data_url": locations[MODEL].url,
+        "sample_payload_url": locations[PAYLOAD].url,
         "model_package_group": group_name,
         "job_name": job_name,
         "client_token": naming.client_token(run_id),
@@ -86,11 +84,14 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     }
 
 
-def _validate(source: SubmittedObject, region: str | None, prefix: str) -> ValidationReport:
+def _validate(source: SubmittedObject, region: str | None,
+              prefix: str) -> tuple[ValidationReport, dict[str, ArchiveLocation]]:
+    """The report, and where each archive is (both are there whenever the report is valid)."""
+    locations: dict[str, ArchiveLocation] = {}
     try:
         report = check_manifest(_read_manifest(source), region)
     except SubmissionInvalid as invalid:
-        return ValidationReport(findings=invalid.findings)
+        return ValidationReport(findings=invalid.findings), locations
     document = report.document or {}
     inputs: dict[str, ArchiveInput | None] = {}
     for field_name, default, budget in ((MODEL, "model.tar.gz", WORKFLOW_MODEL_READ_BYTES),
@@ -103,11 +104,12 @@ def _validate(source: SubmittedObject, region: str | None, prefix: str) -> Valid
         except SubmissionInvalid as invalid:
             report.findings += invalid.findings
             continue
+        locations[field_name] = location
         opened, finding = _open_archive(field_name, location, budget)
         if finding:
             report.findings.append(finding)
         inputs[field_name] = opened
-    return check_archives(report, model=inputs.get(MODEL), payload=inputs.get(PAYLOAD))
+    return check_archives(report, model=inputs.get(MODEL), payload=inputs.get(PAYLOAD)), locations
 
 
 def _read_manifest(source: SubmittedObject) -> bytes:
@@ -151,10 +153,6 @@ def _open_archive(field_name: str, location: ArchiveLocation,
     body = s3.get_object(**request)["Body"]
     limits = model_limits(budget) if field_name == MODEL else payload_limits(budget)
     return ArchiveInput(body, limits, location.url, size), None
-
-
-def _location(source: SubmittedObject, value: str, field_name: str) -> ArchiveLocation:
-    return resolve_archive(field_name, value, source.bucket, source.key, os.environ.get("WATCHED_PREFIX", ""))
 
 
 def _model_name(report: ValidationReport) -> str | None:
