@@ -22,7 +22,7 @@ from neo_runtime.archive_checks import (
     check_payload_archive,
     read_archive,
 )
-from neo_runtime.archive_reader import ReadLimits
+from neo_runtime.archive_reader import Listing, ReadLimits
 from neo_runtime.errors import ERROR, WARNING, Finding, SubmissionInvalid
 from neo_runtime.manifest import Manifest, decode_manifest, manifest_findings, manifest_schema, normalise
 from neo_runtime.neo_eligibility import eligibility_findings, ineligibility_reasons, resolve_manifest_image
@@ -154,25 +154,27 @@ def check_archives(report: ValidationReport, *, model: ArchiveInput | None = Non
                    payload: ArchiveInput | None = None) -> ValidationReport:
     """Add the findings about the archives; works from the raw document when the manifest is invalid."""
     framework, content_types, feature_count = _archive_context(report)
-    if model is not None:
-        listing, findings = read_archive(MODEL, model.stream, model.limits)
-        report.findings += findings
-        if listing is not None:
-            report.inspected[MODEL] = _inspected(model, listing.compressed_bytes_read, listing.complete,
-                                                 len(listing.files))
-            report.findings += check_model_archive(listing, framework or "",
-                                                   neo_framework=framework in NEO_CLOUD_FRAMEWORK_VERSIONS)
-    if payload is not None:
-        listing, findings = read_archive(PAYLOAD, payload.stream, payload.limits)
-        report.findings += findings
-        if listing is not None:
-            report.inspected[PAYLOAD] = _inspected(payload, listing.compressed_bytes_read, listing.complete,
-                                                   len(listing.files))
-            if content_types:
-                report.findings += check_payload_archive(listing, content_types, framework or "", feature_count)
+    listing = _read(report, MODEL, model)
+    if listing is not None:
+        report.findings += check_model_archive(listing, framework or "",
+                                               neo_framework=framework in NEO_CLOUD_FRAMEWORK_VERSIONS)
+    listing = _read(report, PAYLOAD, payload)
+    if listing is not None and content_types:
+        report.findings += check_payload_archive(listing, content_types, framework or "", feature_count)
     if report.errors:
         report.manifest = None
     return report
+
+
+def _read(report: ValidationReport, field_name: str, source: ArchiveInput | None) -> Listing | None:
+    """Read one archive into the report (its findings and what was inspected); the listing, if readable."""
+    if source is None:
+        return None
+    listing, findings = read_archive(field_name, source.stream, source.limits)
+    report.findings += findings
+    if listing is not None:
+        report.inspected[field_name] = _inspected(source, listing)
+    return listing
 
 
 def _archive_context(report: ValidationReport) -> tuple[str | None, tuple[str, ...], int | None]:
@@ -197,8 +199,9 @@ def _feature_count(manifest: Manifest) -> int | None:
     return None
 
 
-def _inspected(source: ArchiveInput, read: int, complete: bool, file_count: int) -> str:
-    if complete:
-        return f"{source.label}: read in full, {file_count} file(s)"
+def _inspected(source: ArchiveInput, listing: Listing) -> str:
+    files = len(listing.files)
+    if listing.complete:
+        return f"{source.label}: read in full, {files} file(s)"
     total = f" of {source.size}" if source.size is not None else ""
-    return f"{source.label}: listed the first {read}{total} bytes, {file_count} file(s) so far"
+    return f"{source.label}: listed the first {listing.compressed_bytes_read}{total} bytes, {files} file(s) so far"
