@@ -1,7 +1,7 @@
 """The ``neo-recommender`` command line.
 
-Exit codes: 0 success (``validate``: valid, warnings allowed), 1 ``validate`` found errors,
-2 usage errors (bad arguments, unreadable files).
+Exit codes: 0 success (``validate``: valid, warnings allowed), 1 ``validate`` found errors or
+``results`` found no run, 2 usage errors (bad arguments, unreadable files, AWS errors).
 """
 
 from __future__ import annotations
@@ -9,9 +9,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_NOT_FOUND = 1
+DEFAULT_STACK = "NeoRecommenderStack"
+#: Columns of ``results --model`` and ``results --status`` (one row per run).
+RUN_COLUMNS = ("RunId", "Status", "ModelName", "CreatedAt", "UpdatedAt", "Recommended", "CostPerInference",
+               "Recommendations", "JobName")
+
+
+class UsageError(Exception):
+    """A problem with the command's input; the message says what to do."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,11 +51,36 @@ def build_parser() -> argparse.ArgumentParser:
                     "frontier and the compiled-vs-uncompiled comparison.")
     rank.add_argument("describe", type=Path, help="the job description as JSON")
     rank.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
-    rank.add_argument("--max-latency-ms", type=_positive, help="recommend only configurations at most this slow")
-    rank.add_argument("--min-invocations", type=_positive, help="recommend only configurations with at least this "
-                                                                "many invocations per minute")
-    rank.add_argument("--instance-type", action="append", default=[], dest="instance_types",
-                      help="allowed instance type (repeatable)")
+    _add_constraint_arguments(rank)
+
+    results = commands.add_parser(
+        "results", help="show a finished run (or a model's runs) from the deployed results table",
+        description="Read the results table of a deployed stack: a run's ranked recommendations, a model's "
+                    "latest runs, or runs in a status. The table comes from --table, or from the "
+                    "ResultsTableName output of --stack. Exit 0: found; 1: nothing found; 2: usage or AWS error.")
+    which = results.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", metavar="RUN_ID", help="one run, by its run id")
+    which.add_argument("--job", metavar="JOB_NAME", help="the run of an Inference Recommender job")
+    which.add_argument("--execution", metavar="ARN", help="the run of a Step Functions execution")
+    which.add_argument("--model", metavar="NAME", help="the latest runs of a model (ModelName)")
+    which.add_argument("--status", choices=["VALIDATING", "REGISTERING", "RUNNING", "COMPLETED", "FAILED"],
+                       help="the latest runs in this status")
+    results.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table",
+                         help="markdown of one run is the full report")
+    results.add_argument("--limit", type=int, default=10, help="runs to list for --model/--status (default 10)")
+    _add_table_arguments(results)
+
+    chart = commands.add_parser(
+        "chart", help="draw cost per inference vs latency (PNG or SVG)",
+        description="Chart a job description (as `rank` reads it) or a stored run: compiled and uncompiled "
+                    "marked apart, pairs joined, the Pareto frontier and the recommended point highlighted. "
+                    "Needs the chart extra: pip install 'neo-recommender[chart]'.")
+    chart.add_argument("describe", type=Path, nargs="?", help="the job description as JSON")
+    chart.add_argument("--run", metavar="RUN_ID", help="chart a stored run instead of a file")
+    chart.add_argument("-o", "--output", type=Path, required=True, help="chart.png or chart.svg")
+    chart.add_argument("--title", help="chart title (default: the model or file name)")
+    _add_constraint_arguments(chart)
+    _add_table_arguments(chart)
 
     init = commands.add_parser("init", help="write a starter recommend.json for a framework",
                                description="Write a starter manifest with a correct DataInputConfig example.")
@@ -57,6 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_constraint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-latency-ms", type=_positive, help="recommend only configurations at most this slow")
+    parser.add_argument("--min-invocations", type=_positive, help="recommend only configurations with at least "
+                                                                  "this many invocations per minute")
+    parser.add_argument("--instance-type", action="append", default=[], dest="instance_types",
+                        help="allowed instance type (repeatable)")
+
+
+def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--table", help="results table name (default: the --stack's ResultsTableName output)")
+    parser.add_argument("--stack", default=DEFAULT_STACK, help=f"deployed stack name (default {DEFAULT_STACK})")
+    parser.add_argument("--region", help="AWS region (default: your AWS configuration)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run a subcommand; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -68,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args)
     if args.command == "rank":
         return _rank(args)
+    if args.command in ("results", "chart"):
+        try:
+            return _results(args) if args.command == "results" else _chart(args)
+        except UsageError as error:
+            print(f"neo-recommender {args.command}: {error}", file=sys.stderr)
+            return EXIT_USAGE
     return _init(args)
 
 
@@ -81,26 +138,167 @@ def _positive(text: str) -> float:
     return value
 
 
-def _rank(args: argparse.Namespace) -> int:
-    from neo_runtime.decision import Constraints, decide
-    from neo_runtime.formats import decision_rows, render
-    from neo_runtime.ranking import Recommendation
+def _constraints(args: argparse.Namespace) -> Any:
+    from neo_runtime.decision import Constraints  # noqa: PLC0415
+
+    return Constraints(args.max_latency_ms, args.min_invocations, tuple(args.instance_types))
+
+
+def _describe_decision(path: Path, constraints: Any) -> Any:
+    """The decision over a describe-inference-recommendations-job document; ``UsageError`` if unreadable."""
+    from neo_runtime.decision import decide  # noqa: PLC0415
+    from neo_runtime.ranking import Recommendation  # noqa: PLC0415
 
     try:
-        document = json.loads(args.describe.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        print(f"neo-recommender rank: cannot read {args.describe}: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"cannot read {path}: {error}") from None
     items = document.get("InferenceRecommendations") if isinstance(document, dict) else document
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        print(f"neo-recommender rank: {args.describe} has no InferenceRecommendations list "
-              "(give the output of describe-inference-recommendations-job)", file=sys.stderr)
+        raise UsageError(f"{path} has no InferenceRecommendations list "
+                         "(give the output of describe-inference-recommendations-job)")
+    return decide([Recommendation.from_ir(item) for item in items], constraints)
+
+
+def _rank(args: argparse.Namespace) -> int:
+    from neo_runtime.formats import decision_rows, render  # noqa: PLC0415
+
+    try:
+        decision = _describe_decision(args.describe, _constraints(args))
+    except UsageError as error:
+        print(f"neo-recommender rank: {error}", file=sys.stderr)
         return EXIT_USAGE
-    constraints = Constraints(args.max_latency_ms, args.min_invocations, tuple(args.instance_types))
-    decision = decide([Recommendation.from_ir(item) for item in items], constraints)
     notes = decision.explanation() + [c.summary() for c in decision.comparisons]
     print(render(decision_rows(decision), args.format, notes))
     return EXIT_OK
+
+
+def _results(args: argparse.Namespace) -> int:
+    from neo_recommender import results  # noqa: PLC0415
+
+    dynamodb, table = _open_table(args)
+    with _aws_errors():
+        if args.model or args.status:
+            runs = (results.runs_of_model(dynamodb, table, args.model, args.limit) if args.model
+                    else results.runs_by_status(dynamodb, table, args.status, args.limit))
+            return _print_runs(runs, args.format, args.model or args.status)
+        if args.run:
+            summary = results.run_summary(dynamodb, table, args.run)
+        elif args.job:
+            summary = results.run_by_job_name(dynamodb, table, args.job)
+        else:
+            summary = results.run_by_execution(dynamodb, table, args.execution)
+        if summary is None:
+            print(f"neo-recommender results: no run found in table {table}", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        rows = results.ranked_recommendations(dynamodb, table, summary["run_id"])
+    _print_run(summary, results.run_decision(summary, rows), args.format)
+    return EXIT_OK
+
+
+def _print_runs(runs: list[dict[str, Any]], fmt: str, what: str) -> int:
+    from neo_runtime.formats import render  # noqa: PLC0415
+
+    rows = []
+    for run in runs:
+        chosen = run.get("recommended") or {}
+        variant = "Neo" if chosen.get("Compiled") else "uncompiled"
+        rows.append({"RunId": run.get("run_id"), "Status": run.get("status"), "ModelName": run.get("model_name"),
+                     "CreatedAt": run.get("created_at"), "UpdatedAt": run.get("updated_at"),
+                     "Recommended": f"{chosen['InstanceType']} ({variant})" if chosen else None,
+                     "CostPerInference": chosen.get("CostPerInference"),
+                     "Recommendations": run.get("recommendation_count"), "JobName": run.get("job_name")})
+    if not rows:
+        print(f"neo-recommender results: no runs for {what}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    print(render(rows, fmt, columns=RUN_COLUMNS))
+    return EXIT_OK
+
+
+def _print_run(summary: dict[str, Any], decision: Any, fmt: str) -> None:
+    from neo_recommender.report import markdown_report  # noqa: PLC0415
+    from neo_runtime.formats import decision_rows, render  # noqa: PLC0415
+
+    if fmt == "markdown":
+        print(markdown_report(summary, decision), end="")
+        return
+    heading = (f"Run {summary['run_id']}: {summary.get('model_name')} {summary.get('status')}"
+               + (f", job {summary['job_name']}" if summary.get("job_name") else ""))
+    error = summary.get("error")
+    if fmt != "table":
+        print(heading + (f" in {error['step']}: {error['message']}" if error else ""), file=sys.stderr)
+        print(render(decision_rows(decision), fmt))
+        return
+    print(heading)
+    if error:
+        print(f"Failed in {error['step']}: {error['message']}\nWhat to do: {error['advice']}")
+        for finding in summary.get("findings") or []:
+            print(f"- {finding['severity']}: {finding['field']}: {finding['message']} -> {finding['action']}")
+        return
+    if summary.get("status") != "COMPLETED":
+        print("No results yet: the run has not completed.")
+        return
+    notes = decision.explanation() + [c.detail() for c in decision.comparisons]
+    print()
+    print(render(decision_rows(decision), "table", notes))
+
+
+def _chart(args: argparse.Namespace) -> int:
+    from neo_recommender.chart import ChartUnavailable, write_chart  # noqa: PLC0415
+
+    if (args.describe is None) == (args.run is None):
+        raise UsageError("give either a describe JSON file or --run RUN_ID")
+    if args.describe is not None:
+        decision = _describe_decision(args.describe, _constraints(args))
+        title = args.title or f"{args.describe.stem}: cost per inference vs model latency"
+    else:
+        from neo_recommender import results  # noqa: PLC0415
+
+        dynamodb, table = _open_table(args)
+        with _aws_errors():
+            summary = results.run_summary(dynamodb, table, args.run)
+            if summary is None:
+                print(f"neo-recommender chart: no run {args.run} in table {table}", file=sys.stderr)
+                return EXIT_NOT_FOUND
+            decision = results.run_decision(summary, results.ranked_recommendations(dynamodb, table, args.run))
+        title = args.title or f"{summary.get('model_name')}: cost per inference vs model latency"
+    try:
+        written = write_chart(decision, args.output, title)
+    except ChartUnavailable as error:
+        raise UsageError(str(error)) from None
+    print(f"Wrote {written} ({written.stat().st_size} bytes, {len(decision.ranked)} recommendations)")
+    return EXIT_OK
+
+
+def _open_table(args: argparse.Namespace) -> tuple[Any, str]:
+    """A DynamoDB client and the results table's name (from --table, or the stack's output)."""
+    import boto3  # noqa: PLC0415
+
+    from neo_recommender.results import table_from_stack  # noqa: PLC0415
+
+    with _aws_errors():
+        session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
+        if args.table:
+            return session.client("dynamodb"), args.table
+        try:
+            table = table_from_stack(session.client("cloudformation"), args.stack)
+        except LookupError as error:
+            raise UsageError(f"{error}; pass --table") from None
+        return session.client("dynamodb"), table
+
+
+@contextmanager
+def _aws_errors() -> Iterator[None]:
+    """Turn AWS errors (no credentials, no region, missing stack or table) into ``UsageError``."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        yield
+    except ClientError as error:
+        raise UsageError(f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')} "
+                         "(check --table/--stack, --region and your credentials)") from None
+    except BotoCoreError as error:
+        raise UsageError(f"{error} (check --region and your AWS credentials)") from None
 
 
 def _validate(args: argparse.Namespace) -> int:

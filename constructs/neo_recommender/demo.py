@@ -8,17 +8,26 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from neo_recommender import samples
 from neo_recommender.assembly import STACK_NAME, synthesize
+from neo_recommender.chart import ChartUnavailable, write_chart
 from neo_recommender.emulator import REGION, EmbeddedAws
-from neo_recommender.results import ranked_recommendations, run_summary
+from neo_recommender.report import markdown_report
+from neo_recommender.results import ranked_recommendations, run_decision, run_summary
 from neo_runtime.ranking import format_rows
 
+#: Where ``make demo`` writes its report and chart (relative to the working directory).
+DEFAULT_OUTPUT_DIR = Path("demo-output")
 
-def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn") -> int:
-    """Synthesize, deploy into the emulator, submit the sample model, print the outcome. Returns an exit code."""
+
+def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
+             output_dir: Path = DEFAULT_OUTPUT_DIR) -> int:
+    """Synthesize, deploy into the emulator, submit the sample model, print the outcome. Returns an exit code.
+
+    Ends by writing ``<model>-report.md`` and ``<model>-chart.png`` into ``output_dir``.
+    """
     started = time.monotonic()
     # The handlers' JSON logs are for CloudWatch; the demo shows only warnings from them.
     logging.getLogger("neo_runtime").setLevel(logging.WARNING)
@@ -62,14 +71,29 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn") -> int:
                 "MaxInvocations per minute, ModelLatency in ms), read back from DynamoDB:")
             say()
             say(format_rows(rows))
+            decision = run_decision(summary, rows)
             say()
-            for line in summary.get("comparisons", []):
+            overall = [summary["comparison_overall"]] if summary.get("comparison_overall") else []
+            for line in decision.explanation() + overall + [pair.detail() for pair in decision.comparisons]:
                 say(f"* {line}")
-            best = summary.get("best") or {}
-            variant = best.get("InferenceSpecificationName")
-            say(f"* Recommended: {best.get('InstanceType')} "
-                f"({'Neo-compiled ' + str(variant) if variant else 'uncompiled'})")
             say(f"* Notification sent to {stack.outputs['NotificationTopicArn']}")
+            say()
+            say(_write_outputs(output_dir, model_name, summary, decision))
     say()
     say(f"Done in {time.monotonic() - started:.1f} s.")
     return 0
+
+
+def _write_outputs(output_dir: Path, model_name: str, summary: dict[str, Any], decision: Any) -> str:
+    """Write the Markdown report and the chart; returns a line saying where they are."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    chart_path = output_dir / f"{model_name}-chart.png"
+    try:
+        write_chart(decision, chart_path, f"{model_name}: cost per inference vs model latency")
+        chart_note = f"chart {chart_path}"
+    except ChartUnavailable as unavailable:
+        chart_path, chart_note = None, f"no chart ({unavailable})"
+    report_path = output_dir / f"{model_name}-report.md"
+    report_path.write_text(markdown_report(summary, decision, chart_path.name if chart_path else None),
+                           encoding="utf-8")
+    return f"Wrote the report {report_path} and the {chart_note}."

@@ -56,6 +56,7 @@ class InferenceRecommenderPipeline(Construct):
         notification_email: str | None = None,
         model_approval_status: str = "PendingManualApproval",
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        results_retention: Duration | None = None,
     ) -> None:
         """Create the pipeline.
 
@@ -68,11 +69,14 @@ class InferenceRecommenderPipeline(Construct):
             @default ``"PendingManualApproval"``
         :param removal_policy: what happens to the bucket and table when the stack is deleted.
             @default ``RemovalPolicy.RETAIN`` (results and submissions outlive the stack)
+        :param results_retention: how long a run's items stay in the table before DynamoDB's TTL
+            deletes them (whole days, counted from the run's last write). @default kept forever
         """
         super().__init__(scope, construct_id)
         self.watched_prefix = watched_prefix
         self.compiled_output_prefix = "neo-compiled/"
         poll_interval = poll_interval or Duration.minutes(1)
+        retention_days = int(results_retention.to_days()) if results_retention is not None else 0
         job_deadline = job_deadline or Duration.hours(3)
 
         # Storage: where submissions arrive and results are kept.
@@ -112,13 +116,17 @@ class InferenceRecommenderPipeline(Construct):
             time_to_live_attribute="expires_at",
             removal_policy=removal_policy,
         )
-        for index_name, partition, sort in (("ByModel", "model_name", "created_at"),
-                                            ("ByJobName", "job_name", None),
-                                            ("ByStatus", "status", "updated_at")):
+        # Indexes over run summaries only (recommendation items lack these attributes), one per question.
+        for index_name, partition, sort, projection in (
+                ("ByModel", "model_name", "created_at", dynamodb.ProjectionType.ALL),
+                ("ByJobName", "job_name", None, dynamodb.ProjectionType.ALL),
+                ("ByExecution", "execution_arn", None, dynamodb.ProjectionType.KEYS_ONLY),
+                ("ByStatus", "status", "updated_at", dynamodb.ProjectionType.ALL)):
             self.table.add_global_secondary_index(
                 index_name=index_name,
                 partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name=sort, type=dynamodb.AttributeType.STRING) if sort else None,
+                projection_type=projection,
             )
 
         self.topic = sns.Topic(
@@ -150,6 +158,7 @@ class InferenceRecommenderPipeline(Construct):
             "MODEL_PACKAGE_GROUP_PREFIX": SAGEMAKER_NAME_PREFIX,
             "MODEL_APPROVAL_STATUS": model_approval_status,
             "RECOMMENDER_ROLE_ARN": self.recommender_role.role_arn,
+            "RESULTS_RETENTION_DAYS": str(retention_days),
         }
         code = lambda_.Code.from_asset(str(LAMBDA_ASSET_DIR), exclude=["**/__pycache__", "**/*.pyc"])
         self.functions = WorkflowFunctions(

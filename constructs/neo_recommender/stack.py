@@ -22,6 +22,7 @@ class StackSettings:
     poll_interval_seconds: int = 60
     job_deadline_minutes: int = 180
     removal_policy: str = "retain"
+    results_retention_days: int = 0
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackSettings:
@@ -36,6 +37,7 @@ class StackSettings:
             poll_interval_seconds=int(get("pollIntervalSeconds", cls.poll_interval_seconds)),
             job_deadline_minutes=int(get("jobDeadlineMinutes", cls.job_deadline_minutes)),
             removal_policy=str(get("removalPolicy", cls.removal_policy)).lower(),
+            results_retention_days=int(get("resultsRetentionDays", cls.results_retention_days)),
         )
 
 
@@ -56,6 +58,8 @@ class NeoRecommenderStack(Stack):
             poll_interval=Duration.seconds(settings.poll_interval_seconds),
             job_deadline=Duration.minutes(settings.job_deadline_minutes),
             removal_policy=RemovalPolicy.RETAIN if settings.removal_policy == "retain" else RemovalPolicy.DESTROY,
+            results_retention=(Duration.days(settings.results_retention_days)
+                               if settings.results_retention_days > 0 else None),
         )
         outputs = {
             "SubmissionBucketName": (self.pipeline.bucket.bucket_name, "Upload submissions here"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from neo_runtime.ranking import CompiledComparison, Recommendation, compare_compiled, rank
 
@@ -30,6 +31,19 @@ class Constraints:
         if self.allowed_instance_types and rec.instance_type not in self.allowed_instance_types:
             broken.append(f"{rec.instance_type} is not in AllowedInstanceTypes")
         return broken
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> Constraints:
+        """The constraints of a manifest in its workflow form (``Manifest.to_dict()``)."""
+        return cls(manifest.get("max_model_latency_ms"), manifest.get("min_invocations_per_minute"),
+                   tuple(manifest.get("allowed_instance_types") or ()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The constraints that are set, under the manifest's field names."""
+        values = {"MaxModelLatencyMs": self.max_latency_ms,
+                  "MinInvocationsPerMinute": self.min_invocations_per_minute,
+                  "AllowedInstanceTypes": list(self.allowed_instance_types) or None}
+        return {name: value for name, value in values.items() if value is not None}
 
     @property
     def any(self) -> bool:
@@ -60,8 +74,8 @@ class Decision:
                 return reasons
         return []
 
-    def explanation(self) -> list[str]:
-        """Sentences for people: what is recommended, and why others were not."""
+    def explanation(self, limit: int = 10) -> list[str]:
+        """Sentences for people: what is recommended, and why others were not (at most ``limit`` exclusions)."""
         lines = []
         if self.recommended is not None:
             variant = (f"Neo-compiled {self.recommended.inference_specification_name}"
@@ -69,19 +83,19 @@ class Decision:
             met = " that meets every constraint" if self.constraints.any else ""
             lines.append(f"Recommended: {self.recommended.instance_type} x{self.recommended.initial_instance_count} "
                          f"({variant}), the cheapest per inference{met}")
+            position = self.ranked.index(self.recommended)
+            shown = [(rec, reasons) for rec, reasons in self.excluded if self.ranked.index(rec) < position]
+            prefix = "Cheaper but excluded: "
         elif self.ranked:
             lines.append("No recommendation meets the constraints:")
-            for rec, reasons in self.excluded:
-                lines.append(f"- {rec.instance_type} ({'compiled' if rec.compiled else 'uncompiled'}): "
-                             f"{'; '.join(reasons)}")
+            shown, prefix = self.excluded, "- "
         else:
-            lines.append("Inference Recommender returned no recommendations.")
-        if self.recommended is not None and self.excluded:
-            cheaper = [(rec, reasons) for rec, reasons in self.excluded if self.ranked.index(rec) < self.ranked.index(
-                self.recommended)]
-            for rec, reasons in cheaper:
-                lines.append(f"Cheaper but excluded: {rec.instance_type} "
-                             f"({'compiled' if rec.compiled else 'uncompiled'}): {'; '.join(reasons)}")
+            return ["Inference Recommender returned no recommendations."]
+        for rec, reasons in shown[:limit]:
+            lines.append(f"{prefix}{rec.instance_type} ({'compiled' if rec.compiled else 'uncompiled'}): "
+                         f"{'; '.join(reasons)}")
+        if len(shown) > limit:
+            lines.append(f"{prefix}... and {len(shown) - limit} more")
         return lines
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from neo_runtime.decision import Decision
-from neo_runtime.ranking import TABLE_COLUMNS, format_rows
+from neo_runtime.ranking import TABLE_COLUMNS, format_cell, format_rows
 
 FORMATS = ("table", "markdown", "csv", "json")
 #: Columns added to the table's own in the machine-readable formats.
@@ -28,39 +28,40 @@ def decision_rows(decision: Decision) -> list[dict[str, Any]]:
     return rows
 
 
-def render(rows: list[dict[str, Any]], fmt: str, notes: Iterable[str] = ()) -> str:
-    """Rows in the requested format; ``notes`` (sentences) follow the table and Markdown forms."""
+def render(rows: list[dict[str, Any]], fmt: str, notes: Iterable[str] = (),
+           columns: tuple[str, ...] = TABLE_COLUMNS) -> str:
+    """Rows in the requested format; ``notes`` (sentences) follow the table and Markdown forms.
+
+    ``columns`` are shown in the table and Markdown forms and lead in CSV; JSON keeps every key.
+    """
     if fmt == "json":
-        return json.dumps([_plain(row) for row in rows], indent=2)
+        return json.dumps([_plain(row) for row in rows], indent=2, default=str)
     if fmt == "csv":
-        return _csv(rows)
-    body = format_rows(rows) if fmt == "table" else _markdown(rows)
+        return _csv(rows, columns)
+    body = format_rows(rows, columns) if fmt == "table" else markdown_table(rows, columns)
     lines = [f"* {note}" if fmt == "table" else f"- {note}" for note in notes]
     return "\n".join([body, *([""] + lines if lines else [])])
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
+def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     buffer = io.StringIO()
-    columns = list(TABLE_COLUMNS) + [c for c in EXTRA_COLUMNS if rows and c in rows[0]]
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    fields = list(columns) + [c for c in EXTRA_COLUMNS if rows and c in rows[0] and c not in columns]
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({column: "" if row.get(column) is None else row.get(column) for column in columns})
+        writer.writerow({column: "" if row.get(column) is None else row.get(column) for column in fields})
     return buffer.getvalue().rstrip("\n")
 
 
-def _markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
+def markdown_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = TABLE_COLUMNS) -> str:
+    """A Markdown table; rows with a true ``Recommended`` are bold."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        cells = [_markdown_cell(row.get(column)) for column in TABLE_COLUMNS]
+        cells = [format_cell(column, row.get(column)).replace("|", "\\|") for column in columns]
         if row.get("Recommended"):
             cells = [f"**{cell}**" for cell in cells]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _markdown_cell(value: Any) -> str:
-    return "None" if value is None else str(value).replace("|", "\\|")
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,9 @@ _FIELD_ACTIONS = {
     "SupportedContentTypes": "Use MIME types such as text/csv or application/json.",
     "SupportedResponseMIMETypes": "Use MIME types such as text/csv or application/json.",
     "SupportedRealtimeInferenceInstanceTypes": "Use SageMaker instance types such as ml.c5.xlarge.",
+    "AllowedInstanceTypes": "Use SageMaker instance types such as ml.c5.xlarge.",
+    "MaxModelLatencyMs": "Give the highest acceptable model latency in milliseconds, e.g. 50.",
+    "MinInvocationsPerMinute": "Give the lowest acceptable throughput in invocations per minute, e.g. 1000.",
     "EndpointConfigurations": 'List instance types to test, e.g. [{"InstanceType": "ml.c5.xlarge"}].',
     "Environment": "Use variable names of letters, digits and underscores, with string values.",
 }
@@ -75,6 +78,9 @@ class Manifest:
     job_duration_seconds: int | None = None
     environment: dict[str, str] = field(default_factory=dict)
     advanced: dict[str, Any] = field(default_factory=dict)
+    max_model_latency_ms: float | None = None
+    min_invocations_per_minute: float | None = None
+    allowed_instance_types: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, for the workflow's state."""
@@ -84,7 +90,8 @@ class Manifest:
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         """Inverse of ``to_dict``."""
         values = dict(data)
-        for name in ("supported_content_types", "supported_response_mime_types", "instance_types"):
+        for name in ("supported_content_types", "supported_response_mime_types", "instance_types",
+                     "allowed_instance_types"):
             values[name] = tuple(values.get(name) or ())
         return cls(**values)
 
@@ -237,6 +244,9 @@ def normalise(document: dict[str, Any], image: str | None = None) -> Manifest:
         job_duration_seconds=document.get("JobDurationInSeconds"),
         environment=dict(document.get("Environment", {})),
         advanced={name: document[name] for name in ADVANCED_ONLY_FIELDS if name in document},
+        max_model_latency_ms=document.get("MaxModelLatencyMs"),
+        min_invocations_per_minute=document.get("MinInvocationsPerMinute"),
+        allowed_instance_types=tuple(document.get("AllowedInstanceTypes", ())),
     )
 
 

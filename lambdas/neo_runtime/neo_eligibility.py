@@ -40,6 +40,7 @@ def eligibility_findings(manifest: Manifest, region: str | None, *, data_input_c
     if data_input_checked:
         findings += _data_input_findings(manifest)
     findings += _instance_findings(manifest)
+    findings += _allowed_instance_findings(manifest)
     return findings
 
 
@@ -123,4 +124,22 @@ def _instance_findings(manifest: Manifest) -> list[Finding]:
         uncompiled = sorted(set(valid) - set(compiled))
         findings.append(Finding(listed[0][0], f"{', '.join(uncompiled)} will get uncompiled recommendations only",
                                 f"Neo compiles for {families}.", WARNING))
+    return findings
+
+
+def _allowed_instance_findings(manifest: Manifest) -> list[Finding]:
+    """``AllowedInstanceTypes`` must name real instance types, and should overlap what the job benchmarks."""
+    known = neo_support.realtime_instance_types()
+    findings = [Finding(f"AllowedInstanceTypes[{index}]", f"{name} is not a SageMaker real-time instance type",
+                        "Use an instance type from the SageMaker pricing page, e.g. ml.c5.xlarge.")
+                for index, name in enumerate(manifest.allowed_instance_types) if name not in known]
+    benchmarked = set(manifest.instance_types) | {
+        item.get("InstanceType", "") for item in manifest.advanced.get("EndpointConfigurations", [])}
+    allowed = set(manifest.allowed_instance_types)
+    if allowed and benchmarked and not allowed & benchmarked:
+        findings.append(Finding(
+            "AllowedInstanceTypes", "shares no instance type with the ones the job benchmarks, so no "
+                                    "configuration can be recommended",
+            "Add the allowed types to SupportedRealtimeInferenceInstanceTypes (or EndpointConfigurations), "
+            "or widen AllowedInstanceTypes.", WARNING))
     return findings

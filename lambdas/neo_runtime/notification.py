@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from neo_runtime.ranking import Recommendation, compare_compiled, format_table
+from neo_runtime.decision import Decision
+from neo_runtime.formats import decision_rows
+from neo_runtime.ranking import Recommendation, format_table
 
 _SUBJECT_LIMIT = 99  # SNS subjects must be ASCII and shorter than 100 characters.
+#: SNS takes messages up to 256 KiB; the JSON and e-mail bodies together stay under this.
+MESSAGE_BUDGET_BYTES = 200 * 1024
+#: Rows of the ranked table in the e-mail; the JSON carries as many as fit the budget.
+EMAIL_TABLE_ROWS = 25
 
 
 def describe_recommendation(rec: Recommendation) -> str:
@@ -19,54 +25,110 @@ def describe_recommendation(rec: Recommendation) -> str:
             f"{rec.cost_per_hour} USD/hour")
 
 
-def success_message(summary: dict[str, Any], ranked: list[Recommendation],
-                    failed_steps: list[dict[str, str]]) -> dict[str, Any]:
-    """Publish parameters for a completed run."""
+def success_message(summary: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    """Publish parameters for a completed run: subject, e-mail text, JSON facts, filterable attributes."""
     model = summary["model_name"]
-    best = ranked[0] if ranked else None
-    winner = f"{best.instance_type} ({'Neo' if best.compiled else 'uncompiled'})" if best else "no recommendation"
-    lines = [
-        f"Inference Recommender finished for model {model}.",
-        f"Run {summary['run_id']}, job {summary['job_name']}.",
-        "",
-        f"Recommended: {describe_recommendation(best)}" if best else "IR returned no recommendations.",
-    ]
-    findings = summary.get("findings") or []
-    comparisons = compare_compiled(ranked)
-    if comparisons:
-        lines += ["", "Compiled vs uncompiled:"] + [f"- {c.summary()}" for c in comparisons]
-    elif ranked:
-        lines += ["", "No compiled recommendations: IR did not add a Neo-compiled variant."]
-        neo_findings = [finding for finding in findings if finding.get("blocks_neo")]
-        if neo_findings:
-            lines += [line for finding in neo_findings for line in _finding_lines(finding)]
-        else:
-            lines += [f"- {reason}" for reason in summary.get("neo_ineligible_reasons") or []]
-    other_warnings = [finding for finding in findings if not finding.get("blocks_neo")]
+    lines = [f"Inference Recommender finished for model {model}.",
+             f"Run {summary['run_id']}, job {summary['job_name']}.", ""]
+    lines += _decision_lines(decision)
+    lines += _compilation_lines(summary, decision)
+    ranks = summary.get("pareto_ranks") or []
+    if ranks:
+        lines += ["", "Pareto frontier (no other configuration is both cheaper per inference and faster): "
+                      "ranks " + ", ".join(str(rank) for rank in ranks)]
+    other_warnings = [finding for finding in summary.get("findings") or [] if not finding.get("blocks_neo")]
     if other_warnings:
         lines += ["", "Warnings from validation:"] + [
             line for finding in other_warnings for line in _finding_lines(finding)]
-    if failed_steps:
-        lines += ["", "Failed benchmarks:"]
-        for step in failed_steps:
-            lines.append(f"- {step['instance_type']} {step['variant']}: {step['failure_reason']}")
-            if step.get("category"):
-                lines.append(f"  Neo compilation error ({step['category']}). What to do: {step['advice']}")
-    lines += ["", "Ranked recommendations (cheapest per inference first):", format_table(ranked)]
+    lines += _failed_step_lines(summary)
+    lines += _table_lines(summary["run_id"], decision)
     facts = {
         "status": summary["status"],
         "run_id": summary["run_id"],
         "model_name": model,
         "job_name": summary["job_name"],
-        "best": best.row() if best else None,
-        "comparisons": [c.summary() for c in comparisons],
-        "recommendations": [rec.row() for rec in ranked],
-        "failed_steps": failed_steps,
+        "neo_eligible": summary.get("neo_eligible"),
+        "recommended": summary.get("recommended"),
+        "best": summary.get("best"),
+        "constraints": decision.constraints.to_dict(),
+        "explanation": decision.explanation(),
+        "comparison_overall": summary.get("comparison_overall"),
+        "comparisons": summary.get("comparisons") or [],
+        "pareto_ranks": ranks,
+        "recommendation_count": len(decision.ranked),
+        "compiled_count": summary.get("compiled_count"),
+        "recommendations": decision_rows(decision),
+        "recommendations_omitted": 0,
+        "failed_steps": summary.get("failed_steps") or [],
+        "failed_step_count": summary.get("failed_step_count", 0),
         "neo_ineligible_reasons": summary.get("neo_ineligible_reasons") or [],
-        "findings": findings,
+        "findings": summary.get("findings") or [],
     }
-    return _publish_params(f"neo-recommender: {model} COMPLETED, best {winner}", "\n".join(lines),
-                           facts, model, "COMPLETED")
+    return _publish_params(_success_subject(model, decision.recommended, bool(decision.ranked)), "\n".join(lines),
+                           facts, _attributes(model, "COMPLETED", summary.get("neo_eligible")))
+
+
+def _decision_lines(decision: Decision) -> list[str]:
+    chosen = decision.recommended
+    lines = ([f"Recommended: {describe_recommendation(chosen)}"] + decision.explanation()[1:]
+             if chosen is not None else decision.explanation())
+    if decision.constraints.any:
+        lines.append("Constraints: " + ", ".join(f"{name} {_constraint_value(value)}"
+                                                 for name, value in decision.constraints.to_dict().items()))
+    return lines
+
+
+def _compilation_lines(summary: dict[str, Any], decision: Decision) -> list[str]:
+    if decision.comparisons:
+        return (["", "Compiled vs uncompiled:", str(summary.get("comparison_overall") or "")]
+                + [f"- {comparison.detail()}" for comparison in decision.comparisons])
+    if not decision.ranked:
+        return []
+    lines = ["", "No compiled recommendations: IR did not add a Neo-compiled variant."]
+    neo_findings = [finding for finding in summary.get("findings") or [] if finding.get("blocks_neo")]
+    if neo_findings:
+        return lines + [line for finding in neo_findings for line in _finding_lines(finding)]
+    return lines + [f"- {reason}" for reason in summary.get("neo_ineligible_reasons") or []]
+
+
+def _failed_step_lines(summary: dict[str, Any]) -> list[str]:
+    failed_steps = summary.get("failed_steps") or []
+    if not failed_steps:
+        return []
+    lines = ["", f"Failed benchmarks ({summary.get('failed_step_count', len(failed_steps))}):"]
+    for step in failed_steps:
+        lines.append(f"- {step['instance_type']} {step['variant']}: {step['failure_reason']}")
+        if step.get("category"):
+            lines.append(f"  Neo compilation error ({step['category']}). What to do: {step['advice']}")
+    return lines
+
+
+def _table_lines(run_id: str, decision: Decision) -> list[str]:
+    shown = decision.ranked[:EMAIL_TABLE_ROWS]
+    lines = ["", "Ranked recommendations (cheapest per inference first; MaxInvocations per minute, "
+                 "ModelLatency in ms):", format_table(shown)]
+    if len(decision.ranked) > len(shown):
+        lines.append(f"... and {len(decision.ranked) - len(shown)} more: neo-recommender results --run {run_id}")
+    return lines
+
+
+def _success_subject(model: str, chosen: Recommendation | None, any_rows: bool) -> str:
+    if chosen is None:
+        outcome = "no configuration meets the constraints" if any_rows else "no recommendations"
+        candidates = [f"{model} COMPLETED: {outcome} - neo-recommender", f"{model} COMPLETED: {outcome}"]
+    else:
+        config = (f"{chosen.instance_type} x{chosen.initial_instance_count} "
+                  f"{'Neo-compiled' if chosen.compiled else 'uncompiled'}")
+        cost = (f", {chosen.cost_per_inference:.2e} USD/inference"
+                if chosen.cost_per_inference is not None else "")
+        candidates = [f"{model} COMPLETED: {config}{cost} - neo-recommender", f"{model} COMPLETED: {config}{cost}",
+                      f"{model} COMPLETED: {config}"]
+    fitting = [subject for subject in candidates if len(_ascii(subject)) <= _SUBJECT_LIMIT]
+    return fitting[0] if fitting else candidates[-1]
+
+
+def _constraint_value(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, list) else f"{value:g}"
 
 
 def failure_message(summary: dict[str, Any]) -> dict[str, Any]:
@@ -89,10 +151,10 @@ def failure_message(summary: dict[str, Any]) -> dict[str, Any]:
         f"Run {summary['run_id']}; execution {summary.get('execution_arn', 'unknown')}.",
     ]
     facts = {"status": "FAILED", "run_id": summary["run_id"], "model_name": summary.get("model_name"),
-             "error": error, "findings": findings, "submission": {"bucket": summary["bucket"], "key": summary["key"],
-                                            "version_id": summary["version_id"]}}
-    return _publish_params(f"neo-recommender: {model} FAILED in {error['step']}", "\n".join(lines),
-                           facts, summary.get("model_name") or "unknown", "FAILED")
+             "neo_eligible": summary.get("neo_eligible"), "error": error, "findings": findings,
+             "submission": {"bucket": summary["bucket"], "key": summary["key"], "version_id": summary["version_id"]}}
+    return _publish_params(f"{model} FAILED in {error['step']} - neo-recommender", "\n".join(lines), facts,
+                           _attributes(summary.get("model_name") or "unknown", "FAILED", summary.get("neo_eligible")))
 
 
 def _finding_lines(finding: dict[str, Any]) -> list[str]:
@@ -101,19 +163,33 @@ def _finding_lines(finding: dict[str, Any]) -> list[str]:
             f"  What to do: {finding['action']}"]
 
 
-def _publish_params(subject: str, text: str, facts: dict[str, Any], model: str,
-                    status: str) -> dict[str, Any]:
-    machine = json.dumps(facts, default=str)
+def _attributes(model: str, status: str, neo_eligible: bool | None) -> dict[str, dict[str, str]]:
+    """Message attributes subscribers filter on (``neo_eligible`` is ``unknown`` before validation ends)."""
+    eligible = "unknown" if neo_eligible is None else str(bool(neo_eligible)).lower()
     return {
-        "Subject": _ascii(subject)[:_SUBJECT_LIMIT],
-        "MessageStructure": "json",
-        # E-mail readers get the text; every other protocol (SQS, Lambda, HTTPS) gets the JSON.
-        "Message": json.dumps({"default": machine, "email": text}),
-        "MessageAttributes": {
-            "model_name": {"DataType": "String", "StringValue": model},
-            "status": {"DataType": "String", "StringValue": status},
-        },
+        "model_name": {"DataType": "String", "StringValue": model},
+        "status": {"DataType": "String", "StringValue": status},
+        "neo_eligible": {"DataType": "String", "StringValue": eligible},
     }
+
+
+def _publish_params(subject: str, text: str, facts: dict[str, Any],
+                    attributes: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Per-protocol message: e-mail readers get the text, every other protocol (SQS, Lambda, HTTPS) the JSON.
+
+    Long recommendation lists are cut (``recommendations_omitted`` says how many) so the
+    message stays under SNS's 256 KiB limit.
+    """
+    while True:
+        message = json.dumps({"default": json.dumps(facts, default=str), "email": text})
+        rows = facts.get("recommendations") or []
+        if len(message.encode()) <= MESSAGE_BUDGET_BYTES or len(rows) <= 1:
+            break
+        keep = len(rows) // 2
+        facts = {**facts, "recommendations": rows[:keep],
+                 "recommendations_omitted": facts.get("recommendations_omitted", 0) + len(rows) - keep}
+    return {"Subject": _ascii(subject)[:_SUBJECT_LIMIT], "MessageStructure": "json", "Message": message,
+            "MessageAttributes": attributes}
 
 
 def _ascii(text: str) -> str:

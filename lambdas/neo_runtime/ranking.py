@@ -75,6 +75,28 @@ class Recommendation:
             model_setup_time=metrics.get("ModelSetupTime"),
         )
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Recommendation:
+        """Build from a stored recommendation item (the table's columns plus ``recommendation_id`` etc.)."""
+        environment = row.get("EnvironmentParameters") or ""
+        return cls(
+            recommendation_id=str(row.get("recommendation_id") or ""),
+            endpoint_name=str(row.get("EndpointName") or ""),
+            instance_type=str(row.get("InstanceType") or ""),
+            initial_instance_count=int(row.get("InitialInstanceCount") or 1),
+            environment_parameters=tuple(
+                tuple(pair.split("=", 1)) for pair in environment.split(",") if "=" in pair),  # type: ignore[misc]
+            cost_per_hour=_number(row.get("CostPerHour")),
+            cost_per_inference=_number(row.get("CostPerInference")),
+            max_invocations=_integer(row.get("MaxInvocations")),
+            model_latency=_integer(row.get("ModelLatency")),
+            inference_specification_name=row.get("InferenceSpecificationName"),
+            compilation_job_name=row.get("compilation_job_name"),
+            cpu_utilization=_number(row.get("cpu_utilization")),
+            memory_utilization=_number(row.get("memory_utilization")),
+            model_setup_time=_integer(row.get("model_setup_time")),
+        )
+
     def row(self) -> dict[str, Any]:
         """The recommendation as a row of the results table (column name to value)."""
         return {
@@ -124,6 +146,45 @@ class CompiledComparison:
         verb = "cuts" if change < 0 else "raises"
         return f"Neo compilation {verb} cost per inference by {abs(change):.0f}% on {where}"
 
+    def detail(self) -> str:
+        """The three changes in one line, e.g. 'ml.c5.xlarge: cost per inference -14%, latency -17%, ...'."""
+        where = self.instance_type + (
+            f" x{self.initial_instance_count}" if self.initial_instance_count != 1 else "")
+        return (f"{where}: cost per inference {_signed(self.cost_change_percent)}, "
+                f"model latency {_signed(self.latency_change_percent)}, "
+                f"max invocations {_signed(self.throughput_change_percent)} (compiled vs uncompiled)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pair as plain data: both configurations' names and the three changes in percent."""
+        return {
+            "instance_type": self.instance_type,
+            "initial_instance_count": self.initial_instance_count,
+            "uncompiled_recommendation_id": self.uncompiled.recommendation_id,
+            "compiled_recommendation_id": self.compiled.recommendation_id,
+            "inference_specification_name": self.compiled.inference_specification_name,
+            "cost_per_inference_change_percent": _rounded(self.cost_change_percent),
+            "model_latency_change_percent": _rounded(self.latency_change_percent),
+            "max_invocations_change_percent": _rounded(self.throughput_change_percent),
+            "summary": self.summary(),
+        }
+
+
+def overall_comparison(comparisons: list[CompiledComparison]) -> str | None:
+    """One line over every compiled/uncompiled pair, or None when there is no pair."""
+    measured = [c for c in comparisons if c.cost_change_percent is not None]
+    if not measured:
+        return None
+    if len(measured) == 1:
+        return measured[0].summary()
+    cuts = [c for c in measured if c.cost_change_percent < 0]  # type: ignore[operator]
+    if not cuts:
+        return (f"Neo compilation cuts cost per inference on none of the {len(measured)} instance types "
+                "benchmarked both ways")
+    biggest = min(cuts, key=lambda c: c.cost_change_percent)  # type: ignore[arg-type,return-value]
+    return (f"Neo compilation cuts cost per inference on {len(cuts)} of {len(measured)} instance types "
+            f"benchmarked both ways, most on {biggest.instance_type} "
+            f"({abs(biggest.cost_change_percent):.0f}%)")  # type: ignore[arg-type]
+
 
 def rank(recommendations: Iterable[Recommendation]) -> list[Recommendation]:
     """Cheapest per inference first; ties go to lower latency, then higher throughput.
@@ -164,20 +225,20 @@ def format_table(recommendations: Iterable[Recommendation]) -> str:
     return format_rows(rec.row() for rec in recommendations)
 
 
-def format_rows(rows: Iterable[dict[str, Any]]) -> str:
-    """A fixed-width text table of rows keyed by the table's column names (e.g. DynamoDB items)."""
-    cells = [[_cell(column, row.get(column)) for column in TABLE_COLUMNS] for row in rows]
-    widths = [max([len(column)] + [len(row[i]) for row in cells]) for i, column in enumerate(TABLE_COLUMNS)]
+def format_rows(rows: Iterable[dict[str, Any]], columns: tuple[str, ...] = TABLE_COLUMNS) -> str:
+    """A fixed-width text table of rows keyed by column names (by default the results table's)."""
+    cells = [[format_cell(column, row.get(column)) for column in columns] for row in rows]
+    widths = [max([len(column)] + [len(row[i]) for row in cells]) for i, column in enumerate(columns)]
 
     def line(values: list[str]) -> str:
         return " | ".join(value.ljust(width) for value, width in zip(values, widths, strict=True)).rstrip()
 
     separator = "-+-".join("-" * width for width in widths)
-    return "\n".join([line(list(TABLE_COLUMNS)), separator] + [line(row) for row in cells])
+    return "\n".join([line(list(columns)), separator] + [line(row) for row in cells])
 
 
-def _cell(column: str, value: Any) -> str:
-    # Works for floats from IR and for Decimals read back from DynamoDB alike.
+def format_cell(column: str, value: Any) -> str:
+    """A value as the tables show it: costs rounded, None spelled out (floats and Decimals alike)."""
     if value is None:
         return "None"
     if column == "CostPerInference":
@@ -191,6 +252,22 @@ def _percent_change(before: float | None, after: float | None) -> float | None:
     if before is None or after is None or before == 0:
         return None
     return (after - before) / before * 100.0
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.0f}%"
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def _or_inf(value: float | None) -> float:

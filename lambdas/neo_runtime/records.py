@@ -2,24 +2,38 @@
 
 Single-table layout (documented in the README):
 
-- ``pk = RUN#<run_id>``, ``sk = SUMMARY``: the run (status, model, job, winner, error).
+- ``pk = RUN#<run_id>``, ``sk = SUMMARY``: the run (status, model, job, decision, error).
 - ``pk = RUN#<run_id>``, ``sk = REC#<rank:04d>``: one recommendation, in rank order, so a
   ``Query`` on the run's pk with ``begins_with(sk, "REC#")`` returns the ranked table.
-- Indexes on summary items: ``ByModel`` (model_name, created_at), ``ByJobName`` (job_name),
+- Indexes on summary items only (recommendation items lack their keys): ``ByModel``
+  (model_name, created_at), ``ByJobName`` (job_name), ``ByExecution`` (execution_arn),
   ``ByStatus`` (status, updated_at).
+
+Every item stays far below DynamoDB's 400 KB item limit: a recommendation item is a few hundred
+bytes, and the summary's lists are trimmed to ``SUMMARY_BUDGET_BYTES`` (their full length is
+kept in ``*_omitted`` counters).
 """
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from neo_runtime.ranking import Recommendation
+from neo_runtime.decision import Decision
+from neo_runtime.ranking import Recommendation, overall_comparison
 
 SUMMARY_SK = "SUMMARY"
+#: The summary item is trimmed to this size; DynamoDB's limit is 400 KB.
+SUMMARY_BUDGET_BYTES = 96 * 1024
+#: Summary lists that may be shortened to fit the budget, longest first.
+TRIMMABLE_LISTS = ("failed_steps", "findings", "comparisons", "recommendation_explanation", "pareto_ranks")
+#: Environment variable holding the number of days results are kept (unset or 0: forever).
+RETENTION_ENV = "RESULTS_RETENTION_DAYS"
 _serializer = TypeSerializer()
 
 
@@ -33,9 +47,22 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def recommendation_item(run_id: str, rank: int, rec: Recommendation) -> dict[str, Any]:
-    """A recommendation as a DynamoDB item (attribute-value form), floats stored as exact decimals."""
-    item = {
+def expiry_fields(now: float | None = None) -> dict[str, int]:
+    """``{"expires_at": <epoch seconds>}`` when the function's environment sets a retention, else ``{}``."""
+    days = int(os.environ.get(RETENTION_ENV) or 0)
+    if days <= 0:
+        return {}
+    return {"expires_at": int((time.time() if now is None else now) + days * 86400)}
+
+
+def recommendation_item(run_id: str, rank: int, rec: Recommendation, decision: Decision | None = None,
+                        extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A recommendation as a DynamoDB item (attribute-value form), floats stored as exact decimals.
+
+    With ``decision``, the item also says whether the recommendation is on the Pareto frontier,
+    meets the constraints (and which it breaks), and is the recommended one.
+    """
+    item: dict[str, Any] = {
         "pk": f"RUN#{run_id}",
         "sk": f"REC#{rank:04d}",
         "entity": "recommendation",
@@ -49,7 +76,70 @@ def recommendation_item(run_id: str, rank: int, rec: Recommendation) -> dict[str
         "model_setup_time": rec.model_setup_time,
         **rec.row(),
     }
-    return to_attribute_values(item)
+    if decision is not None:
+        violations = decision.violations(rec)
+        item.update(pareto_optimal=decision.is_pareto(rec), meets_constraints=not violations,
+                    violations=violations or None, recommended=rec is decision.recommended)
+    return to_attribute_values({**item, **(extra or {})})
+
+
+def recommendation_items(run_id: str, decision: Decision, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every recommendation of the decision as an item, in rank order (``REC#0001`` first)."""
+    return [recommendation_item(run_id, position, rec, decision, extra)
+            for position, rec in enumerate(decision.ranked, start=1)]
+
+
+def decision_fields(decision: Decision) -> dict[str, Any]:
+    """What the run's summary item says about the decision (plain values, ``None`` for absent)."""
+    ranks = {id(rec): position for position, rec in enumerate(decision.ranked, start=1)}
+
+    def with_rank(rec: Recommendation | None) -> dict[str, Any] | None:
+        return None if rec is None else {"Rank": ranks[id(rec)], "Compiled": rec.compiled, **rec.row()}
+
+    return {
+        "recommendation_count": len(decision.ranked),
+        "compiled_count": sum(1 for rec in decision.ranked if rec.compiled),
+        "best": with_rank(decision.ranked[0] if decision.ranked else None),
+        "recommended": with_rank(decision.recommended),
+        "recommendation_explanation": decision.explanation(),
+        "constraints": decision.constraints.to_dict() or None,
+        "excluded_count": len(decision.excluded),
+        "pareto_ranks": [ranks[id(rec)] for rec in decision.pareto],
+        "comparisons": [comparison.to_dict() for comparison in decision.comparisons],
+        "comparison_overall": overall_comparison(decision.comparisons),
+    }
+
+
+def fit_summary(fields: dict[str, Any], budget: int = SUMMARY_BUDGET_BYTES) -> dict[str, Any]:
+    """Shorten the summary's longest lists until the item fits ``budget``; ``<name>_omitted`` counts the cut."""
+    fields = dict(fields)
+    while item_size(to_attribute_values(fields)) > budget:
+        lists = [name for name in TRIMMABLE_LISTS if len(fields.get(name) or []) > 1]
+        if not lists:
+            break
+        name = max(lists, key=lambda candidate: item_size(to_attribute_values({candidate: fields[candidate]})))
+        keep = len(fields[name]) // 2
+        fields[f"{name}_omitted"] = fields.get(f"{name}_omitted", 0) + len(fields[name]) - keep
+        fields[name] = fields[name][:keep]
+    return fields
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An upper bound of an item's size as DynamoDB counts it (attribute names plus values)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    (kind, inner), = value.items()
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(key.encode()) + _value_size(element) for key, element in inner.items())
+    scalar_sizes = {"S": lambda: len(inner.encode()), "N": lambda: len(inner) // 2 + 2, "B": lambda: len(inner),
+                    "BOOL": lambda: 1, "NULL": lambda: 1}
+    if kind in scalar_sizes:
+        return scalar_sizes[kind]()
+    return 3 + sum(len(str(element)) + 1 for element in inner)  # SS, NS, BS
 
 
 def to_attribute_values(item: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from neo_runtime.aws import client, error_code
-from neo_runtime.records import now_iso, run_key, to_attribute_values
+from neo_runtime.records import expiry_fields, now_iso, run_key, to_attribute_values
 
 _BATCH_SIZE = 25  # BatchWriteItem's limit
 _BATCH_ATTEMPTS = 8
@@ -28,7 +28,7 @@ def claim_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:
     """
     now = now_iso()
     item = {"entity": "run", "run_id": run_id, "execution_arn": execution_arn, "created_at": now,
-            "updated_at": now, **fields}
+            "updated_at": now, **expiry_fields(), **fields}
     try:
         client("dynamodb").put_item(
             TableName=table_name(),

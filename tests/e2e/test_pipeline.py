@@ -35,15 +35,56 @@ def test_happy_path_ranks_compiled_beside_uncompiled_and_publishes(pipeline: Any
         expected = row["CostPerHour"] / (row["MaxInvocations"] * 60)
         assert abs(float(row["CostPerInference"]) - float(expected)) <= 1e-12
     assert summary["best"]["InstanceType"] == rows[0]["InstanceType"]
-    assert len(summary["comparisons"]) == 4 and all("Neo compilation" in c for c in summary["comparisons"])
+    # No constraints: the recommended configuration is the cheapest, and it is the only item marked so.
+    assert summary["recommended"] == summary["best"] and summary["recommended"]["Rank"] == 1
+    assert [row["rank"] for row in rows if row["recommended"]] == [1]
+    assert all(row["meets_constraints"] for row in rows) and summary.get("constraints") is None
+    assert summary["pareto_ranks"] == [row["rank"] for row in rows if row["pareto_optimal"]]
+    assert 1 in summary["pareto_ranks"]
+    pairs = summary["comparisons"]
+    assert sorted(pair["instance_type"] for pair in pairs) == sorted(compiled)
+    by_id = {row["recommendation_id"]: row for row in rows}
+    for pair in pairs:
+        before, after = by_id[pair["uncompiled_recommendation_id"]], by_id[pair["compiled_recommendation_id"]]
+        assert not before["compiled"] and after["compiled"]
+        change = (after["CostPerInference"] - before["CostPerInference"]) / before["CostPerInference"] * 100
+        assert abs(float(pair["cost_per_inference_change_percent"]) - float(change)) < 0.01
+        assert pair["summary"].startswith("Neo compilation ")
+    assert summary["comparison_overall"].startswith("Neo compilation cuts cost per inference on ")
 
     (message,) = outcome.messages
-    assert message["subject"].startswith("neo-recommender: xgb-churn COMPLETED, best ")
+    best = rows[0]
+    variant = "Neo-compiled" if best["compiled"] else "uncompiled"
+    assert message["subject"].startswith(f"xgb-churn COMPLETED: {best['InstanceType']} x1 {variant}, ")
     assert message["attributes"]["status"]["Value"] == "COMPLETED"
+    assert message["attributes"]["neo_eligible"]["Value"] == "true"
     email, facts = _email_and_json(message)
-    assert "CostPerInference" in email and "Neo compilation" in email
-    assert facts["best"]["InstanceType"] == rows[0]["InstanceType"]
+    assert "CostPerInference" in email and "Compiled vs uncompiled:" in email and "Pareto frontier" in email
+    assert facts["recommended"]["InstanceType"] == rows[0]["InstanceType"]
     assert [r["InstanceType"] for r in facts["recommendations"]] == [r["InstanceType"] for r in rows]
+    assert facts["comparisons"][0]["cost_per_inference_change_percent"] is not None
+
+
+def test_constraints_from_the_manifest_choose_the_recommended_configuration(pipeline: Any) -> None:
+    manifest = samples.xgboost_manifest("xgb-constrained", AllowedInstanceTypes=["ml.c5.2xlarge", "ml.c5.9xlarge"],
+                                        MinInvocationsPerMinute=1000)
+    outcome = pipeline.run("xgb-constrained", manifest)
+
+    assert outcome.execution["status"] == "SUCCEEDED"
+    summary, rows = outcome.summary, outcome.rows
+    assert summary["constraints"] == {"MinInvocationsPerMinute": 1000,
+                                      "AllowedInstanceTypes": ["ml.c5.2xlarge", "ml.c5.9xlarge"]}
+    meeting = [row for row in rows if row["InstanceType"] in ("ml.c5.2xlarge", "ml.c5.9xlarge")
+               and row["MaxInvocations"] >= 1000]
+    assert summary["recommended"]["Rank"] == meeting[0]["rank"]
+    assert [row["rank"] for row in rows if row["recommended"]] == [meeting[0]["rank"]]
+    excluded = [row for row in rows if not row["meets_constraints"]]
+    assert summary["excluded_count"] == len(excluded) > 0
+    assert all(any("AllowedInstanceTypes" in reason or "MaxInvocations" in reason for reason in row["violations"])
+               for row in excluded)
+    email, facts = _email_and_json(outcome.messages[0])
+    assert "Constraints: MinInvocationsPerMinute 1000, AllowedInstanceTypes ml.c5.2xlarge, ml.c5.9xlarge" in email
+    assert facts["constraints"] == summary["constraints"]
 
 
 def test_uploaded_objects_are_never_modified_or_deleted(pipeline: Any) -> None:
@@ -84,7 +125,8 @@ def test_failed_job_is_recorded_and_announced_with_irs_reason(pipeline: Any) -> 
     assert "the container exited with code 1" in error["message"]
     assert "FailureReason" in error["advice"]
     (message,) = outcome.messages
-    assert message["subject"] == "neo-recommender: xgb-fails FAILED in CheckRecommendationJob"
+    assert message["subject"] == "xgb-fails FAILED in CheckRecommendationJob - neo-recommender"
+    assert message["attributes"]["neo_eligible"]["Value"] == "true"
     email, facts = _email_and_json(message)
     assert "the container exited with code 1" in email and facts["status"] == "FAILED"
 

@@ -159,3 +159,36 @@ def test_validate_returns_every_finding_and_records_nothing_as_registering(env: 
     assert fields == ["DataInputConfig.data[1]", "Colour", "PayloadArchive"]
     assert "The submission has 3 problem(s)" in submission["error_message"]
     assert _summary(env["dynamodb"], submission["run_id"])["status"]["S"] == "VALIDATING"
+
+
+def test_publish_results_stores_the_decision_with_an_expiry(env: dict[str, Any],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from neo_runtime.handlers import publish_results
+
+    monkeypatch.setenv("RESULTS_RETENTION_DAYS", "7")
+    manifest = json.dumps(samples.xgboost_manifest("xgb", MaxModelLatencyMs=45)).encode()
+    submission = validate_submission.handler({"event": _event(env["s3"], manifest=manifest),
+                                              "execution_arn": EXECUTION})
+    assert submission["manifest"]["max_model_latency_ms"] == 45
+    job = start_job.handler({"submission": submission, "model_package": register_model.handler(
+        {"submission": submission}), "execution_arn": EXECUTION})
+    for _ in range(200):
+        status = check_job.handler({"run_id": "r", "job_name": job["job_name"], "polls": 0, "max_polls": 10})
+        if status["status"] == "COMPLETED":
+            break
+        time.sleep(0.01)
+    started = time.time()
+    outcome = publish_results.handler({"submission": submission, "job": job, "execution_arn": EXECUTION})
+
+    items = env["dynamodb"].query(TableName="runs", KeyConditionExpression="pk = :pk",
+                                  ExpressionAttributeValues={":pk": {"S": f"RUN#{submission['run_id']}"}})["Items"]
+    assert len(items) == outcome["recommendation_count"] + 1
+    for item in items:
+        assert abs(int(item["expires_at"]["N"]) - (started + 7 * 86400)) < 60
+    summary = _summary(env["dynamodb"], submission["run_id"])
+    assert summary["constraints"]["M"] == {"MaxModelLatencyMs": {"N": "45"}}
+    recommended = [item for item in items if item.get("recommended", {}).get("BOOL")]
+    assert len(recommended) == 1 and int(recommended[0]["ModelLatency"]["N"]) <= 45
+    assert outcome["recommended"]["InstanceType"] == recommended[0]["InstanceType"]["S"]

@@ -71,11 +71,26 @@ def test_results_table_is_on_demand_with_point_in_time_recovery_and_query_indexe
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         "SSESpecification": {"SSEEnabled": True},
         "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
-        "GlobalSecondaryIndexes": Match.array_with([
-            Match.object_like({"IndexName": "ByModel"}), Match.object_like({"IndexName": "ByJobName"}),
-            Match.object_like({"IndexName": "ByStatus"})]),
     })
+    (table,) = _resources(synthesized, "AWS::DynamoDB::Table").values()
+    indexes = {index["IndexName"]: (tuple(key["AttributeName"] for key in index["KeySchema"]),
+                                    index["Projection"]["ProjectionType"])
+               for index in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes == {"ByModel": (("model_name", "created_at"), "ALL"), "ByJobName": (("job_name",), "ALL"),
+                       "ByExecution": (("execution_arn",), "KEYS_ONLY"),
+                       "ByStatus": (("status", "updated_at"), "ALL")}
     assert not _resources(synthesized, "AWS::DynamoDB::GlobalTable")  # moto cannot deploy TableV2
+
+
+def test_results_are_kept_forever_unless_a_retention_is_configured(synthesized: Any) -> None:
+    from aws_cdk import App
+
+    from neo_recommender.stack import StackSettings
+
+    functions = _resources(synthesized, "AWS::Lambda::Function").values()
+    assert {f["Properties"]["Environment"]["Variables"]["RESULTS_RETENTION_DAYS"] for f in functions} == {"0"}
+    app = App(context={"neo-recommender:resultsRetentionDays": 30})
+    assert StackSettings.from_context(app).results_retention_days == 30
 
 
 def test_topic_is_encrypted_and_tls_only(synthesized: Any) -> None:

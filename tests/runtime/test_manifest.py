@@ -74,6 +74,11 @@ def test_data_input_config_may_be_a_json_string() -> None:
         {"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}),
      "TrafficPattern: is used only by Advanced jobs"),
     (samples.xgboost_manifest(JobType="Advanced"), "EndpointConfigurations: is required for Advanced jobs"),
+    (samples.xgboost_manifest(MaxModelLatencyMs=0), "MaxModelLatencyMs: must be at least 1"),
+    (samples.xgboost_manifest(MaxModelLatencyMs="50"), "MaxModelLatencyMs: must be a number, not a string"),
+    (samples.xgboost_manifest(MinInvocationsPerMinute=-5), "MinInvocationsPerMinute: must be at least 1"),
+    (samples.xgboost_manifest(AllowedInstanceTypes=[]), "AllowedInstanceTypes: must have at least 1 item"),
+    (samples.xgboost_manifest(AllowedInstanceTypes=["c5"]), "AllowedInstanceTypes[0]: has an invalid format"),
 ])
 def test_bad_manifests_name_the_field(document: Any, expected: str) -> None:
     assert any(problem.startswith(expected) for problem in _problems(document)), _problems(document)
@@ -92,8 +97,18 @@ def test_advanced_job_fields_are_accepted_for_advanced_jobs() -> None:
     assert manifest.advanced["EndpointConfigurations"] == [{"InstanceType": "ml.c5.xlarge"}]
 
 
+def test_constraints_are_carried_into_the_manifest() -> None:
+    manifest = _parse(samples.xgboost_manifest(MaxModelLatencyMs=50, MinInvocationsPerMinute=1000.5,
+                                               AllowedInstanceTypes=["ml.c5.xlarge"]))
+    assert (manifest.max_model_latency_ms, manifest.min_invocations_per_minute) == (50, 1000.5)
+    assert manifest.allowed_instance_types == ("ml.c5.xlarge",)
+    assert Manifest.from_dict(json.loads(json.dumps(manifest.to_dict()))) == manifest
+    assert _parse(samples.xgboost_manifest()).allowed_instance_types == ()
+
+
 CATALOGUE = [
     samples.xgboost_manifest(),
+    samples.xgboost_manifest(MaxModelLatencyMs=0.5, AllowedInstanceTypes=["ml.c5.xlarge", "ml.c5.xlarge"]),
     samples.xgboost_manifest(DataInputConfig=[[1, 3, 224, 224]]),
     samples.xgboost_manifest(DataInputConfig={"input": [1, 3, 0]}),
     samples.xgboost_manifest(SupportedContentTypes=["text/csv", "text/csv"]),

@@ -312,3 +312,16 @@ def test_findings_quoting_user_input_are_capped_in_the_report() -> None:
     (finding,) = report.to_dict()["findings"][:1]
     assert finding["field"].startswith("ModelArchive:../aaa") and len(finding["field"]) == 200
     assert len(json.dumps(report.to_dict())) < 4000
+
+
+def test_allowed_instance_types_must_exist_and_should_overlap_the_benchmarked_ones() -> None:
+    report = validate(xgb(AllowedInstanceTypes=["ml.c5.xlarge", "ml.q9.huge"]))
+    assert not report.valid
+    (error,) = report.errors
+    assert error.field == "AllowedInstanceTypes[1]" and "ml.q9.huge is not a SageMaker real-time" in error.message
+
+    disjoint = validate(xgb(AllowedInstanceTypes=["ml.g4dn.xlarge"]))
+    assert disjoint.valid and not disjoint.errors
+    (warning,) = [f for f in disjoint.warnings if f.field == "AllowedInstanceTypes"]
+    assert "no configuration can be recommended" in warning.message and not warning.neo
+    assert validate(xgb(AllowedInstanceTypes=["ml.c5.xlarge"], MaxModelLatencyMs=20)).findings == []

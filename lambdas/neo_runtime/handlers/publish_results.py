@@ -5,49 +5,54 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from neo_runtime import run_store
+from neo_runtime import records, run_store
 from neo_runtime.aws import client
+from neo_runtime.decision import Constraints, decide
 from neo_runtime.log import RunLogger
 from neo_runtime.neo_troubleshooting import diagnose, is_compilation_failure
 from neo_runtime.notification import success_message
-from neo_runtime.ranking import Recommendation, compare_compiled, rank
-from neo_runtime.records import recommendation_item
+from neo_runtime.ranking import Recommendation
+
+#: Longest failure reason kept per failed step (IR's reasons are a sentence or two).
+MAX_REASON_CHARS = 1000
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"submission", "job", "execution_arn"}``. Returns a small summary of the outcome."""
     submission = event["submission"]
+    manifest = submission["manifest"]
     run_id = submission["run_id"]
     job_name = event["job"]["job_name"]
     log = RunLogger("PublishResults", run_id=run_id, job_name=job_name)
     sagemaker = client("sagemaker")
     job = sagemaker.describe_inference_recommendations_job(JobName=job_name)
-    ranked = rank(Recommendation.from_ir(item) for item in job.get("InferenceRecommendations", []))
+    decision = decide((Recommendation.from_ir(item) for item in job.get("InferenceRecommendations", [])),
+                      Constraints.from_manifest(manifest))
     failed_steps = list_failed_steps(sagemaker, job_name)
+    expiry = records.expiry_fields()
 
     # Recommendations first, summary last: a reader who sees COMPLETED sees the whole table.
-    run_store.put_items([recommendation_item(run_id, position, rec)
-                         for position, rec in enumerate(ranked, start=1)])
-    best = ranked[0] if ranked else None
-    summary = {
+    run_store.put_items(records.recommendation_items(run_id, decision, expiry))
+    summary = records.fit_summary({
         "status": "COMPLETED",
         "run_id": run_id,
-        "model_name": submission["manifest"]["model_name"],
+        "model_name": manifest["model_name"],
         "job_name": job_name,
-        "recommendation_count": len(ranked),
-        "compiled_count": sum(1 for rec in ranked if rec.compiled),
-        "best": best.row() if best else None,
-        "comparisons": [c.summary() for c in compare_compiled(ranked)],
+        **records.decision_fields(decision),
         "failed_steps": failed_steps,
+        "failed_step_count": len(failed_steps),
+        "neo_eligible": (submission.get("validation") or {}).get("neo_eligible"),
         "neo_ineligible_reasons": submission.get("neo_ineligible_reasons") or None,
         "findings": (submission.get("validation") or {}).get("findings") or None,
         "completed_at": _iso(job.get("CompletionTime")),
-    }
+        **expiry,
+    })
     run_store.update_run(run_id, event["execution_arn"], summary)
-    client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **success_message(summary, ranked, failed_steps))
-    log.info("results published", recommendations=len(ranked), compiled=summary["compiled_count"],
-             failed_steps=len(failed_steps))
-    return {"status": "COMPLETED", "recommendation_count": len(ranked), "best": summary["best"]}
+    client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **success_message(summary, decision))
+    log.info("results published", recommendations=len(decision.ranked), compiled=summary["compiled_count"],
+             recommended=(summary["recommended"] or {}).get("InstanceType"), failed_steps=len(failed_steps))
+    return {"status": "COMPLETED", "recommendation_count": len(decision.ranked),
+            "recommended": summary["recommended"]}
 
 
 def list_failed_steps(sagemaker: Any, job_name: str) -> list[dict[str, str]]:
@@ -59,7 +64,7 @@ def list_failed_steps(sagemaker: Any, job_name: str) -> list[dict[str, str]]:
             benchmark = step.get("InferenceBenchmark", {})
             model = benchmark.get("ModelConfiguration", {})
             compiled = bool(model.get("CompilationJobName") or model.get("InferenceSpecificationName"))
-            reason = benchmark.get("FailureReason", "no reason given")
+            reason = str(benchmark.get("FailureReason") or "no reason given")[:MAX_REASON_CHARS]
             step_summary = {
                 "instance_type": benchmark.get("EndpointConfiguration", {}).get("InstanceType", "unknown"),
                 "variant": "compiled" if compiled else "uncompiled",

@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from neo_runtime import errors, run_store
+from neo_runtime import errors, records, run_store
 from neo_runtime.aws import client
 from neo_runtime.log import RunLogger
 from neo_runtime.notification import failure_message
@@ -35,6 +35,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "job_name": (state.get("job") or {}).get("job_name"),
         "error": error,
         "findings": (submission.get("validation") or {}).get("findings") or None,
+        "neo_eligible": (submission.get("validation") or {}).get("neo_eligible"),
+        **records.expiry_fields(),
     }
     owned = run_store.update_run(run_id, event["execution_arn"],
                                  {k: v for k, v in summary.items() if k not in ("run_id", "execution_arn")})
