@@ -238,7 +238,8 @@ def _print_run(summary: dict[str, Any], decision: Any, fmt: str) -> None:
     if summary.get("status") != "COMPLETED":
         print("No results yet: the run has not completed.")
         return
-    notes = decision.explanation() + [c.detail() for c in decision.comparisons]
+    overall = [summary["comparison_overall"]] if summary.get("comparison_overall") else []
+    notes = decision.explanation() + overall + [c.detail() for c in decision.comparisons]
     print()
     print(render(decision_rows(decision), "table", notes))
 

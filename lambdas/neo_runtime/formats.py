@@ -14,16 +14,23 @@ from neo_runtime.ranking import TABLE_COLUMNS, format_cell, format_rows
 
 FORMATS = ("table", "markdown", "csv", "json")
 #: Columns added to the table's own in the machine-readable formats.
-EXTRA_COLUMNS = ("Rank", "Compiled", "ParetoOptimal", "MeetsConstraints", "Recommended")
+EXTRA_COLUMNS = ("Rank", "Compiled", "ParetoOptimal", "MeetsConstraints", "Recommended", "CpuUtilization",
+                 "MemoryUtilization", "ModelSetupTime")
 
 
 def decision_rows(decision: Decision) -> list[dict[str, Any]]:
-    """One row per recommendation in rank order: the table's columns plus rank and verdicts."""
+    """One row per recommendation in rank order: the table's columns, rank, verdicts and IR's utilisation metrics.
+
+    ``CpuUtilization``, ``MemoryUtilization`` and ``ModelSetupTime`` are as IR reports them (None when
+    IR did not, or reported NaN).
+    """
     rows = []
     for position, rec in enumerate(decision.ranked, start=1):
         row = rec.row()
         row.update(Rank=position, Compiled=rec.compiled, ParetoOptimal=decision.is_pareto(rec),
-                   MeetsConstraints=not decision.violations(rec), Recommended=rec is decision.recommended)
+                   MeetsConstraints=not decision.violations(rec), Recommended=rec is decision.recommended,
+                   CpuUtilization=rec.cpu_utilization, MemoryUtilization=rec.memory_utilization,
+                   ModelSetupTime=rec.model_setup_time)
         rows.append(row)
     return rows
 

@@ -64,15 +64,15 @@ class Recommendation:
             environment_parameters=tuple(
                 (p["Key"], p["Value"]) for p in model.get("EnvironmentParameters", [])
             ),
-            cost_per_hour=metrics.get("CostPerHour"),
-            cost_per_inference=metrics.get("CostPerInference"),
-            max_invocations=metrics.get("MaxInvocations"),
-            model_latency=metrics.get("ModelLatency"),
+            cost_per_hour=_measured(metrics.get("CostPerHour")),
+            cost_per_inference=_measured(metrics.get("CostPerInference")),
+            max_invocations=_measured(metrics.get("MaxInvocations")),
+            model_latency=_measured(metrics.get("ModelLatency")),
             inference_specification_name=model.get("InferenceSpecificationName"),
             compilation_job_name=model.get("CompilationJobName"),
-            cpu_utilization=metrics.get("CpuUtilization"),
-            memory_utilization=metrics.get("MemoryUtilization"),
-            model_setup_time=metrics.get("ModelSetupTime"),
+            cpu_utilization=_measured(metrics.get("CpuUtilization")),
+            memory_utilization=_measured(metrics.get("MemoryUtilization")),
+            model_setup_time=_measured(metrics.get("ModelSetupTime")),
         )
 
     @classmethod
@@ -242,9 +242,9 @@ def format_cell(column: str, value: Any) -> str:
     if value is None:
         return "None"
     if column == "CostPerInference":
-        return f"{value:.3e}"
+        return f"{float(value):.3e}"  # Decimal would print 5.158e-7, a float 5.158e-07
     if column == "CostPerHour":
-        return f"{value:.4f}"
+        return f"{float(value):.4f}"
     return str(value)
 
 
@@ -252,6 +252,13 @@ def _percent_change(before: float | None, after: float | None) -> float | None:
     if before is None or after is None or before == 0:
         return None
     return (after - before) / before * 100.0
+
+
+def _measured(value: Any) -> Any:
+    """A metric as IR reports it, with NaN ("not available", per the API) and infinities as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _number(value: Any) -> float | None:

@@ -172,3 +172,13 @@ def test_failure_message_is_its_own_and_filterable(eligible: bool | None, attrib
     structure = json.loads(params["Message"])
     assert "Why: container exited" in structure["email"] and "What to do: read the logs" in structure["email"]
     assert json.loads(structure["default"])["submission"]["key"] == "models/xgb/recommend.json"
+
+
+def test_metrics_ir_reports_as_nan_are_stored_as_absent() -> None:
+    item = ir_item("ml.c5.xlarge", 8e-7, 52, 4160)
+    item["Metrics"].update(CpuUtilization=float("nan"), MemoryUtilization=float("inf"), ModelSetupTime=12)
+    rec = Recommendation.from_ir(item)
+    assert rec.cpu_utilization is None and rec.memory_utilization is None and rec.model_setup_time == 12
+    stored = plain(records.recommendation_item("r1", 1, rec))
+    assert "cpu_utilization" not in stored and stored["model_setup_time"] == 12
+    assert json.loads(success_message(records.fit_summary(summary_fields(decide([rec]))), decide([rec]))["Message"])
