@@ -25,7 +25,7 @@ _NAME_PREFIX_REASON = ("Scoped to the 'nr-' name prefix the pipeline gives every
 
 def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: str) -> None:
     """Acknowledge the pipeline's unavoidable IAM5 findings on the roles that carry them."""
-    bucket = f"<{_logical_id(pipeline.bucket)}.Arn>"
+    bucket = _nag_text(pipeline, pipeline.bucket.bucket_arn)
     submissions = f"Resource::{bucket}/{pipeline.watched_prefix}*"
     groups = f"Resource::{_SAGEMAKER}:model-package-group/{name_prefix}*"
     packages = f"Resource::{_SAGEMAKER}:model-package/{name_prefix}*"
@@ -79,6 +79,17 @@ def _acknowledge(scope: IConstruct | None, findings: dict[str, str]) -> None:
     Validations.of(scope).acknowledge(*(
         Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason)
         for finding, reason in findings.items()))
+
+
+def _nag_text(scope: IConstruct, value: str) -> str:
+    """A value as cdk-nag prints it in finding ids: ``<Logical.Arn>`` for an attribute, else the literal."""
+    resolved = Stack.of(scope).resolve(value)
+    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
+        logical_id, attribute = resolved["Fn::GetAtt"]
+        return f"<{logical_id}.{attribute}>"
+    if isinstance(resolved, str):
+        return resolved
+    raise ValueError(f"cannot name {resolved!r} the way cdk-nag does; import the bucket by name or ARN")
 
 
 def _logical_id(construct: IConstruct) -> str:

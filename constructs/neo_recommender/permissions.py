@@ -42,6 +42,11 @@ def grant_workflow_functions(
 
     # ValidateSubmission: read the manifest (any version) and check the archives; claim the run.
     _allow_reading_submissions(functions.validate_submission, bucket, watched_prefix)
+    if bucket.encryption_key is not None:
+        bucket.encryption_key.grant_decrypt(functions.validate_submission)
+    if table.encryption_key is not None:
+        for function in vars(functions).values():
+            table.encryption_key.grant_encrypt_decrypt(function)
     _allow(functions.validate_submission, ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table.table_arn])
 
     # RegisterModel: the model package group and a package version in it.
@@ -75,10 +80,16 @@ def grant_workflow_functions(
 
 
 def grant_recommender_role(
-    role: iam.Role, bucket: s3.IBucket, watched_prefix: str, compiled_output_prefix: str, name_prefix: str
+    role: iam.IRole, bucket: s3.IBucket, watched_prefix: str, compiled_output_prefix: str, name_prefix: str
 ) -> None:
-    """What Inference Recommender does with its role: read the submission, build endpoints, compile, log."""
+    """What Inference Recommender does with its role: read the submission, build endpoints, compile, log.
+
+    A bucket encrypted with a customer-managed key also needs the key: decrypt to read, encrypt for
+    Neo's output.
+    """
     _allow_reading_submissions(role, bucket, watched_prefix)
+    if bucket.encryption_key is not None:
+        bucket.encryption_key.grant_encrypt_decrypt(role)
     _allow(role, ["s3:GetObject", "s3:PutObject"], [bucket.arn_for_objects(f"{compiled_output_prefix}*")])
     _allow(role, ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
            [sagemaker_arn(f"model-package/{name_prefix}*"),
@@ -92,7 +103,7 @@ def grant_recommender_role(
         "sagemaker:CreateCompilationJob", "sagemaker:DescribeCompilationJob", "sagemaker:StopCompilationJob",
         "sagemaker:AddTags", "sagemaker:ListTags",
     ], [sagemaker_arn(f"{kind}/*") for kind in ("model", "endpoint-config", "endpoint", "compilation-job")])
-    role.add_to_policy(iam.PolicyStatement(
+    role.add_to_principal_policy(iam.PolicyStatement(
         actions=["iam:PassRole"], resources=[role.role_arn],
         conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
     # Container images live in SageMaker-owned accounts that differ by region.
@@ -101,7 +112,7 @@ def grant_recommender_role(
     _allow(role, ["ecr:GetAuthorizationToken"], ["*"])
     _allow(role, ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
            [f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/*"])
-    role.add_to_policy(iam.PolicyStatement(
+    role.add_to_principal_policy(iam.PolicyStatement(
         actions=["cloudwatch:PutMetricData"], resources=["*"],
         conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}}))
 

@@ -1,0 +1,147 @@
+"""The pipeline's storage, created with secure defaults when the user does not bring their own.
+
+Each ``create_*`` function takes ``overrides``: keyword arguments of the CDK class merged over the
+defaults (AWS Solutions Constructs' ``*Props`` pattern), e.g. ``{"lifecycle_rules": [...]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+
+from constructs import Construct
+
+#: Key schema and indexes the results table must have (``neo_runtime.records`` writes and reads them).
+TABLE_PARTITION_KEY, TABLE_SORT_KEY = "pk", "sk"
+TABLE_INDEXES = (
+    ("ByModel", "model_name", "created_at", dynamodb.ProjectionType.ALL),
+    ("ByJobName", "job_name", None, dynamodb.ProjectionType.ALL),
+    ("ByExecution", "execution_arn", None, dynamodb.ProjectionType.KEYS_ONLY),
+    ("ByStatus", "status", "updated_at", dynamodb.ProjectionType.ALL),
+)
+TTL_ATTRIBUTE = "expires_at"
+
+
+def create_submission_bucket(scope: Construct, removal_policy: RemovalPolicy,
+                             overrides: dict[str, Any] | None = None) -> tuple[s3.Bucket, s3.Bucket]:
+    """The versioned, encrypted, TLS-only submission bucket and the bucket of its access logs."""
+    access_logs = s3.Bucket(
+        scope, "AccessLogsBucket",
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+        removal_policy=removal_policy,
+    )
+    settings: dict[str, Any] = {
+        "encryption": s3.BucketEncryption.S3_MANAGED,
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "enforce_ssl": True,
+        "versioned": True,
+        "server_access_logs_bucket": access_logs,
+        "server_access_logs_prefix": "submission-bucket/",
+        "removal_policy": removal_policy,
+        **(overrides or {}),
+    }
+    return s3.Bucket(scope, "SubmissionBucket", **settings), access_logs
+
+
+def deliver_events_to_eventbridge(bucket: s3.IBucket) -> None:
+    """Turn on the bucket's EventBridge delivery; for an imported bucket, warn that it must be on.
+
+    A bucket defined in this app gets ``EventBridgeConfiguration`` on its own CloudFormation
+    resource (no custom resource), keeping any other notification settings it has.
+    """
+    cfn_bucket = bucket.node.default_child
+    if not isinstance(cfn_bucket, s3.CfnBucket):
+        Annotations.of(bucket).add_warning_v2(
+            "neo-recommender:bucket-eventbridge",
+            "The pipeline starts a run on the S3 'Object Created' event through EventBridge. Make sure this "
+            "imported bucket sends events to EventBridge: aws s3api put-bucket-notification-configuration "
+            "--bucket <name> --notification-configuration '{\"EventBridgeConfiguration\": {}}' "
+            "(this replaces the bucket's notification configuration; merge it with what is there).")
+        return
+    current = cfn_bucket.notification_configuration
+    enabled = s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+    if current is None:
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=enabled)
+    elif isinstance(current, s3.CfnBucket.NotificationConfigurationProperty):
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=enabled,
+            lambda_configurations=current.lambda_configurations,
+            queue_configurations=current.queue_configurations,
+            topic_configurations=current.topic_configurations)
+    else:
+        Annotations.of(bucket).add_warning_v2(
+            "neo-recommender:bucket-eventbridge",
+            "The bucket's NotificationConfiguration is set in a form the pipeline cannot extend; make sure it "
+            "includes EventBridgeConfiguration, or no run will start.")
+
+
+def create_results_table(scope: Construct, removal_policy: RemovalPolicy,
+                         overrides: dict[str, Any] | None = None) -> dynamodb.Table:
+    """The on-demand, encrypted results table with point-in-time recovery, TTL and the query indexes."""
+    settings: dict[str, Any] = {
+        "partition_key": dynamodb.Attribute(name=TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+        "sort_key": dynamodb.Attribute(name=TABLE_SORT_KEY, type=dynamodb.AttributeType.STRING),
+        "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+        "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+        "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True),
+        "time_to_live_attribute": TTL_ATTRIBUTE,
+        "removal_policy": removal_policy,
+        **(overrides or {}),
+    }
+    table = dynamodb.Table(scope, "ResultsTable", **settings)
+    # Indexes over run summaries only (recommendation items lack these attributes), one per question.
+    for index_name, partition, sort, projection in TABLE_INDEXES:
+        table.add_global_secondary_index(
+            index_name=index_name,
+            partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort, type=dynamodb.AttributeType.STRING) if sort else None,
+            projection_type=projection,
+        )
+    return table
+
+
+def check_results_table(table: dynamodb.ITable) -> None:
+    """A table brought by the user must have the pipeline's keys and indexes; checked when it is defined here."""
+    if not isinstance(table, dynamodb.Table):
+        Annotations.of(table).add_warning_v2(
+            "neo-recommender:table-schema",
+            f"The pipeline cannot check an imported results table: it must have string keys "
+            f"'{TABLE_PARTITION_KEY}' (partition) and '{TABLE_SORT_KEY}' (sort), the global secondary indexes "
+            + ", ".join(name for name, *_ in TABLE_INDEXES)
+            + f" (see the README), and TTL on '{TTL_ATTRIBUTE}' if results_retention is set.")
+        return
+    problems = []
+    schema = table.schema()
+    if schema.partition_key.name != TABLE_PARTITION_KEY or (schema.sort_key is None
+                                                            or schema.sort_key.name != TABLE_SORT_KEY):
+        problems.append(f"its keys must be '{TABLE_PARTITION_KEY}' (partition) and '{TABLE_SORT_KEY}' (sort)")
+    for index_name, partition, sort, _ in TABLE_INDEXES:
+        try:
+            index = table.schema(index_name)
+        except Exception:  # noqa: BLE001 - jsii raises a generic error for an unknown index
+            problems.append(f"index {index_name} ({partition}{', ' + sort if sort else ''}) is missing")
+            continue
+        if index.partition_key.name != partition or (index.sort_key.name if index.sort_key else None) != sort:
+            problems.append(f"index {index_name} must have keys {partition}{', ' + sort if sort else ''}")
+    if problems:
+        raise ValueError("InferenceRecommenderPipeline: table " + "; ".join(problems)
+                         + ". Let the pipeline create the table, or see the README for the layout.")
+
+
+def create_topic(scope: Construct, overrides: dict[str, Any] | None = None) -> sns.Topic:
+    """The TLS-only topic, encrypted with the AWS-managed SNS key unless ``overrides`` give another."""
+    settings: dict[str, Any] = {"display_name": "neo-recommender results", "enforce_ssl": True, **(overrides or {})}
+    if "master_key" not in settings:
+        settings["master_key"] = kms.Alias.from_alias_name(scope, "SnsManagedKey", "alias/aws/sns")
+    return sns.Topic(scope, "NotificationTopic", **settings)
