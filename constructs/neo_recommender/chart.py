@@ -75,14 +75,15 @@ def _draw(axes: Any, decision: Decision, points: list[Any]) -> None:
             continue
         meets = [rec for rec in chosen if not decision.violations(rec)]
         breaks = [rec for rec in chosen if decision.violations(rec)]
-        axes.scatter([r.model_latency for r in meets], [r.cost_per_inference for r in meets], c=colour,
-                     marker=marker, s=60, label=label, zorder=3)
+        if meets:
+            axes.scatter([r.model_latency for r in meets], [r.cost_per_inference for r in meets], c=colour,
+                         marker=marker, s=60, label=label, zorder=3)
         if breaks:
             axes.scatter([r.model_latency for r in breaks], [r.cost_per_inference for r in breaks],
                          facecolors="none", edgecolors=colour, marker=marker, s=60,
                          label=f"{label}, outside constraints", zorder=3)
     frontier = sorted((rec for rec in decision.pareto if rec in points), key=lambda rec: rec.model_latency)
-    if len(frontier) > 1:
+    if len({(rec.model_latency, rec.cost_per_inference) for rec in frontier}) > 1:
         axes.step([rec.model_latency for rec in frontier], [rec.cost_per_inference for rec in frontier],
                   where="post", color="black", linewidth=1.2, alpha=0.6, label="Pareto frontier", zorder=2)
     if decision.recommended is not None and decision.recommended in points:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,8 +134,8 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a number greater than 0")
     return value
 
 
@@ -157,7 +158,13 @@ def _describe_decision(path: Path, constraints: Any) -> Any:
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise UsageError(f"{path} has no InferenceRecommendations list "
                          "(give the output of describe-inference-recommendations-job)")
-    return decide([Recommendation.from_ir(item) for item in items], constraints)
+    recommendations = []
+    for index, item in enumerate(items):
+        try:
+            recommendations.append(Recommendation.from_ir(item))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise UsageError(f"{path}: InferenceRecommendations[{index}] is malformed ({error!r})") from None
+    return decide(recommendations, constraints)
 
 
 def _rank(args: argparse.Namespace) -> int:
@@ -249,6 +256,9 @@ def _chart(args: argparse.Namespace) -> int:
 
     if (args.describe is None) == (args.run is None):
         raise UsageError("give either a describe JSON file or --run RUN_ID")
+    if args.run and _constraints(args).any:
+        raise UsageError("a stored run is charted with its own constraints; the constraint flags apply to a "
+                         "describe file")
     if args.describe is not None:
         decision = _describe_decision(args.describe, _constraints(args))
         title = args.title or f"{args.describe.stem}: cost per inference vs model latency"
@@ -267,7 +277,13 @@ def _chart(args: argparse.Namespace) -> int:
         written = write_chart(decision, args.output, title)
     except ChartUnavailable as error:
         raise UsageError(str(error)) from None
-    print(f"Wrote {written} ({written.stat().st_size} bytes, {len(decision.ranked)} recommendations)")
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
+    plotted = sum(1 for rec in decision.ranked if rec.cost_per_inference is not None and rec.model_latency is not None)
+    missing = f"; {len(decision.ranked) - plotted} without cost or latency not plotted" if plotted < len(
+        decision.ranked) else ""
+    print(f"Wrote {written} ({written.stat().st_size} bytes, {plotted} of {len(decision.ranked)} "
+          f"recommendations plotted{missing})")
     return EXIT_OK
 
 

@@ -49,7 +49,7 @@ def _decision_section(decision: Decision) -> list[str]:
         lines.append("- Constraints: " + ", ".join(f"`{name}` {value}" for name, value
                                                    in decision.constraints.to_dict().items()))
     if decision.pareto:
-        ranks = [decision.ranked.index(rec) + 1 for rec in decision.pareto]
+        ranks = [decision.rank_of(rec) for rec in decision.pareto]
         lines.append("- Pareto frontier (nothing else is both cheaper per inference and faster): ranks "
                      + ", ".join(str(rank) for rank in ranks))
     return [*lines, ""]

@@ -23,11 +23,17 @@ class Constraints:
     def violations(self, rec: Recommendation) -> list[str]:
         """The constraints ``rec`` breaks, as short sentences (a missing metric breaks its constraint)."""
         broken = []
-        if self.max_latency_ms is not None and (rec.model_latency is None or rec.model_latency > self.max_latency_ms):
-            broken.append(f"ModelLatency {rec.model_latency} ms > {_number(self.max_latency_ms)} ms")
-        if self.min_invocations_per_minute is not None and (
-                rec.max_invocations is None or rec.max_invocations < self.min_invocations_per_minute):
-            broken.append(f"MaxInvocations {rec.max_invocations}/min < {_number(self.min_invocations_per_minute)}/min")
+        if self.max_latency_ms is not None:
+            if rec.model_latency is None:
+                broken.append(f"ModelLatency not reported (MaxModelLatencyMs {_number(self.max_latency_ms)})")
+            elif rec.model_latency > self.max_latency_ms:
+                broken.append(f"ModelLatency {rec.model_latency} ms > {_number(self.max_latency_ms)} ms")
+        if self.min_invocations_per_minute is not None:
+            limit = _number(self.min_invocations_per_minute)
+            if rec.max_invocations is None:
+                broken.append(f"MaxInvocations not reported (MinInvocationsPerMinute {limit})")
+            elif rec.max_invocations < self.min_invocations_per_minute:
+                broken.append(f"MaxInvocations {rec.max_invocations}/min < {limit}/min")
         if self.allowed_instance_types and rec.instance_type not in self.allowed_instance_types:
             broken.append(f"{rec.instance_type} is not in AllowedInstanceTypes")
         return broken
@@ -67,6 +73,13 @@ class Decision:
         """Whether no other recommendation is both cheaper per inference and faster."""
         return any(rec is other for other in self.pareto)
 
+    def rank_of(self, rec: Recommendation) -> int:
+        """The 1-based rank of this very recommendation (by identity: equal rows keep their own ranks)."""
+        for position, ranked in enumerate(self.ranked, start=1):
+            if ranked is rec:
+                return position
+        raise ValueError("not a recommendation of this decision")
+
     def violations(self, rec: Recommendation) -> list[str]:
         """The constraints ``rec`` breaks."""
         for excluded, reasons in self.excluded:
@@ -83,12 +96,14 @@ class Decision:
             met = " that meets every constraint" if self.constraints.any else ""
             lines.append(f"Recommended: {self.recommended.instance_type} x{self.recommended.initial_instance_count} "
                          f"({variant}), the cheapest per inference{met}")
-            position = self.ranked.index(self.recommended)
-            shown = [(rec, reasons) for rec, reasons in self.excluded if self.ranked.index(rec) < position]
+            position = self.rank_of(self.recommended)
+            shown = [(rec, reasons) for rec, reasons in self.excluded if self.rank_of(rec) < position]
             prefix = "Cheaper but excluded: "
-        elif self.ranked:
+        elif self.excluded:
             lines.append("No recommendation meets the constraints:")
             shown, prefix = self.excluded, "- "
+        elif self.ranked:
+            return ["No recommendation reports CostPerInference, so none can be recommended."]
         else:
             return ["Inference Recommender returned no recommendations."]
         for rec, reasons in shown[:limit]:

@@ -116,7 +116,7 @@ def decode_manifest(raw: bytes) -> dict[str, Any]:
             "recommend.json", f"is {len(raw)} bytes; the limit is {MAX_MANIFEST_BYTES}",
             "A manifest is a few hundred bytes; upload the archives as separate objects.")])
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_non_finite)
     except UnicodeDecodeError:
         raise SubmissionInvalid([Finding("recommend.json", "is not UTF-8 text",
                                          "Save the manifest as UTF-8 JSON.")]) from None
@@ -124,6 +124,9 @@ def decode_manifest(raw: bytes) -> dict[str, Any]:
         raise SubmissionInvalid([Finding(
             "recommend.json", f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})",
             "Check the file with a JSON linter; the README shows a complete example.")]) from None
+    except ValueError as error:  # NaN or Infinity, which JSON does not have
+        raise SubmissionInvalid([Finding("recommend.json", str(error),
+                                         "Write numbers as plain decimals, e.g. 50.")]) from None
     except RecursionError:
         raise SubmissionInvalid([Finding("recommend.json", "is nested too deeply",
                                          "A manifest is a flat object of a few fields.")]) from None
@@ -253,6 +256,10 @@ def normalise(document: dict[str, Any], image: str | None = None) -> Manifest:
 def _action_for(path: str) -> str:
     top = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
     return _FIELD_ACTIONS.get(top, "See the manifest reference in the README (or manifest.schema.json).")
+
+
+def _reject_non_finite(name: str) -> float:
+    raise ValueError(f"contains {name}, which is not a JSON number")
 
 
 def _json_type(value: Any) -> str:

@@ -12,8 +12,12 @@ from neo_runtime.ranking import Recommendation, format_table
 _SUBJECT_LIMIT = 99  # SNS subjects must be ASCII and shorter than 100 characters.
 #: SNS takes messages up to 256 KiB; the JSON and e-mail bodies together stay under this.
 MESSAGE_BUDGET_BYTES = 200 * 1024
+#: The e-mail text is cut at this size (the JSON carries the facts, the table the whole run).
+EMAIL_BUDGET_BYTES = 64 * 1024
 #: Rows of the ranked table in the e-mail; the JSON carries as many as fit the budget.
 EMAIL_TABLE_ROWS = 25
+#: Lists of the JSON facts that may be shortened to fit the budget.
+_TRIMMABLE_FACTS = ("recommendations", "failed_steps", "findings", "comparisons")
 
 
 def describe_recommendation(rec: Recommendation) -> str:
@@ -60,12 +64,14 @@ def success_message(summary: dict[str, Any], decision: Decision) -> dict[str, An
         "recommendations": decision_rows(decision),
         "recommendations_omitted": 0,
         "failed_steps": summary.get("failed_steps") or [],
+        "failed_steps_omitted": summary.get("failed_steps_omitted", 0),
         "failed_step_count": summary.get("failed_step_count", 0),
         "neo_ineligible_reasons": summary.get("neo_ineligible_reasons") or [],
         "findings": summary.get("findings") or [],
+        "findings_omitted": summary.get("findings_omitted", 0),
     }
-    return _publish_params(_success_subject(model, decision.recommended, bool(decision.ranked)), "\n".join(lines),
-                           facts, _attributes(model, "COMPLETED", summary.get("neo_eligible")))
+    return _publish_params(_success_subject(model, decision), "\n".join(lines), facts,
+                           _attributes(model, "COMPLETED", summary.get("neo_eligible")), summary["run_id"])
 
 
 def _decision_lines(decision: Decision) -> list[str]:
@@ -112,9 +118,11 @@ def _table_lines(run_id: str, decision: Decision) -> list[str]:
     return lines
 
 
-def _success_subject(model: str, chosen: Recommendation | None, any_rows: bool) -> str:
+def _success_subject(model: str, decision: Decision) -> str:
+    chosen = decision.recommended
     if chosen is None:
-        outcome = "no configuration meets the constraints" if any_rows else "no recommendations"
+        outcome = ("no configuration meets the constraints" if decision.excluded
+                   else "no recommendation reports a cost" if decision.ranked else "no recommendations")
         candidates = [f"{model} COMPLETED: {outcome} - neo-recommender", f"{model} COMPLETED: {outcome}"]
     else:
         config = (f"{chosen.instance_type} x{chosen.initial_instance_count} "
@@ -154,7 +162,8 @@ def failure_message(summary: dict[str, Any]) -> dict[str, Any]:
              "neo_eligible": summary.get("neo_eligible"), "error": error, "findings": findings,
              "submission": {"bucket": summary["bucket"], "key": summary["key"], "version_id": summary["version_id"]}}
     return _publish_params(f"{model} FAILED in {error['step']} - neo-recommender", "\n".join(lines), facts,
-                           _attributes(summary.get("model_name") or "unknown", "FAILED", summary.get("neo_eligible")))
+                           _attributes(summary.get("model_name") or "unknown", "FAILED", summary.get("neo_eligible")),
+                           summary["run_id"])
 
 
 def _finding_lines(finding: dict[str, Any]) -> list[str]:
@@ -173,21 +182,28 @@ def _attributes(model: str, status: str, neo_eligible: bool | None) -> dict[str,
     }
 
 
-def _publish_params(subject: str, text: str, facts: dict[str, Any],
-                    attributes: dict[str, dict[str, str]]) -> dict[str, Any]:
+def _publish_params(subject: str, text: str, facts: dict[str, Any], attributes: dict[str, dict[str, str]],
+                    run_id: str) -> dict[str, Any]:
     """Per-protocol message: e-mail readers get the text, every other protocol (SQS, Lambda, HTTPS) the JSON.
 
-    Long recommendation lists are cut (``recommendations_omitted`` says how many) so the
-    message stays under SNS's 256 KiB limit.
+    The message stays under ``MESSAGE_BUDGET_BYTES`` (SNS takes 256 KiB): the text is cut at
+    ``EMAIL_BUDGET_BYTES`` and the JSON's longest list is halved until it fits, with
+    ``<list>_omitted`` counting what was cut (the whole run is in DynamoDB).
     """
+    encoded = text.encode()
+    if len(encoded) > EMAIL_BUDGET_BYTES:
+        text = (encoded[:EMAIL_BUDGET_BYTES].decode(errors="ignore").rsplit("\n", 1)[0]
+                + f"\n... (cut to fit an e-mail; the whole run: neo-recommender results --run {run_id})")
     while True:
-        message = json.dumps({"default": json.dumps(facts, default=str), "email": text})
-        rows = facts.get("recommendations") or []
-        if len(message.encode()) <= MESSAGE_BUDGET_BYTES or len(rows) <= 1:
+        machine = json.dumps(facts, default=str, ensure_ascii=False, allow_nan=False)
+        message = json.dumps({"default": machine, "email": text}, ensure_ascii=False)
+        lists = [name for name in _TRIMMABLE_FACTS if len(facts.get(name) or []) > 1]
+        if len(message.encode()) <= MESSAGE_BUDGET_BYTES or not lists:
             break
-        keep = len(rows) // 2
-        facts = {**facts, "recommendations": rows[:keep],
-                 "recommendations_omitted": facts.get("recommendations_omitted", 0) + len(rows) - keep}
+        name = max(lists, key=lambda candidate: len(json.dumps(facts[candidate], default=str, ensure_ascii=False)))
+        keep = len(facts[name]) // 2
+        omitted = f"{name}_omitted"
+        facts = {**facts, name: facts[name][:keep], omitted: facts.get(omitted, 0) + len(facts[name]) - keep}
     return {"Subject": _ascii(subject)[:_SUBJECT_LIMIT], "MessageStructure": "json", "Message": message,
             "MessageAttributes": attributes}
 

@@ -64,28 +64,32 @@ class Recommendation:
             environment_parameters=tuple(
                 (p["Key"], p["Value"]) for p in model.get("EnvironmentParameters", [])
             ),
-            cost_per_hour=_measured(metrics.get("CostPerHour")),
-            cost_per_inference=_measured(metrics.get("CostPerInference")),
-            max_invocations=_measured(metrics.get("MaxInvocations")),
-            model_latency=_measured(metrics.get("ModelLatency")),
+            cost_per_hour=_measured(metrics, "CostPerHour"),
+            cost_per_inference=_measured(metrics, "CostPerInference"),
+            max_invocations=_measured(metrics, "MaxInvocations"),
+            model_latency=_measured(metrics, "ModelLatency"),
             inference_specification_name=model.get("InferenceSpecificationName"),
             compilation_job_name=model.get("CompilationJobName"),
-            cpu_utilization=_measured(metrics.get("CpuUtilization")),
-            memory_utilization=_measured(metrics.get("MemoryUtilization")),
-            model_setup_time=_measured(metrics.get("ModelSetupTime")),
+            cpu_utilization=_measured(metrics, "CpuUtilization"),
+            memory_utilization=_measured(metrics, "MemoryUtilization"),
+            model_setup_time=_measured(metrics, "ModelSetupTime"),
         )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Recommendation:
         """Build from a stored recommendation item (the table's columns plus ``recommendation_id`` etc.)."""
-        environment = row.get("EnvironmentParameters") or ""
+        structured = row.get("environment_parameters")
+        if structured is not None:
+            parameters = tuple((str(p["Key"]), str(p["Value"])) for p in structured)
+        else:  # items written before the structured copy existed
+            text = row.get("EnvironmentParameters") or ""
+            parameters = tuple(tuple(pair.split("=", 1)) for pair in text.split(",") if "=" in pair)  # type: ignore[misc]
         return cls(
             recommendation_id=str(row.get("recommendation_id") or ""),
             endpoint_name=str(row.get("EndpointName") or ""),
             instance_type=str(row.get("InstanceType") or ""),
             initial_instance_count=int(row.get("InitialInstanceCount") or 1),
-            environment_parameters=tuple(
-                tuple(pair.split("=", 1)) for pair in environment.split(",") if "=" in pair),  # type: ignore[misc]
+            environment_parameters=parameters,
             cost_per_hour=_number(row.get("CostPerHour")),
             cost_per_inference=_number(row.get("CostPerInference")),
             max_invocations=_integer(row.get("MaxInvocations")),
@@ -143,6 +147,8 @@ class CompiledComparison:
             f" x{self.initial_instance_count}" if self.initial_instance_count != 1 else "")
         if change is None:
             return f"Neo compilation: no cost per inference to compare on {where}"
+        if round(change) == 0:
+            return f"Neo compilation leaves cost per inference unchanged on {where} ({change:+.1f}%)"
         verb = "cuts" if change < 0 else "raises"
         return f"Neo compilation {verb} cost per inference by {abs(change):.0f}% on {where}"
 
@@ -178,11 +184,13 @@ def overall_comparison(comparisons: list[CompiledComparison]) -> str | None:
         return measured[0].summary()
     cuts = [c for c in measured if c.cost_change_percent < 0]  # type: ignore[operator]
     if not cuts:
-        return (f"Neo compilation cuts cost per inference on none of the {len(measured)} instance types "
+        return (f"Neo compilation cuts cost per inference on none of the {len(measured)} configurations "
                 "benchmarked both ways")
     biggest = min(cuts, key=lambda c: c.cost_change_percent)  # type: ignore[arg-type,return-value]
-    return (f"Neo compilation cuts cost per inference on {len(cuts)} of {len(measured)} instance types "
-            f"benchmarked both ways, most on {biggest.instance_type} "
+    where = biggest.instance_type + (
+        f" x{biggest.initial_instance_count}" if biggest.initial_instance_count != 1 else "")
+    return (f"Neo compilation cuts cost per inference on {len(cuts)} of {len(measured)} configurations "
+            f"benchmarked both ways, most on {where} "
             f"({abs(biggest.cost_change_percent):.0f}%)")  # type: ignore[arg-type]
 
 
@@ -254,11 +262,14 @@ def _percent_change(before: float | None, after: float | None) -> float | None:
     return (after - before) / before * 100.0
 
 
-def _measured(value: Any) -> Any:
+def _measured(metrics: dict[str, Any], name: str) -> Any:
     """A metric as IR reports it, with NaN ("not available", per the API) and infinities as None."""
-    if isinstance(value, float) and not math.isfinite(value):
+    value = metrics.get(name)
+    if value is None:
         return None
-    return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"Metrics.{name} must be a number, not {value!r}")
+    return value if math.isfinite(value) else None
 
 
 def _number(value: Any) -> float | None:

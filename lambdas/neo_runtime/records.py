@@ -74,6 +74,7 @@ def recommendation_item(run_id: str, rank: int, rec: Recommendation, decision: D
         "cpu_utilization": rec.cpu_utilization,
         "memory_utilization": rec.memory_utilization,
         "model_setup_time": rec.model_setup_time,
+        "environment_parameters": [{"Key": key, "Value": value} for key, value in rec.environment_parameters] or None,
         **rec.row(),
     }
     if decision is not None:

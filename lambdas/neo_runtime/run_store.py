@@ -46,14 +46,14 @@ def claim_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:
 def update_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:
     """Set fields on the run's summary item if this execution owns the run (or it does not exist yet).
 
-    Returns False when another execution owns the run, in which case nothing is written.
+    Fields whose value is None are left as they are (a later step never erases what an earlier
+    one recorded). Returns False when another execution owns the run, in which case nothing is written.
     """
-    values = {**fields, "updated_at": now_iso(), "run_id": run_id, "execution_arn": execution_arn}
+    values = {name: value for name, value in fields.items() if value is not None}
+    values.update(updated_at=now_iso(), run_id=run_id, execution_arn=execution_arn)
     names = {f"#f{i}": name for i, name in enumerate(values)}
     attribute_values = to_attribute_values({f":v{i}": value for i, value in enumerate(values.values())})
-    assignments = [f"#f{i} = :v{i}" for i, name in enumerate(values) if f":v{i}" in attribute_values]
-    removals = [f"#f{i}" for i in range(len(values)) if f":v{i}" not in attribute_values]
-    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+    expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
     try:
         client("dynamodb").update_item(
             TableName=table_name(),

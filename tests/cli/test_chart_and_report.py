@@ -41,7 +41,7 @@ def test_png_chart_is_a_valid_image_of_sensible_size(describe_file: Path, tmp_pa
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "out" / "chart.png"
     assert main(["chart", str(describe_file), "-o", str(output), "--max-latency-ms", "50"]) == 0
-    assert "6 recommendations" in capsys.readouterr().out
+    assert "6 of 6 recommendations plotted" in capsys.readouterr().out
     data = output.read_bytes()
     width, height = png_size(data)
     assert 800 <= width <= 2000 and 500 <= height <= 1500
@@ -64,6 +64,7 @@ def test_svg_chart_labels_every_instance_and_the_legend(describe_file: Path, tmp
 @pytest.mark.parametrize(("args", "message"), [
     ([], "give either a describe JSON file or --run"),
     (["-o", "chart.gif"], "the chart is written as .png or .svg"),
+    (["-o", "/proc/no/such/dir/chart.png"], "cannot write"),
 ])
 def test_chart_usage_errors_exit_2(args: list[str], message: str, describe_file: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,3 +110,17 @@ def test_markdown_report_of_a_failed_run() -> None:
     assert "## Failure" in report and "- Step: ValidateSubmission" in report
     assert "- **error** `DataInputConfig`: bad. What to do: fix it" in report
     assert "## Ranked recommendations" not in report
+
+
+def test_rows_that_cannot_be_plotted_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    describe = {"InferenceRecommendations": [ir_item("ml.c5.xlarge", 8e-7, 52, 4160),
+                                             ir_item("ml.m5.xlarge", 1e-7, None, 100)]}
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(describe))
+    assert main(["chart", str(path), "-o", str(tmp_path / "c.svg")]) == 0
+    assert "1 of 2 recommendations plotted; 1 without cost or latency not plotted" in capsys.readouterr().out
+
+
+def test_constraint_flags_do_not_apply_to_a_stored_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chart", "--run", "r1", "-o", "c.png", "--max-latency-ms", "5"]) == 2
+    assert "its own constraints" in capsys.readouterr().err

@@ -192,3 +192,14 @@ def test_publish_results_stores_the_decision_with_an_expiry(env: dict[str, Any],
     recommended = [item for item in items if item.get("recommended", {}).get("BOOL")]
     assert len(recommended) == 1 and int(recommended[0]["ModelLatency"]["N"]) <= 45
     assert outcome["recommended"]["InstanceType"] == recommended[0]["InstanceType"]["S"]
+
+
+def test_record_failure_keeps_what_earlier_steps_recorded(env: dict[str, Any]) -> None:
+    event = _event(env["s3"])
+    submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    state = {**event, "submission": submission, "failed_step": {"step": "RegisterModel"},
+             "error": {"Error": "States.TaskFailed", "Cause": "boom"}}  # no "job" yet
+    record_failure.handler({"state": state, "execution_arn": EXECUTION})
+    summary = _summary(env["dynamodb"], submission["run_id"])
+    assert summary["status"]["S"] == "FAILED"
+    assert summary["job_name"]["S"] == submission["job_name"] and summary["neo_eligible"]["BOOL"] is True

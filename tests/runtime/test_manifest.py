@@ -54,6 +54,8 @@ def test_data_input_config_may_be_a_json_string() -> None:
     (b"\xff\xfe", "recommend.json: is not UTF-8 text"),
     (b"[1, 2]", "recommend.json: must be a JSON object, not a list"),
     (b"{", "recommend.json: is not valid JSON"),
+    (b'{"ModelName": "x", "MaxModelLatencyMs": NaN}', "recommend.json: contains NaN, which is not a JSON number"),
+    (b'{"MinInvocationsPerMinute": Infinity}', "recommend.json: contains Infinity, which is not a JSON number"),
     (b" " * (MAX_MANIFEST_BYTES + 1), "recommend.json: is 262145 bytes; the limit is 262144"),
     ({"ModelName": "x"}, "Framework: is required but missing"),
     (samples.xgboost_manifest(ModelName="bad name!"), "ModelName: contains characters that are not allowed"),

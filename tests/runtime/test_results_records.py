@@ -80,7 +80,7 @@ def test_overall_comparison_over_several_pairs() -> None:
                    ir_item("ml.m5.xlarge", 1e-6, 50, 100), ir_item("ml.m5.xlarge", 5e-7, 40, 120, compiled=True),
                    ir_item("ml.g4dn.xlarge", 1e-6, 9, 100), ir_item("ml.g4dn.xlarge", 2e-6, 9, 120, compiled=True))
     assert overall_comparison(compare_compiled(cheaper)) == (
-        "Neo compilation cuts cost per inference on 2 of 3 instance types benchmarked both ways, "
+        "Neo compilation cuts cost per inference on 2 of 3 configurations benchmarked both ways, "
         "most on ml.m5.xlarge (50%)")
     dearer = recs(ir_item("ml.c5.xlarge", 1e-7, 50, 100), ir_item("ml.c5.xlarge", 2e-7, 40, 120, compiled=True),
                   ir_item("ml.m5.xlarge", 1e-7, 50, 100), ir_item("ml.m5.xlarge", 3e-7, 40, 120, compiled=True))
@@ -181,4 +181,70 @@ def test_metrics_ir_reports_as_nan_are_stored_as_absent() -> None:
     assert rec.cpu_utilization is None and rec.memory_utilization is None and rec.model_setup_time == 12
     stored = plain(records.recommendation_item("r1", 1, rec))
     assert "cpu_utilization" not in stored and stored["model_setup_time"] == 12
-    assert json.loads(success_message(records.fit_summary(summary_fields(decide([rec]))), decide([rec]))["Message"])
+    message = success_message(records.fit_summary(summary_fields(decide([rec]))), decide([rec]))["Message"]
+    assert json.loads(json.loads(message)["default"], parse_constant=_no_constants)["recommendations"]
+
+
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"{name} in JSON")
+
+
+def test_identical_recommendations_keep_their_own_ranks() -> None:
+    twins = recs(ir_item("ml.c5.xlarge", 5e-7, 40, 100), ir_item("ml.c5.xlarge", 5e-7, 40, 100),
+                 ir_item("ml.m5.xlarge", 9e-7, 30, 100))
+    decision = decide(twins)
+    assert [decision.rank_of(rec) for rec in decision.ranked] == [1, 2, 3]
+    fields = records.decision_fields(decision)
+    assert fields["pareto_ranks"] == [1, 2, 3] and fields["recommended"]["Rank"] == 1
+    items = [plain(item) for item in records.recommendation_items("r", decision)]
+    assert [item["recommended"] for item in items] == [True, False, False]
+
+
+def test_no_costs_is_its_own_outcome() -> None:
+    decision = decide(recs(ir_item("ml.c5.xlarge", None, 40, 100), ir_item("ml.m5.xlarge", None, 30, 100)))
+    assert decision.recommended is None and not decision.excluded
+    assert decision.explanation() == ["No recommendation reports CostPerInference, so none can be recommended."]
+    assert _publish(decision)["Subject"] == "xgb COMPLETED: no recommendation reports a cost - neo-recommender"
+
+
+def test_missing_metrics_break_their_constraint_in_words() -> None:
+    decision = decide(recs(ir_item("ml.c5.xlarge", 5e-7, None, None)),
+                      Constraints(max_latency_ms=40, min_invocations_per_minute=10))
+    (_, reasons), = decision.excluded
+    assert reasons == ["ModelLatency not reported (MaxModelLatencyMs 40)",
+                       "MaxInvocations not reported (MinInvocationsPerMinute 10)"]
+
+
+def test_an_unchanged_cost_is_not_called_a_rise() -> None:
+    (pair,) = compare_compiled(recs(ir_item("ml.c5.xlarge", 5e-7, 40, 100),
+                                    ir_item("ml.c5.xlarge", 5e-7, 30, 120, compiled=True)))
+    assert pair.summary() == "Neo compilation leaves cost per inference unchanged on ml.c5.xlarge (+0.0%)"
+
+
+def test_environment_parameters_survive_a_round_trip_with_commas_and_equals() -> None:
+    item = ir_item("ml.c5.xlarge", 5e-7, 40, 100)
+    item["ModelConfiguration"]["EnvironmentParameters"] = [{"Key": "OPTS", "Value": "a,b=c", "ValueType": "str"}]
+    rec = Recommendation.from_ir(item)
+    assert Recommendation.from_row(plain(records.recommendation_item("r", 1, rec))) == rec
+
+
+def test_huge_failure_reasons_in_any_script_still_fit_one_sns_message() -> None:
+    decision = decide(many(200))
+    failed = [{"instance_type": "ml.c5.xlarge", "variant": "compiled", "failure_reason": "失敗" * 500,
+               "category": "input shape", "advice": "é" * 400} for _ in range(100)]
+    findings = [{"severity": "warning", "field": "字" * 200, "message": "м" * 600, "action": "\"q\"" * 100,
+                 "blocks_neo": True} for _ in range(50)]
+    stored = _publish(decision, failed_steps=failed, failed_step_count=100, findings=findings)  # as stored
+    unfitted = success_message({**summary_fields(decision), "failed_steps": failed, "failed_step_count": 100,
+                                "findings": findings}, decision)  # the lists at full length
+    for params in (stored, unfitted):
+        assert len(params["Message"].encode()) <= MESSAGE_BUDGET_BYTES < SNS_LIMIT_BYTES
+        facts = json.loads(json.loads(params["Message"])["default"])
+        assert len(facts["failed_steps"]) + facts["failed_steps_omitted"] == facts["failed_step_count"] == 100
+        assert len(facts["findings"]) + facts["findings_omitted"] == 50
+    email = json.loads(unfitted["Message"])["email"]
+    assert email.endswith("(cut to fit an e-mail; the whole run: neo-recommender results --run r1)")
+    failure = failure_message({"run_id": "r1", "model_name": "xgb", "bucket": "b", "key": "k", "version_id": "v",
+                               "error": {"step": "S", "type": "T", "message": "m", "advice": "a"},
+                               "findings": findings * 4})
+    assert len(failure["Message"].encode()) <= MESSAGE_BUDGET_BYTES
