@@ -84,12 +84,20 @@ def _acknowledge(scope: IConstruct | None, findings: dict[str, str]) -> None:
 def _nag_text(scope: IConstruct, value: str) -> str:
     """A value as cdk-nag prints it in finding ids: ``<Logical.Arn>`` for an attribute, else the literal."""
     resolved = Stack.of(scope).resolve(value)
-    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
-        logical_id, attribute = resolved["Fn::GetAtt"]
+    if isinstance(resolved, dict) and "Fn::Join" in resolved and resolved["Fn::Join"][0] == "":
+        return "".join(_nag_part(part) for part in resolved["Fn::Join"][1])
+    return _nag_part(resolved)
+
+
+def _nag_part(part: object) -> str:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, dict) and "Ref" in part:
+        return f"<{part['Ref']}>"
+    if isinstance(part, dict) and "Fn::GetAtt" in part:
+        logical_id, attribute = part["Fn::GetAtt"]
         return f"<{logical_id}.{attribute}>"
-    if isinstance(resolved, str):
-        return resolved
-    raise ValueError(f"cannot name {resolved!r} the way cdk-nag does; import the bucket by name or ARN")
+    raise ValueError(f"cannot name {part!r} the way cdk-nag does; import the bucket by name or ARN")
 
 
 def _logical_id(construct: IConstruct) -> str:

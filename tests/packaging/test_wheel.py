@@ -1,0 +1,90 @@
+"""The wheel as a user gets it: built, installed into a fresh venv outside the repo, used by a consumer app."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+CONSUMER_APP = '''
+import json
+import neo_recommender
+from aws_cdk import App, Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from neo_recommender import InferenceRecommenderPipeline
+
+app = App(outdir="cdk.out")
+stack = Stack(app, "Consumer")
+bucket = s3.Bucket(stack, "ExistingBucket", enforce_ssl=True, versioned=True)
+topic = sns.Topic(stack, "ExistingTopic", enforce_ssl=True)
+InferenceRecommenderPipeline(stack, "Recommender", bucket=bucket, topic=topic, watched_prefix="ml/")
+app.synth()
+print(json.dumps({"imported_from": neo_recommender.__file__}))
+'''
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(tmp_path: Path) -> None:
+    dist, venv, app = tmp_path / "dist", tmp_path / "venv", tmp_path / "consumer"
+    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(dist),
+          str(REPO)], cwd=tmp_path)
+    (wheel,) = dist.glob("neo_recommender-*.whl")
+
+    # A fresh venv; its dependencies (aws-cdk-lib, boto3, ...) come from the test environment's
+    # site-packages through a .pth file, so the test needs no network. The checkout's editable
+    # install is not visible there (its finder is only activated from a site directory).
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path)
+    python = venv / "bin" / "python"
+    fresh_site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           cwd=tmp_path).strip())
+    (fresh_site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
+         cwd=tmp_path)
+
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    app.mkdir()
+    (app / "app.py").write_text(CONSUMER_APP)
+    out = _run([str(python), "app.py"], cwd=app, env=env)
+    imported_from = json.loads(out.strip().splitlines()[-1])["imported_from"]
+    assert imported_from.startswith(str(fresh_site)), imported_from  # the installed copy, not the checkout
+
+    template = json.loads((app / "cdk.out" / "Consumer.template.json").read_text())
+    functions = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) == 6
+    assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::S3::Bucket"]) == 1
+    assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::SNS::Topic"]) == 1
+    manifest = json.loads((app / "cdk.out" / "Consumer.assets.json").read_text())["files"]
+    keys = {json.dumps(r["Properties"]["Code"]["S3Key"]) for r in functions.values()}
+    (key,) = keys  # one code asset shared by the six functions
+    asset_dir = app / "cdk.out" / manifest[json.loads(key).removesuffix(".zip")]["source"]["path"]
+    assert sorted(p.name for p in asset_dir.iterdir()) == ["neo_runtime"]
+    shipped = {p.relative_to(asset_dir).as_posix() for p in asset_dir.rglob("*") if p.is_file()}
+    for handler in ("validate_submission", "register_model", "start_job", "check_job", "publish_results",
+                    "record_failure"):
+        assert f"neo_runtime/handlers/{handler}.py" in shipped
+    assert {"neo_runtime/manifest.schema.json", "neo_runtime/realtime_instance_types.json"} <= shipped
+    assert not any("__pycache__" in path or path.endswith(".pyc") for path in shipped)
+    for function in functions.values():
+        assert function["Properties"]["Handler"].startswith("neo_runtime.handlers.")
+
+    # The console script works from the fresh venv too.
+    describe = tmp_path / "describe.json"
+    describe.write_text(json.dumps({"InferenceRecommendations": [{
+        "RecommendationId": "r", "Metrics": {"CostPerInference": 1e-6, "ModelLatency": 10, "MaxInvocations": 100},
+        "EndpointConfiguration": {"InstanceType": "ml.c5.xlarge", "InitialInstanceCount": 1},
+        "ModelConfiguration": {}}]}))
+    ranked = json.loads(_run([str(venv / "bin" / "neo-recommender"), "rank", str(describe), "--format", "json"],
+                             cwd=tmp_path, env=env))
+    assert ranked[0]["InstanceType"] == "ml.c5.xlarge" and ranked[0]["Recommended"] is True
