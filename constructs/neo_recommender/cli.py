@@ -224,6 +224,7 @@ def _print_runs(runs: list[dict[str, Any]], fmt: str, what: str) -> int:
 
 def _print_run(summary: dict[str, Any], decision: Any, fmt: str) -> None:
     from neo_recommender.report import markdown_report  # noqa: PLC0415
+    from neo_recommender.results import run_notes  # noqa: PLC0415
     from neo_runtime.formats import decision_rows, render  # noqa: PLC0415
 
     if fmt == "markdown":
@@ -245,10 +246,8 @@ def _print_run(summary: dict[str, Any], decision: Any, fmt: str) -> None:
     if summary.get("status") != "COMPLETED":
         print("No results yet: the run has not completed.")
         return
-    overall = [summary["comparison_overall"]] if summary.get("comparison_overall") else []
-    notes = decision.explanation() + overall + [c.detail() for c in decision.comparisons]
     print()
-    print(render(decision_rows(decision), "table", notes))
+    print(render(decision_rows(decision), "table", run_notes(summary, decision)))
 
 
 def _chart(args: argparse.Namespace) -> int:

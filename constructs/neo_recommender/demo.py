@@ -15,7 +15,7 @@ from neo_recommender.assembly import STACK_NAME, synthesize
 from neo_recommender.chart import ChartUnavailable, write_chart
 from neo_recommender.emulator import REGION, EmbeddedAws
 from neo_recommender.report import markdown_report
-from neo_recommender.results import ranked_recommendations, run_decision, run_summary
+from neo_recommender.results import ranked_recommendations, run_decision, run_notes, run_summary
 from neo_runtime.ranking import format_rows
 
 #: Where ``make demo`` writes its report and chart (relative to the working directory).
@@ -73,8 +73,7 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
             say(format_rows(rows))
             decision = run_decision(summary, rows)
             say()
-            overall = [summary["comparison_overall"]] if summary.get("comparison_overall") else []
-            for line in decision.explanation() + overall + [pair.detail() for pair in decision.comparisons]:
+            for line in run_notes(summary, decision):
                 say(f"* {line}")
             say(f"* Notification sent to {stack.outputs['NotificationTopicArn']}")
             say()

@@ -75,6 +75,12 @@ def run_decision(summary: dict[str, Any], rows: list[dict[str, Any]]) -> Decisio
     return decide([Recommendation.from_row(row) for row in rows], constraints)
 
 
+def run_notes(summary: dict[str, Any], decision: Decision) -> list[str]:
+    """The sentences shown under a run's table: the decision, the overall comparison, each pair's changes."""
+    overall = [summary["comparison_overall"]] if summary.get("comparison_overall") else []
+    return decision.explanation() + overall + [pair.detail() for pair in decision.comparisons]
+
+
 def table_from_stack(cloudformation: Any, stack_name: str) -> str:
     """The results table named in the stack's ``ResultsTableName`` output; ``LookupError`` when absent."""
     (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]

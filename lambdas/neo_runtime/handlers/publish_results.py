@@ -30,6 +30,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
                       Constraints.from_manifest(manifest))
     failed_steps = list_failed_steps(sagemaker, job_name)
     expiry = records.expiry_fields()
+    validation = submission.get("validation") or {}
 
     # Recommendations first, summary last: a reader who sees COMPLETED sees the whole table.
     run_store.put_items(records.recommendation_items(run_id, decision, expiry))
@@ -41,9 +42,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         **records.decision_fields(decision),
         "failed_steps": failed_steps,
         "failed_step_count": len(failed_steps),
-        "neo_eligible": (submission.get("validation") or {}).get("neo_eligible"),
+        "neo_eligible": validation.get("neo_eligible"),
         "neo_ineligible_reasons": submission.get("neo_ineligible_reasons") or None,
-        "findings": (submission.get("validation") or {}).get("findings") or None,
+        "findings": validation.get("findings") or None,
         "completed_at": _iso(job.get("CompletionTime")),
         **expiry,
     })
