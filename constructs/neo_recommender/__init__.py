@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from neo_recommender.job_settings import JobSettings
     from neo_recommender.pipeline import InferenceRecommenderPipeline
     from neo_recommender.stack import NeoRecommenderStack, StackSettings
 
-__all__ = ["InferenceRecommenderPipeline", "NeoRecommenderStack", "StackSettings"]
+__all__ = ["InferenceRecommenderPipeline", "JobSettings", "NeoRecommenderStack", "StackSettings"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,6 +24,10 @@ def __getattr__(name: str) -> Any:
         from neo_recommender.pipeline import InferenceRecommenderPipeline
 
         return InferenceRecommenderPipeline
+    if name == "JobSettings":
+        from neo_recommender.job_settings import JobSettings
+
+        return JobSettings
     if name in ("NeoRecommenderStack", "StackSettings"):
         from neo_recommender import stack
 

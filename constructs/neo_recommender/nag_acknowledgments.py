@@ -23,8 +23,11 @@ _NAME_PREFIX_REASON = ("Scoped to the 'nr-' name prefix the pipeline gives every
                        "and Inference Recommender job; the names are derived per submission at run time.")
 
 
-def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: str) -> None:
-    """Acknowledge the pipeline's unavoidable IAM5 findings on the roles that carry them."""
+def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: str, in_vpc: bool = False) -> None:
+    """Acknowledge the pipeline's unavoidable IAM5 findings on the roles that carry them.
+
+    ``in_vpc`` adds the network-interface wildcards SageMaker needs to place endpoints in a VPC.
+    """
     bucket = _nag_text(pipeline, pipeline.bucket.bucket_arn)
     submissions = f"Resource::{bucket}/{pipeline.watched_prefix}*"
     groups = f"Resource::{_SAGEMAKER}:model-package-group/{name_prefix}*"
@@ -70,7 +73,13 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
         "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*": (
             "The benchmark endpoints and compilation jobs log to log groups SageMaker names per resource."),
         "Resource::*": ("ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level "
-                        "permissions (PutMetricData is limited to SageMaker namespaces by condition)."),
+                        "permissions (PutMetricData is limited to SageMaker namespaces by condition)"
+                        + ("; nor do ec2:DescribeNetworkInterfaces, DescribeVpcs, DescribeDhcpOptions, "
+                           "DescribeSubnets and DescribeSecurityGroups, which SageMaker calls to place endpoints "
+                           "in the VPC." if in_vpc else ".")),
+        **({"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*": (
+            "SageMaker creates the benchmark endpoints' network interfaces in the given subnets and security "
+            "groups and names them itself.")} if in_vpc else {}),
     })
 
 

@@ -13,11 +13,16 @@ from typing import TYPE_CHECKING
 from aws_cdk import Aws
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
 if TYPE_CHECKING:
     from neo_recommender.workflow import WorkflowFunctions
+
+
+#: What reading and writing a table encrypted with a customer-managed key takes.
+TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 
 
 def sagemaker_arn(resource: str) -> str:
@@ -42,11 +47,9 @@ def grant_workflow_functions(
 
     # ValidateSubmission: read the manifest (any version) and check the archives; claim the run.
     _allow_reading_submissions(functions.validate_submission, bucket, watched_prefix)
-    if bucket.encryption_key is not None:
-        bucket.encryption_key.grant_decrypt(functions.validate_submission)
-    if table.encryption_key is not None:
-        for function in vars(functions).values():
-            table.encryption_key.grant_encrypt_decrypt(function)
+    _allow_key(functions.validate_submission, bucket.encryption_key, ["kms:Decrypt"])
+    for function in vars(functions).values():
+        _allow_key(function, table.encryption_key, TABLE_KEY_ACTIONS)
     _allow(functions.validate_submission, ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table.table_arn])
 
     # RegisterModel: the model package group and a package version in it.
@@ -72,11 +75,11 @@ def grant_workflow_functions(
     _allow(functions.publish_results, ["sagemaker:DescribeInferenceRecommendationsJob",
                                        "sagemaker:ListInferenceRecommendationsJobSteps"], [jobs])
     _allow(functions.publish_results, ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [table.table_arn])
-    topic.grant_publish(functions.publish_results)
+    allow_publishing(functions.publish_results, topic)
 
     # RecordFailure: record and announce.
     _allow(functions.record_failure, ["dynamodb:UpdateItem"], [table.table_arn])
-    topic.grant_publish(functions.record_failure)
+    allow_publishing(functions.record_failure, topic)
 
 
 def grant_recommender_role(
@@ -88,8 +91,7 @@ def grant_recommender_role(
     Neo's output.
     """
     _allow_reading_submissions(role, bucket, watched_prefix)
-    if bucket.encryption_key is not None:
-        bucket.encryption_key.grant_encrypt_decrypt(role)
+    _allow_key(role, bucket.encryption_key, ["kms:Decrypt", "kms:GenerateDataKey"])
     _allow(role, ["s3:GetObject", "s3:PutObject"], [bucket.arn_for_objects(f"{compiled_output_prefix}*")])
     _allow(role, ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
            [sagemaker_arn(f"model-package/{name_prefix}*"),
@@ -115,6 +117,57 @@ def grant_recommender_role(
     role.add_to_principal_policy(iam.PolicyStatement(
         actions=["cloudwatch:PutMetricData"], resources=["*"],
         conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}}))
+
+
+def grant_volume_encryption(role: iam.IRole, key: kms.IKey) -> None:
+    """IR encrypts its benchmark instances' volumes and Neo's output with ``key`` (``VolumeKmsKeyId``).
+
+    AWS documents that the job fails during endpoint creation unless the role may ``kms:CreateGrant``;
+    the grant is limited to grants for AWS resources (the endpoints' EBS volumes).
+    """
+    key.grant(role, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+    role.add_to_principal_policy(iam.PolicyStatement(
+        actions=["kms:CreateGrant"], resources=[key.key_arn],
+        conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}))
+
+
+def grant_volume_key_use(function: iam.IGrantable, key: kms.IKey) -> None:
+    """The step that creates the IR job names the key; SageMaker checks the caller may describe it."""
+    key.grant(function, "kms:DescribeKey")
+
+
+def grant_vpc_access(role: iam.IRole, subnet_ids: list[str], security_group_ids: list[str]) -> None:
+    """What SageMaker needs to put IR's benchmark endpoints in the VPC: their network interfaces.
+
+    Creating an interface is scoped to the given subnets and groups; the Describe calls cannot be
+    scoped to a resource (AWS requires ``"*"``), and deleting or permitting an interface names the
+    interface, which SageMaker creates.
+    """
+    ec2_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+    _allow(role, ["ec2:CreateNetworkInterface"],
+           [f"{ec2_arn}:network-interface/*"]
+           + [f"{ec2_arn}:subnet/{subnet}" for subnet in subnet_ids]
+           + [f"{ec2_arn}:security-group/{group}" for group in security_group_ids])
+    _allow(role, ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                  "ec2:DeleteNetworkInterfacePermission"], [f"{ec2_arn}:network-interface/*"])
+    _allow(role, ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                  "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"], ["*"])
+
+
+def allow_publishing(grantee: iam.IGrantable, topic: sns.ITopic) -> None:
+    """``sns:Publish`` on the topic, and the two KMS actions SNS needs when the topic has a customer key.
+
+    (``topic.grant_publish`` would grant ``kms:GenerateDataKey*``, a wildcard cdk-nag flags.)
+    """
+    _allow(grantee, ["sns:Publish"], [topic.topic_arn])
+    _allow_key(grantee, topic.master_key, ["kms:GenerateDataKey", "kms:Decrypt"])
+
+
+def _allow_key(grantee: iam.IGrantable, key: kms.IKey | None, actions: list[str]) -> None:
+    # Exact actions rather than CDK's grant_encrypt/grant_encrypt_decrypt, which add the wildcards
+    # kms:ReEncrypt* and kms:GenerateDataKey*. A key imported by alias ignores grants.
+    if key is not None:
+        key.grant(grantee, *actions)
 
 
 def _allow_reading_submissions(grantee: iam.IGrantable, bucket: s3.IBucket, watched_prefix: str) -> None:

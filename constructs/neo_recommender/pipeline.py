@@ -7,7 +7,9 @@ and the rule that starts it when a manifest lands.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -15,6 +17,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -23,10 +26,15 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
-from neo_recommender import permissions, storage
+from neo_recommender import permissions, prop_checks, storage
+from neo_recommender.job_settings import JobSettings
 from neo_recommender.lambda_code import ASSET_EXCLUDES, lambda_asset_dir
 from neo_recommender.nag_acknowledgments import acknowledge_findings
 from neo_recommender.workflow import WorkflowFunctions, build_definition
+from neo_runtime.job_defaults import ENVIRONMENT_VARIABLE as JOB_DEFAULTS_VARIABLE
+
+if TYPE_CHECKING:  # aws_ec2 is large; it is loaded only when a VPC is given
+    from aws_cdk import aws_ec2 as ec2
 
 #: Manifest file name whose upload starts a run.
 MANIFEST_FILE_NAME = "recommend.json"
@@ -64,6 +72,11 @@ class InferenceRecommenderPipeline(Construct):
         topic_props: dict[str, Any] | None = None,
         recommender_role: iam.IRole | None = None,
         name_prefix: str = SAGEMAKER_NAME_PREFIX,
+        encryption_key: kms.IKey | None = None,
+        job_settings: JobSettings | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
     ) -> None:
         """Create the pipeline.
 
@@ -95,36 +108,47 @@ class InferenceRecommenderPipeline(Construct):
             imported as immutable. @default a new role
         :param name_prefix: prefix of the SageMaker names the pipeline gives model package groups and
             jobs; IAM policies are scoped to it. @default ``"nr-"``
+        :param encryption_key: a customer-managed KMS key for everything the pipeline creates: the
+            submission bucket (SSE-KMS), the table, the topic, the log groups, and the volumes and
+            compiled output of IR's benchmark instances (``VolumeKmsKeyId``). A key defined in the app
+            gets the key-policy statement CloudWatch Logs needs; an imported one must have it.
+            @default AWS-managed encryption (SSE-S3, the AWS-managed DynamoDB and SNS keys)
+        :param job_settings: the Inference Recommender job of runs whose manifest leaves these out:
+            job type, instance types, job duration, and the traffic pattern, stopping conditions and
+            resource limit of Advanced jobs. @default ``JobSettings()`` (a Default job)
+        :param vpc: run IR's benchmark endpoints in this VPC (``InputConfig.VpcConfig``). The subnets
+            need a route to S3 and ECR (NAT or VPC endpoints). @default no VPC
+        :param vpc_subnets: which of the VPC's subnets (not with ``vpc`` left out). @default the private
+            subnets with egress
+        :param security_groups: security groups of the benchmark endpoints (1 to 5). @default one new
+            group with no inbound rules
         """
         super().__init__(scope, construct_id)
         self.watched_prefix = watched_prefix
         self.compiled_output_prefix = "neo-compiled/"
         poll_interval = poll_interval or Duration.minutes(1)
-        retention_days = int(results_retention.to_days()) if results_retention is not None else 0
         job_deadline = job_deadline or Duration.hours(3)
+        self.job_settings = job_settings or JobSettings()
+        if vpc is None and (vpc_subnets is not None or security_groups):
+            raise ValueError("InferenceRecommenderPipeline: vpc_subnets and security_groups need vpc")
+        subnet_ids = _subnet_ids(vpc, vpc_subnets) if vpc is not None else None
+        prop_checks.check_props(self, prop_checks.PipelineProps(
+            watched_prefix=watched_prefix, compiled_output_prefix=self.compiled_output_prefix,
+            poll_interval=poll_interval, job_deadline=job_deadline, name_prefix=name_prefix,
+            model_approval_status=model_approval_status, results_retention=results_retention,
+            job_settings=self.job_settings, subnet_count=len(subnet_ids) if subnet_ids is not None else None,
+            security_group_count=len(security_groups) if security_groups is not None else None))
+        retention_days = int(results_retention.to_days()) if results_retention is not None else 0
+        self.encryption_key = encryption_key
+        if encryption_key is not None:
+            storage.allow_log_encryption(self, encryption_key)
 
         # Storage: where submissions arrive and results are kept (the user's own, or created here).
-        self.access_logs_bucket: s3.IBucket | None = None
-        if bucket is None:
-            bucket, self.access_logs_bucket = storage.create_submission_bucket(self, removal_policy, bucket_props)
-        elif bucket_props:
-            raise ValueError("InferenceRecommenderPipeline: give bucket or bucket_props, not both")
-        self.bucket: s3.IBucket = bucket
+        self.bucket, self.access_logs_bucket = storage.submission_bucket(
+            self, bucket, bucket_props, removal_policy, encryption_key)
         storage.deliver_events_to_eventbridge(self.bucket)
-
-        if table is None:
-            table = storage.create_results_table(self, removal_policy, table_props)
-        elif table_props:
-            raise ValueError("InferenceRecommenderPipeline: give table or table_props, not both")
-        else:
-            storage.check_results_table(table)
-        self.table: dynamodb.ITable = table
-
-        if topic is None:
-            topic = storage.create_topic(self, topic_props)
-        elif topic_props:
-            raise ValueError("InferenceRecommenderPipeline: give topic or topic_props, not both")
-        self.topic: sns.ITopic = topic
+        self.table = storage.results_table(self, table, table_props, removal_policy, encryption_key)
+        self.topic = storage.notification_topic(self, topic, topic_props, encryption_key)
         if notification_email:
             self.add_notification_email(notification_email)
 
@@ -136,6 +160,17 @@ class InferenceRecommenderPipeline(Construct):
         )
         permissions.grant_recommender_role(
             self.recommender_role, self.bucket, watched_prefix, self.compiled_output_prefix, name_prefix)
+        if encryption_key is not None:
+            permissions.grant_volume_encryption(self.recommender_role, encryption_key)
+
+        # Where IR's benchmark endpoints run: SageMaker's network, or the given VPC.
+        self.security_groups: list[ec2.ISecurityGroup] = []
+        vpc_config: dict[str, list[str]] | None = None
+        if vpc is not None and subnet_ids is not None:
+            self.security_groups = list(security_groups or [_endpoint_security_group(self, vpc)])
+            vpc_config = {"SecurityGroupIds": [group.security_group_id for group in self.security_groups],
+                          "Subnets": subnet_ids}
+            permissions.grant_vpc_access(self.recommender_role, subnet_ids, vpc_config["SecurityGroupIds"])
 
         # The workflow's steps.
         environment = {
@@ -150,12 +185,15 @@ class InferenceRecommenderPipeline(Construct):
             "RESULTS_RETENTION_DAYS": str(retention_days),
         }
         code = lambda_.Code.from_asset(str(lambda_asset_dir()), exclude=ASSET_EXCLUDES)
+        validate_environment = {**environment, JOB_DEFAULTS_VARIABLE: json.dumps(
+            self.job_settings.to_manifest_defaults(), separators=(",", ":"))}
+        start_environment = {**environment, **self._job_placement_environment(encryption_key, vpc_config)}
         self.functions = WorkflowFunctions(
-            validate_submission=self._function("ValidateSubmission", "validate_submission", code, environment,
-                                               timeout=Duration.minutes(1)),
+            validate_submission=self._function("ValidateSubmission", "validate_submission", code,
+                                               validate_environment, timeout=Duration.minutes(1)),
             register_model=self._function("RegisterModel", "register_model", code, environment,
                                           timeout=Duration.minutes(2)),
-            start_job=self._function("StartRecommendationJob", "start_job", code, environment),
+            start_job=self._function("StartRecommendationJob", "start_job", code, start_environment),
             check_job=self._function("CheckRecommendationJob", "check_job", code, environment),
             publish_results=self._function("PublishResults", "publish_results", code, environment,
                                            timeout=Duration.minutes(2)),
@@ -164,6 +202,8 @@ class InferenceRecommenderPipeline(Construct):
         permissions.grant_workflow_functions(
             self.functions, bucket=self.bucket, watched_prefix=watched_prefix, table=self.table,
             topic=self.topic, recommender_role=self.recommender_role, name_prefix=name_prefix)
+        if encryption_key is not None:
+            permissions.grant_volume_key_use(self.functions.start_job, encryption_key)
 
         # The state machine that runs them.
         self.state_machine_log_group = logs.LogGroup(
@@ -171,6 +211,7 @@ class InferenceRecommenderPipeline(Construct):
             log_group_name=f"/aws/vendedlogs/states/{Names.unique_resource_name(self, max_length=200)}",
             retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=RemovalPolicy.DESTROY,
+            encryption_key=encryption_key,
         )
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
@@ -200,7 +241,7 @@ class InferenceRecommenderPipeline(Construct):
         )
 
         # The IAM wildcards that cannot be narrowed, acknowledged for cdk-nag with their reasons.
-        acknowledge_findings(self, name_prefix)
+        acknowledge_findings(self, name_prefix, vpc_config is not None)
 
     def add_notification_email(self, address: str) -> None:
         """Subscribe an e-mail address to the topic (AWS sends a confirmation mail first)."""
@@ -213,8 +254,8 @@ class InferenceRecommenderPipeline(Construct):
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["s3:PutObject", "s3:AbortMultipartUpload"],
             resource_arns=[self.bucket.arn_for_objects(f"{self.watched_prefix}*")])
-        if self.bucket.encryption_key is not None:
-            self.bucket.encryption_key.grant_encrypt(grantee)
+        if self.bucket.encryption_key is not None:  # SSE-KMS uploads; multipart completion decrypts
+            self.bucket.encryption_key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")
         return grant
 
     def grant_read_results(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -255,10 +296,20 @@ class InferenceRecommenderPipeline(Construct):
                                          using_metrics=metrics, label="Throttles",
                                          period=props.get("period", Duration.minutes(5)))
 
+    def _job_placement_environment(self, key: kms.IKey | None,
+                                   vpc_config: dict[str, list[str]] | None) -> dict[str, str]:
+        """What the step creating IR jobs needs to encrypt their volumes and place them in the VPC."""
+        environment = {}
+        if key is not None:
+            environment["VOLUME_KMS_KEY_ID"] = key.key_arn
+        if vpc_config is not None:
+            environment["VPC_CONFIG"] = Stack.of(self).to_json_string(vpc_config)
+        return environment
+
     def _function(self, construct_id: str, module: str, code: lambda_.Code, environment: dict[str, str],
                   timeout: Duration | None = None) -> lambda_.Function:
         log_group = logs.LogGroup(self, f"{construct_id}Logs", retention=logs.RetentionDays.THREE_MONTHS,
-                                  removal_policy=RemovalPolicy.DESTROY)
+                                  removal_policy=RemovalPolicy.DESTROY, encryption_key=self.encryption_key)
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         log_group.grant_write(role)
         return lambda_.Function(
@@ -275,3 +326,19 @@ class InferenceRecommenderPipeline(Construct):
             tracing=lambda_.Tracing.ACTIVE,
         )
 
+
+
+def _endpoint_security_group(scope: Construct, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+    """The benchmark endpoints' group: no inbound rules (IR invokes them through SageMaker), outbound open."""
+    from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415 - only pipelines in a VPC pay for the import
+    return ec2.SecurityGroup(scope, "EndpointSecurityGroup", vpc=vpc, allow_all_outbound=True,
+                             description="neo-recommender: Inference Recommender benchmark endpoints")
+
+
+def _subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[str]:
+    if selection is None:
+        return vpc.select_subnets().subnet_ids
+    return vpc.select_subnets(
+        availability_zones=selection.availability_zones, one_per_az=selection.one_per_az,
+        subnet_filters=selection.subnet_filters, subnet_group_name=selection.subnet_group_name,
+        subnets=selection.subnets, subnet_type=selection.subnet_type).subnet_ids

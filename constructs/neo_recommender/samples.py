@@ -35,7 +35,6 @@ def xgboost_manifest(model_name: str = "xgb-churn", region: str = "us-east-1", *
                                                     "ml.c5.9xlarge"],
         "ModelArchive": "model.tar.gz",
         "PayloadArchive": "payload.tar.gz",
-        "JobType": "Default",
     }
     manifest.update(overrides)
     return manifest

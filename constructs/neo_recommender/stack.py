@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
 
 from constructs import Construct
-from neo_recommender.pipeline import InferenceRecommenderPipeline
+from neo_recommender.job_settings import JobSettings
+from neo_recommender.pipeline import SAGEMAKER_NAME_PREFIX, InferenceRecommenderPipeline
 
 CONTEXT_PREFIX = "neo-recommender:"
+
+#: Context key (after the prefix) of each pipeline prop the stack sets, for error messages.
+CONTEXT_KEYS = {
+    "watched_prefix": "watchedPrefix",
+    "notification_email": "notificationEmail",
+    "poll_interval": "pollIntervalSeconds",
+    "job_deadline": "jobDeadlineMinutes",
+    "removal_policy": "removalPolicy",
+    "results_retention": "resultsRetentionDays",
+    "encryption_key": "kmsKeyArn",
+    "name_prefix": "namePrefix",
+    "model_approval_status": "modelApprovalStatus",
+    "job_settings.job_type": "jobType",
+    "job_settings.instance_types": "instanceTypes",
+    "job_settings.job_duration": "jobDurationSeconds",
+    "job_settings.traffic_pattern": "trafficPattern",
+    "job_settings.stopping_conditions": "stoppingConditions",
+    "job_settings.resource_limit": "resourceLimit",
+}
 
 
 @dataclass(frozen=True)
 class StackSettings:
-    """The stack's configuration, read from context keys ``neo-recommender:<name>``."""
+    """The stack's configuration, read from context keys ``neo-recommender:<name>`` (see ``CONTEXT_KEYS``).
+
+    Values come from cdk.json (JSON values) or ``cdk deploy -c key=value`` (strings): lists may be
+    given as comma-separated text and objects as JSON text.
+    """
 
     watched_prefix: str = "models/"
     notification_email: str | None = None
@@ -23,50 +49,145 @@ class StackSettings:
     job_deadline_minutes: int = 180
     removal_policy: str = "retain"
     results_retention_days: int = 0
+    kms_key_arn: str | None = None
+    name_prefix: str = SAGEMAKER_NAME_PREFIX
+    model_approval_status: str = "PendingManualApproval"
+    job_type: str = "Default"
+    instance_types: tuple[str, ...] = ()
+    job_duration_seconds: int | None = None
+    traffic_pattern: dict[str, Any] | None = None
+    stopping_conditions: dict[str, Any] | None = None
+    resource_limit: dict[str, Any] | None = None
+    problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackSettings:
-        """Read every setting from the construct tree's context, keeping defaults for unset keys."""
-        def get(name: str, default: Any) -> Any:
+        """Read every setting from the construct tree's context, keeping defaults for unset keys.
+
+        A value of the wrong type is collected in ``problems`` (naming the key), not raised here.
+        """
+        problems: list[str] = []
+
+        def get(name: str, default: Any, convert: Any = str) -> Any:
             value = scope.node.try_get_context(CONTEXT_PREFIX + name)
-            return default if value is None or value == "" else value
+            if value is None or value in ("", []):
+                return default
+            try:
+                return convert(value)
+            except (TypeError, ValueError) as error:
+                problems.append(f"context {CONTEXT_PREFIX}{name} {error}")
+                return default
 
         return cls(
-            watched_prefix=str(get("watchedPrefix", cls.watched_prefix)),
+            watched_prefix=get("watchedPrefix", cls.watched_prefix),
             notification_email=get("notificationEmail", None),
-            poll_interval_seconds=int(get("pollIntervalSeconds", cls.poll_interval_seconds)),
-            job_deadline_minutes=int(get("jobDeadlineMinutes", cls.job_deadline_minutes)),
-            removal_policy=str(get("removalPolicy", cls.removal_policy)).lower(),
-            results_retention_days=int(get("resultsRetentionDays", cls.results_retention_days)),
+            poll_interval_seconds=get("pollIntervalSeconds", cls.poll_interval_seconds, _whole_number),
+            job_deadline_minutes=get("jobDeadlineMinutes", cls.job_deadline_minutes, _whole_number),
+            removal_policy=get("removalPolicy", cls.removal_policy, _removal_policy),
+            results_retention_days=get("resultsRetentionDays", cls.results_retention_days, _whole_number),
+            kms_key_arn=get("kmsKeyArn", None, _key_arn),
+            name_prefix=get("namePrefix", cls.name_prefix),
+            model_approval_status=get("modelApprovalStatus", cls.model_approval_status),
+            job_type=get("jobType", cls.job_type),
+            instance_types=get("instanceTypes", (), _text_list),
+            job_duration_seconds=get("jobDurationSeconds", None, _whole_number),
+            traffic_pattern=get("trafficPattern", None, _json_object),
+            stopping_conditions=get("stoppingConditions", None, _json_object),
+            resource_limit=get("resourceLimit", None, _json_object),
+            problems=tuple(problems),
+        )
+
+    def job_settings(self) -> JobSettings:
+        """The pipeline's ``job_settings`` from these values."""
+        return JobSettings(
+            job_type=self.job_type,
+            instance_types=self.instance_types,
+            job_duration=Duration.seconds(self.job_duration_seconds) if self.job_duration_seconds else None,
+            traffic_pattern=self.traffic_pattern,
+            stopping_conditions=self.stopping_conditions,
+            resource_limit=self.resource_limit,
         )
 
 
 class NeoRecommenderStack(Stack):
-    """A stack holding one ``InferenceRecommenderPipeline``, configured from cdk.json context."""
+    """A stack holding one ``InferenceRecommenderPipeline``, configured from cdk.json context.
+
+    Its outputs name everything a user needs next: the bucket and prefix to upload to, the results
+    table, the topic and the state machine (and the KMS key when one is configured).
+    """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         """Create the stack; ``kwargs`` are passed to ``Stack`` (env, synthesizer, ...)."""
         super().__init__(scope, construct_id, **kwargs)
         settings = StackSettings.from_context(self)
-        if settings.removal_policy not in ("retain", "destroy"):
-            raise ValueError(f"context {CONTEXT_PREFIX}removalPolicy must be 'retain' or 'destroy', "
-                             f"not {settings.removal_policy!r}")
-        self.pipeline = InferenceRecommenderPipeline(
-            self, "Pipeline",
-            watched_prefix=settings.watched_prefix,
-            notification_email=settings.notification_email,
-            poll_interval=Duration.seconds(settings.poll_interval_seconds),
-            job_deadline=Duration.minutes(settings.job_deadline_minutes),
-            removal_policy=RemovalPolicy.RETAIN if settings.removal_policy == "retain" else RemovalPolicy.DESTROY,
-            results_retention=(Duration.days(settings.results_retention_days)
-                               if settings.results_retention_days > 0 else None),
-        )
+        if settings.problems:
+            raise ValueError("NeoRecommenderStack: " + "; ".join(settings.problems))
+        encryption_key = (kms.Key.from_key_arn(self, "EncryptionKey", settings.kms_key_arn)
+                          if settings.kms_key_arn else None)
+        try:
+            self.pipeline = InferenceRecommenderPipeline(
+                self, "Pipeline",
+                watched_prefix=settings.watched_prefix,
+                notification_email=settings.notification_email,
+                poll_interval=Duration.seconds(settings.poll_interval_seconds),
+                job_deadline=Duration.minutes(settings.job_deadline_minutes),
+                removal_policy=RemovalPolicy.RETAIN if settings.removal_policy == "retain" else RemovalPolicy.DESTROY,
+                results_retention=(Duration.days(settings.results_retention_days)
+                                   if settings.results_retention_days > 0 else None),
+                encryption_key=encryption_key,
+                name_prefix=settings.name_prefix,
+                model_approval_status=settings.model_approval_status,
+                job_settings=settings.job_settings(),
+            )
+        except ValueError as error:
+            raise ValueError(f"{error} (NeoRecommenderStack reads these from cdk.json context: "
+                             + ", ".join(f"{prop} = {CONTEXT_PREFIX}{key}" for prop, key in CONTEXT_KEYS.items()
+                                         if prop in str(error)) + ")") from None
         outputs = {
             "SubmissionBucketName": (self.pipeline.bucket.bucket_name, "Upload submissions here"),
             "WatchedPrefix": (settings.watched_prefix, "Key prefix of submissions: <prefix><model>/recommend.json"),
             "ResultsTableName": (self.pipeline.table.table_name, "DynamoDB table of runs and recommendations"),
             "NotificationTopicArn": (self.pipeline.topic.topic_arn, "SNS topic announcing finished runs"),
             "StateMachineArn": (self.pipeline.state_machine.state_machine_arn, "Workflow of each run"),
+            "RecommenderRoleArn": (self.pipeline.recommender_role.role_arn, "Role Inference Recommender assumes"),
         }
+        if encryption_key is not None:
+            outputs["EncryptionKeyArn"] = (encryption_key.key_arn, "KMS key of the bucket, table, topic and logs")
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
+
+
+def _whole_number(value: Any) -> int:
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise ValueError(f"must be a whole number, not {value!r}")
+    return int(str(value).strip())
+
+
+def _removal_policy(value: Any) -> str:
+    policy = str(value).lower()
+    if policy not in ("retain", "destroy"):
+        raise ValueError(f"must be 'retain' or 'destroy', not {value!r}")
+    return policy
+
+
+def _key_arn(value: Any) -> str:
+    text = str(value)
+    if not text.startswith("arn:") or ":kms:" not in text or ":key/" not in text:
+        raise ValueError(f"must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not {value!r}")
+    return text
+
+
+def _text_list(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"is not valid JSON ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a JSON object, not {type(value).__name__}")
+    return value

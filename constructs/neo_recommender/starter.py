@@ -66,6 +66,5 @@ def starter_manifest(framework: str, model_name: str, image: str | None = None) 
         "SupportedRealtimeInferenceInstanceTypes": instances,
         "ModelArchive": "model.tar.gz",
         "PayloadArchive": "payload.tar.gz",
-        "JobType": "Default",
     })
     return manifest

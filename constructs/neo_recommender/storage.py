@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -27,9 +28,47 @@ TABLE_INDEXES = (
 TTL_ATTRIBUTE = "expires_at"
 
 
+def submission_bucket(scope: Construct, given: s3.IBucket | None, overrides: dict[str, Any] | None,
+                      removal_policy: RemovalPolicy,
+                      encryption_key: kms.IKey | None) -> tuple[s3.IBucket, s3.IBucket | None]:
+    """The user's bucket (and no access-logs bucket), or a new one with its access-logs bucket."""
+    if given is None:
+        return create_submission_bucket(scope, removal_policy, overrides, encryption_key)
+    if overrides:
+        raise ValueError("InferenceRecommenderPipeline: give bucket or bucket_props, not both")
+    return given, None
+
+
+def results_table(scope: Construct, given: dynamodb.ITable | None, overrides: dict[str, Any] | None,
+                  removal_policy: RemovalPolicy, encryption_key: kms.IKey | None) -> dynamodb.ITable:
+    """The user's results table, checked for the pipeline's layout, or a new one."""
+    if given is None:
+        return create_results_table(scope, removal_policy, overrides, encryption_key)
+    if overrides:
+        raise ValueError("InferenceRecommenderPipeline: give table or table_props, not both")
+    check_results_table(given)
+    return given
+
+
+def notification_topic(scope: Construct, given: sns.ITopic | None, overrides: dict[str, Any] | None,
+                       encryption_key: kms.IKey | None) -> sns.ITopic:
+    """The user's topic, or a new one."""
+    if given is None:
+        return create_topic(scope, overrides, encryption_key)
+    if overrides:
+        raise ValueError("InferenceRecommenderPipeline: give topic or topic_props, not both")
+    return given
+
+
 def create_submission_bucket(scope: Construct, removal_policy: RemovalPolicy,
-                             overrides: dict[str, Any] | None = None) -> tuple[s3.Bucket, s3.Bucket]:
-    """The versioned, encrypted, TLS-only submission bucket and the bucket of its access logs."""
+                             overrides: dict[str, Any] | None = None,
+                             encryption_key: kms.IKey | None = None) -> tuple[s3.Bucket, s3.Bucket]:
+    """The versioned, encrypted, TLS-only submission bucket and the bucket of its access logs.
+
+    With ``encryption_key`` the submission bucket uses SSE-KMS with that key (and an S3 Bucket Key,
+    which cuts KMS requests); the access-logs bucket stays SSE-S3, the only encryption S3 server
+    access logging can deliver to.
+    """
     access_logs = s3.Bucket(
         scope, "AccessLogsBucket",
         encryption=s3.BucketEncryption.S3_MANAGED,
@@ -39,8 +78,11 @@ def create_submission_bucket(scope: Construct, removal_policy: RemovalPolicy,
         lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
         removal_policy=removal_policy,
     )
+    encryption: dict[str, Any] = (
+        {"encryption": s3.BucketEncryption.KMS, "encryption_key": encryption_key, "bucket_key_enabled": True}
+        if encryption_key is not None else {"encryption": s3.BucketEncryption.S3_MANAGED})
     settings: dict[str, Any] = {
-        "encryption": s3.BucketEncryption.S3_MANAGED,
+        **encryption,
         "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
         "enforce_ssl": True,
         "versioned": True,
@@ -86,13 +128,20 @@ def deliver_events_to_eventbridge(bucket: s3.IBucket) -> None:
 
 
 def create_results_table(scope: Construct, removal_policy: RemovalPolicy,
-                         overrides: dict[str, Any] | None = None) -> dynamodb.Table:
-    """The on-demand, encrypted results table with point-in-time recovery, TTL and the query indexes."""
+                         overrides: dict[str, Any] | None = None,
+                         encryption_key: kms.IKey | None = None) -> dynamodb.Table:
+    """The on-demand, encrypted results table with point-in-time recovery, TTL and the query indexes.
+
+    Encrypted with ``encryption_key`` when given, else with the AWS-managed DynamoDB key.
+    """
+    encryption: dict[str, Any] = (
+        {"encryption": dynamodb.TableEncryption.CUSTOMER_MANAGED, "encryption_key": encryption_key}
+        if encryption_key is not None else {"encryption": dynamodb.TableEncryption.AWS_MANAGED})
     settings: dict[str, Any] = {
         "partition_key": dynamodb.Attribute(name=TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
         "sort_key": dynamodb.Attribute(name=TABLE_SORT_KEY, type=dynamodb.AttributeType.STRING),
         "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
-        "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+        **encryption,
         "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=True),
         "time_to_live_attribute": TTL_ATTRIBUTE,
@@ -139,9 +188,40 @@ def check_results_table(table: dynamodb.ITable) -> None:
                          + ". Let the pipeline create the table, or see the README for the layout.")
 
 
-def create_topic(scope: Construct, overrides: dict[str, Any] | None = None) -> sns.Topic:
-    """The TLS-only topic, encrypted with the AWS-managed SNS key unless ``overrides`` give another."""
+def create_topic(scope: Construct, overrides: dict[str, Any] | None = None,
+                 encryption_key: kms.IKey | None = None) -> sns.Topic:
+    """The TLS-only topic, encrypted with ``encryption_key``, else with the AWS-managed SNS key.
+
+    ``overrides`` may give another ``master_key``.
+    """
     settings: dict[str, Any] = {"display_name": "neo-recommender results", "enforce_ssl": True, **(overrides or {})}
+    if "master_key" not in settings and encryption_key is not None:
+        settings["master_key"] = encryption_key
     if "master_key" not in settings:
         settings["master_key"] = kms.Alias.from_alias_name(scope, "SnsManagedKey", "alias/aws/sns")
     return sns.Topic(scope, "NotificationTopic", **settings)
+
+
+def allow_log_encryption(scope: Construct, key: kms.IKey) -> None:
+    """Let CloudWatch Logs use ``key`` for this account's log groups (a key policy statement).
+
+    A key imported from elsewhere cannot take the statement from here: a warning gives the
+    statement to add to its key policy.
+    """
+    stack = Stack.of(scope)
+    logs_arn = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+    statement = iam.PolicyStatement(
+        principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+        actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+                 "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+        resources=["*"],
+        conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
+    )
+    if not key.add_to_resource_policy(statement, allow_no_op=True).statement_added:
+        Annotations.of(scope).add_warning_v2(
+            "neo-recommender:imported-key-policy",
+            "encryption_key is imported, so the pipeline cannot extend its key policy. The log groups are "
+            "encrypted with it: its key policy must allow the service principal logs.<region>.amazonaws.com "
+            "kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey* and kms:DescribeKey (condition "
+            "ArnLike kms:EncryptionContext:aws:logs:arn arn:aws:logs:<region>:<account>:log-group:*), and must "
+            "let the account's IAM policies grant the key (the default key policy does), or the deployment fails.")

@@ -61,11 +61,14 @@ def create_recommendation_job_request(
     run_id: str,
     compiled_output_url: str,
     volume_kms_key_id: str | None = None,
+    vpc_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """CreateInferenceRecommendationsJob parameters for the manifest's job type.
 
     Neo writes compiled artifacts to ``compiled_output_url`` (outside the watched prefix, so
-    they never look like a submission).
+    they never look like a submission). ``volume_kms_key_id`` encrypts the benchmark instances'
+    volumes and the compiled output; ``vpc_config`` (``SecurityGroupIds``, ``Subnets``) puts the
+    benchmark endpoints in the deployment's VPC.
     """
     input_config: dict[str, Any] = {"ModelPackageVersionArn": model_package_arn}
     if manifest.job_duration_seconds:
@@ -75,6 +78,9 @@ def create_recommendation_job_request(
         output_kms = {"KmsKeyId": volume_kms_key_id}
     else:
         output_kms = {}
+    if vpc_config:
+        input_config["VpcConfig"] = {"SecurityGroupIds": list(vpc_config["SecurityGroupIds"]),
+                                     "Subnets": list(vpc_config["Subnets"])}
     request: dict[str, Any] = {
         "JobName": job_name,
         "JobType": manifest.job_type,

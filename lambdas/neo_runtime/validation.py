@@ -24,6 +24,7 @@ from neo_runtime.archive_checks import (
 )
 from neo_runtime.archive_reader import Listing, ReadLimits
 from neo_runtime.errors import ERROR, WARNING, Finding, SubmissionInvalid
+from neo_runtime.job_defaults import apply_job_defaults
 from neo_runtime.manifest import Manifest, decode_manifest, manifest_findings, manifest_schema, normalise
 from neo_runtime.neo_eligibility import eligibility_findings, ineligibility_reasons, resolve_manifest_image
 from neo_runtime.neo_support import NEO_CLOUD_FRAMEWORK_VERSIONS
@@ -128,11 +129,15 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def check_manifest(raw: bytes, region: str | None) -> ValidationReport:
-    """Check the manifest bytes; the report holds the normalised ``Manifest`` when it is usable."""
+def check_manifest(raw: bytes, region: str | None, job_defaults: dict[str, Any] | None = None) -> ValidationReport:
+    """Check the manifest bytes; the report holds the normalised ``Manifest`` when it is usable.
+
+    ``job_defaults`` are the deployment's job settings (``neo_runtime.job_defaults``), filled in
+    where the manifest leaves them out before anything is checked.
+    """
     report = ValidationReport()
     try:
-        report.document = decode_manifest(raw)
+        report.document = apply_job_defaults(decode_manifest(raw), job_defaults or {})
     except SubmissionInvalid as invalid:
         report.findings += invalid.findings
         return report

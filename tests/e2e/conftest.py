@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,4 +101,31 @@ def pipeline(synthesized: Any) -> Iterator[DeployedPipeline]:
     logging.getLogger("neo_runtime").setLevel(logging.WARNING)
     with EmbeddedAws(speedup=2000, job_duration_seconds=600) as aws:
         stack = aws.deploy(synthesized.assembly_dir, STACK_NAME)
+        yield DeployedPipeline(aws, stack.outputs)
+
+
+CONFIGURED_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+#: cdk.json context of the configured stack: a KMS key and Advanced job settings, as users would set them.
+CONFIGURED_CONTEXT = {
+    "neo-recommender:kmsKeyArn": CONFIGURED_KEY_ARN,
+    "neo-recommender:jobType": "Advanced",
+    "neo-recommender:instanceTypes": "ml.c5.xlarge,ml.c5.2xlarge",  # as `cdk deploy -c` passes a list
+    "neo-recommender:jobDurationSeconds": 3600,
+    "neo-recommender:trafficPattern": json.dumps({"TrafficType": "PHASES", "Phases": [
+        {"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}),
+    "neo-recommender:stoppingConditions": {"MaxInvocations": 300},
+    "neo-recommender:namePrefix": "team-a-",
+}
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedPipeline]:
+    """``NeoRecommenderStack`` synthesized with ``CONFIGURED_CONTEXT`` over cdk.json, in a fresh emulator."""
+    from neo_recommender.assembly import synthesize
+
+    defaults = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
+    _, assembly = synthesize(tmp_path_factory.mktemp("configured"), {**defaults, **CONFIGURED_CONTEXT})
+    logging.getLogger("neo_runtime").setLevel(logging.WARNING)
+    with EmbeddedAws(speedup=2000, job_duration_seconds=600) as aws:
+        stack = aws.deploy(assembly, STACK_NAME)
         yield DeployedPipeline(aws, stack.outputs)

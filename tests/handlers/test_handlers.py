@@ -203,3 +203,34 @@ def test_record_failure_keeps_what_earlier_steps_recorded(env: dict[str, Any]) -
     summary = _summary(env["dynamodb"], submission["run_id"])
     assert summary["status"]["S"] == "FAILED"
     assert summary["job_name"]["S"] == submission["job_name"] and summary["neo_eligible"]["BOOL"] is True
+
+
+def test_deployment_job_settings_vpc_and_key_reach_the_job(env: dict[str, Any],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """JOB_DEFAULTS fill the manifest's gaps; VPC_CONFIG and VOLUME_KMS_KEY_ID go into the request
+    (validated by botocore against CreateInferenceRecommendationsJob)."""
+    traffic = {"TrafficType": "PHASES",
+               "Phases": [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}
+    monkeypatch.setenv("JOB_DEFAULTS", json.dumps({
+        "JobType": "Advanced", "InstanceTypes": ["ml.c5.xlarge", "ml.m5.large"], "JobDurationInSeconds": 1800,
+        "TrafficPattern": traffic, "StoppingConditions": {"MaxInvocations": 300}}))
+    monkeypatch.setenv("VPC_CONFIG", json.dumps({"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-a", "subnet-b"]}))
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    monkeypatch.setenv("VOLUME_KMS_KEY_ID", key)
+    submission = validate_submission.handler({"event": _event(env["s3"]), "execution_arn": EXECUTION})
+    assert submission["valid"] is True and submission["manifest"]["job_type"] == "Advanced"
+    package = register_model.handler({"submission": submission})
+    job = start_job.handler({"submission": submission, "model_package": package, "execution_arn": EXECUTION})
+    described = boto3.client("sagemaker").describe_inference_recommendations_job(JobName=job["job_name"])
+    config = described["InputConfig"]
+    assert described["JobType"] == "Advanced"
+    assert config["EndpointConfigurations"] == [{"InstanceType": "ml.c5.xlarge"}, {"InstanceType": "ml.m5.large"}]
+    assert config["TrafficPattern"] == traffic and config["JobDurationInSeconds"] == 1800
+    assert config["VpcConfig"] == {"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-a", "subnet-b"]}
+    assert config["VolumeKmsKeyId"] == key
+    assert described["StoppingConditions"] == {"MaxInvocations": 300}
+
+    # A manifest that names its own job type keeps it: a Default job gets only the instance types.
+    own = json.dumps({**samples.xgboost_manifest("own"), "JobType": "Default"}).encode()
+    kept = validate_submission.handler({"event": _event(env["s3"], "own", own), "execution_arn": OTHER_EXECUTION})
+    assert kept["manifest"]["job_type"] == "Default" and kept["manifest"]["advanced"] == {}

@@ -376,6 +376,7 @@ class InferenceRecommenderSimulator:
                     "NeoEligible": job.neo_eligible,
                     "NeoIneligibleReason": job.neo_reason,
                     "InstanceTypes": _unique(plan.instance_type for plan in job.benchmarks),
+                    "OutputConfig": copy.deepcopy(job.output_config),
                 }
                 for job in self._jobs.values()
             ]

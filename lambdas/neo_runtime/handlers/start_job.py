@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -27,6 +28,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         model_package_arn=package_arn,
         run_id=run_id,
         volume_kms_key_id=os.environ.get("VOLUME_KMS_KEY_ID") or None,
+        vpc_config=json.loads(os.environ.get("VPC_CONFIG") or "null"),
         compiled_output_url=f"s3://{submission['bucket']}/{os.environ['COMPILED_OUTPUT_PREFIX']}{run_id}/",
     )
     sagemaker = client("sagemaker")

@@ -11,6 +11,8 @@ from neo_runtime import naming, run_store
 from neo_runtime.archive_checks import MODEL, PAYLOAD
 from neo_runtime.aws import client, error_code
 from neo_runtime.errors import Finding, SubmissionInvalid
+from neo_runtime.job_defaults import ENVIRONMENT_VARIABLE as JOB_DEFAULTS_VARIABLE
+from neo_runtime.job_defaults import load_job_defaults
 from neo_runtime.log import RunLogger
 from neo_runtime.manifest import MAX_MANIFEST_BYTES, ArchiveLocation, resolve_archive
 from neo_runtime.s3_event import SubmittedObject
@@ -43,7 +45,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return {"duplicate": True, "run_id": run_id}
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    report, locations = _validate(source, region, os.environ.get("WATCHED_PREFIX", ""))
+    report, locations = _validate(source, region, os.environ.get("WATCHED_PREFIX", ""),
+                                  load_job_defaults(os.environ.get(JOB_DEFAULTS_VARIABLE)))
     submission: dict[str, Any] = {
         "duplicate": False,
         "valid": report.valid,
@@ -84,12 +87,12 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     }
 
 
-def _validate(source: SubmittedObject, region: str | None,
-              prefix: str) -> tuple[ValidationReport, dict[str, ArchiveLocation]]:
+def _validate(source: SubmittedObject, region: str | None, prefix: str,
+              job_defaults: dict[str, Any]) -> tuple[ValidationReport, dict[str, ArchiveLocation]]:
     """The report, and where each archive is (both are there whenever the report is valid)."""
     locations: dict[str, ArchiveLocation] = {}
     try:
-        report = check_manifest(_read_manifest(source), region)
+        report = check_manifest(_read_manifest(source), region, job_defaults)
     except SubmissionInvalid as invalid:
         return ValidationReport(findings=invalid.findings), locations
     document = report.document or {}

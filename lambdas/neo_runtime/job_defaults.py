@@ -1,0 +1,73 @@
+"""Job settings a deployment applies to every manifest that leaves them out.
+
+The construct's ``job_settings`` arrive here as a partial manifest (the ``JOB_DEFAULTS``
+environment variable of the validation step): ``JobType``, ``InstanceTypes``,
+``JobDurationInSeconds``, ``TrafficPattern``, ``StoppingConditions`` and ``ResourceLimit``.
+What a manifest says always wins; the defaults only fill gaps, so a manifest that is valid
+without them stays valid with them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from neo_runtime.errors import Finding
+from neo_runtime.manifest import ADVANCED_ONLY_FIELDS, manifest_schema
+from neo_runtime.neo_support import realtime_instance_types
+from neo_runtime.schema_check import check
+
+#: The fields a deployment may give defaults for.
+DEFAULT_FIELDS = ("JobType", "InstanceTypes", "JobDurationInSeconds", "TrafficPattern", "StoppingConditions",
+                  "ResourceLimit")
+#: The environment variable that carries them to the validation step.
+ENVIRONMENT_VARIABLE = "JOB_DEFAULTS"
+
+
+def load_job_defaults(text: str | None) -> dict[str, Any]:
+    """The defaults from their environment variable (empty when it is unset or empty)."""
+    return json.loads(text) if text else {}
+
+
+def apply_job_defaults(document: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the manifest ``document`` with the deployment's ``defaults`` filling what it leaves out.
+
+    ``InstanceTypes`` becomes ``SupportedRealtimeInferenceInstanceTypes`` of a Default job or
+    ``EndpointConfigurations`` of an Advanced one; the Advanced-only fields are added only to
+    Advanced jobs.
+    """
+    if not defaults:
+        return document
+    merged = dict(document)
+    if "JobType" in defaults:
+        merged.setdefault("JobType", defaults["JobType"])
+    if "JobDurationInSeconds" in defaults:
+        merged.setdefault("JobDurationInSeconds", defaults["JobDurationInSeconds"])
+    instance_types = list(defaults.get("InstanceTypes") or ())
+    if merged.get("JobType", "Default") == "Advanced":
+        if instance_types:
+            merged.setdefault("EndpointConfigurations", [{"InstanceType": name} for name in instance_types])
+        for name in ADVANCED_ONLY_FIELDS:
+            if name in defaults:
+                merged.setdefault(name, defaults[name])
+    elif instance_types:
+        merged.setdefault("SupportedRealtimeInferenceInstanceTypes", instance_types)
+    return merged
+
+
+def job_defaults_findings(defaults: dict[str, Any]) -> list[Finding]:
+    """Every problem of ``defaults``, checked against the same schema as a manifest's fields."""
+    schema = manifest_schema()
+    properties = {name: schema["properties"][name] for name in DEFAULT_FIELDS if name != "InstanceTypes"}
+    properties["InstanceTypes"] = schema["properties"]["SupportedRealtimeInferenceInstanceTypes"]
+    defaults_schema = {"$defs": schema["$defs"], "type": "object", "properties": properties,
+                       "additionalProperties": False}
+    findings = [Finding(violation.path or "job settings", violation.message,
+                        "Use the shape of the CreateInferenceRecommendationsJob API (see the README).")
+                for violation in check(defaults, defaults_schema)]
+    known = realtime_instance_types()
+    for index, name in enumerate(defaults.get("InstanceTypes") or ()):
+        if isinstance(name, str) and name not in known:
+            findings.append(Finding(f"InstanceTypes[{index}]", f"{name!r} is not a SageMaker real-time instance type",
+                                    "Use a type such as ml.c5.xlarge (see realtime_instance_types.json)."))
+    return findings

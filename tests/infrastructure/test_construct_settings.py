@@ -1,0 +1,230 @@
+"""The construct's key, job settings and VPC props, and the synth-time checks of every prop.
+
+One stack is synthesized for the module (with cdk-nag): a pipeline using a customer-managed key, an
+imported VPC and Advanced job settings; one with an imported key; and pipelines whose props are legal
+but unwise, each of which must carry its warning. The invalid props fail before anything is synthesized.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aws_cdk import App, Duration, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Annotations, Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from neo_recommender import InferenceRecommenderPipeline, JobSettings, NeoRecommenderStack
+
+TRAFFIC = {"TrafficType": "PHASES",
+           "Phases": [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}
+STOPPING = {"MaxInvocations": 300, "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 100}]}
+ADVANCED = JobSettings(job_type="Advanced", instance_types=["ml.c5.xlarge", "ml.m5.large"],
+                       job_duration=Duration.hours(1), traffic_pattern=TRAFFIC, stopping_conditions=STOPPING,
+                       resource_limit={"MaxNumberOfTests": 4, "MaxParallelOfTests": 2})
+
+
+@dataclass
+class Synthesized:
+    template: Template
+    resources: dict[str, Any]
+    annotations: Annotations
+    secured: InferenceRecommenderPipeline
+    key_id: str
+
+    def of(self, pipeline: str, resource_type: str) -> dict[str, Any]:
+        """The resources of one type under one pipeline's construct id."""
+        return {name: resource for name, resource in self.resources.items()
+                if resource["Type"] == resource_type and name.startswith(pipeline)}
+
+    def function_environment(self, pipeline: str, step: str) -> dict[str, Any]:
+        (function,) = [resource for name, resource in self.of(pipeline, "AWS::Lambda::Function").items()
+                       if name.startswith(pipeline + step)]
+        return function["Properties"]["Environment"]["Variables"]
+
+
+@pytest.fixture(scope="module")
+def synthesized() -> Synthesized:
+    app = App()
+    stack = Stack(app, "Settings", env={"account": "111122223333", "region": "eu-west-1"})
+    key = kms.Key(stack, "PlatformKey", enable_key_rotation=True)
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "PlatformVpc", vpc_id="vpc-0abc", availability_zones=["eu-west-1a",
+                                                                                                   "eu-west-1b"],
+                                      private_subnet_ids=["subnet-0aaa", "subnet-0bbb"])
+    secured = InferenceRecommenderPipeline(stack, "Secured", encryption_key=key, vpc=vpc, job_settings=ADVANCED,
+                                           name_prefix="sec-")
+    InferenceRecommenderPipeline(stack, "ImportedKey", name_prefix="imp-", encryption_key=kms.Key.from_key_arn(
+        stack, "SharedKey", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"))
+    InferenceRecommenderPipeline(stack, "Unwise", watched_prefix="", poll_interval=Duration.minutes(15),
+                                 job_deadline=Duration.minutes(40), name_prefix="unw-",
+                                 job_settings=JobSettings(traffic_pattern=TRAFFIC))
+    InferenceRecommenderPipeline(stack, "AdvancedOnly", name_prefix="adv-", job_settings=JobSettings(
+        job_type="Advanced"))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # a finding fails the synthesis below
+    annotations = Annotations.from_stack(stack)
+    template = Template.from_stack(stack)
+    return Synthesized(template, template.to_json()["Resources"], annotations, secured,
+                       stack.resolve(key.node.default_child.logical_id))
+
+
+def _key_arn(synthesized: Synthesized) -> dict[str, Any]:
+    return {"Fn::GetAtt": [synthesized.key_id, "Arn"]}
+
+
+def test_one_key_encrypts_bucket_table_topic_and_logs(synthesized: Synthesized) -> None:
+    key_arn = _key_arn(synthesized)
+    (bucket,) = [b for name, b in synthesized.of("Secured", "AWS::S3::Bucket").items() if "Submission" in name]
+    (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule == {"BucketKeyEnabled": True, "ServerSideEncryptionByDefault": {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}}
+    (table,) = synthesized.of("Secured", "AWS::DynamoDB::Table").values()
+    assert table["Properties"]["SSESpecification"] == {"KMSMasterKeyId": key_arn, "SSEEnabled": True,
+                                                       "SSEType": "KMS"}
+    (topic,) = synthesized.of("Secured", "AWS::SNS::Topic").values()
+    assert topic["Properties"]["KmsMasterKeyId"] == key_arn
+    log_groups = synthesized.of("Secured", "AWS::Logs::LogGroup")
+    assert len(log_groups) == 7  # six functions and the state machine
+    assert all(group["Properties"]["KmsKeyId"] == key_arn for group in log_groups.values())
+    # Without a key: SSE-S3 and the AWS-managed keys, and unencrypted-by-CMK log groups.
+    (plain_table,) = synthesized.of("AdvancedOnly", "AWS::DynamoDB::Table").values()
+    assert plain_table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+    plain_logs = synthesized.of("AdvancedOnly", "AWS::Logs::LogGroup").values()
+    assert plain_logs and not any("KmsKeyId" in group["Properties"] for group in plain_logs)
+
+
+def test_the_key_policy_lets_cloudwatch_logs_use_it(synthesized: Synthesized) -> None:
+    statements = synthesized.resources[synthesized.key_id]["Properties"]["KeyPolicy"]["Statement"]
+    (logs,) = [s for s in statements if s["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}]
+    assert "kms:GenerateDataKey" in logs["Action"] and not any(a.endswith("*") for a in logs["Action"])
+    (arn_parts,) = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Join"][1:]
+    assert arn_parts == ["arn:", {"Ref": "AWS::Partition"}, ":logs:eu-west-1:111122223333:log-group:*"]
+
+
+def test_ir_gets_the_key_for_its_volumes_and_may_create_grants_for_aws_resources_only(
+        synthesized: Synthesized) -> None:
+    environment = synthesized.function_environment("Secured", "StartRecommendationJob")
+    assert environment["VOLUME_KMS_KEY_ID"] == _key_arn(synthesized)
+    role_policy = json.dumps([p for name, p in synthesized.of("Secured", "AWS::IAM::Policy").items()
+                              if name.startswith("SecuredRecommenderRole")])
+    assert '"kms:CreateGrant"' in role_policy and '"kms:GrantIsForAWSResource": "true"' in role_policy
+    for step in ("ValidateSubmission", "RegisterModel", "CheckRecommendationJob"):
+        assert "VOLUME_KMS_KEY_ID" not in synthesized.function_environment("Secured", step)
+
+
+def test_no_policy_grants_a_kms_wildcard_action(synthesized: Synthesized) -> None:
+    policies = json.dumps(synthesized.template.find_resources("AWS::IAM::Policy"))
+    assert "kms:" in policies
+    assert not re.search(r'"kms:[A-Za-z]*\*"', policies)
+
+
+def test_ir_runs_in_the_given_vpc_with_its_own_security_group(synthesized: Synthesized) -> None:
+    groups = synthesized.of("Secured", "AWS::EC2::SecurityGroup")
+    ((group_id, group),) = groups.items()
+    assert "SecurityGroupIngress" not in group["Properties"] and group["Properties"]["VpcId"] == "vpc-0abc"
+    joined = synthesized.function_environment("Secured", "StartRecommendationJob")["VPC_CONFIG"]["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else "<sg>" for part in joined)
+    assert json.loads(text) == {"SecurityGroupIds": ["<sg>"], "Subnets": ["subnet-0aaa", "subnet-0bbb"]}
+    assert {"Fn::GetAtt": [group_id, "GroupId"]} in joined
+    role_policy = json.dumps([p for name, p in synthesized.of("Secured", "AWS::IAM::Policy").items()
+                              if name.startswith("SecuredRecommenderRole")])
+    assert ":subnet/subnet-0aaa" in role_policy and "ec2:CreateNetworkInterface" in role_policy
+    # Pipelines without a VPC get no VPC_CONFIG and no EC2 permissions.
+    assert "VPC_CONFIG" not in synthesized.function_environment("AdvancedOnly", "StartRecommendationJob")
+    assert "ec2:" not in json.dumps(synthesized.of("AdvancedOnly", "AWS::IAM::Policy"))
+
+
+def test_job_settings_travel_to_the_validation_step(synthesized: Synthesized) -> None:
+    defaults = json.loads(synthesized.function_environment("Secured", "ValidateSubmission")["JOB_DEFAULTS"])
+    assert defaults == {"JobType": "Advanced", "InstanceTypes": ["ml.c5.xlarge", "ml.m5.large"],
+                        "JobDurationInSeconds": 3600, "TrafficPattern": TRAFFIC, "StoppingConditions": STOPPING,
+                        "ResourceLimit": {"MaxNumberOfTests": 4, "MaxParallelOfTests": 2}}
+    assert json.loads(synthesized.function_environment("AdvancedOnly", "ValidateSubmission")["JOB_DEFAULTS"]) == {
+        "JobType": "Advanced"}
+    assert synthesized.secured.job_settings is ADVANCED
+
+
+@pytest.mark.parametrize(("pipeline", "warning"), [
+    ("ImportedKey", "encryption_key is imported"),
+    ("Unwise", "watched_prefix is empty"),
+    ("Unwise", "poll_interval is 15 minutes: results arrive up to that long"),
+    ("Unwise", "Default Inference Recommender jobs usually take about 45 minutes"),
+    ("Unwise", "they apply only to manifests that ask for JobType Advanced"),
+    ("AdvancedOnly", "every manifest must then list EndpointConfigurations"),
+])
+def test_legal_but_unwise_props_carry_a_warning(synthesized: Synthesized, pipeline: str, warning: str) -> None:
+    synthesized.annotations.has_warning(f"/Settings/{pipeline}", Match.string_like_regexp(re.escape(warning)))
+
+
+def test_sensible_props_carry_no_warning(synthesized: Synthesized) -> None:
+    synthesized.annotations.has_no_warning("/Settings/Secured", Match.any_value())
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"poll_interval": Duration.seconds(10)}, "poll_interval is 10 seconds; give at least 30 seconds"),
+    ({"job_deadline": Duration.minutes(50), "job_settings": JobSettings(job_duration=Duration.hours(1))},
+     "job_deadline (50 minutes) is not longer than job_settings.job_duration (1 hour)"),
+    ({"job_deadline": Duration.seconds(50)}, "job_deadline (50 seconds) must be longer than poll_interval"),
+    ({"job_deadline": Duration.days(400)}, "give at most 360 days"),
+    ({"watched_prefix": "/models/"}, "watched_prefix '/models/' starts with '/'"),
+    ({"watched_prefix": "models"}, "watched_prefix 'models' must end with '/'"),
+    ({"watched_prefix": "models/*/"}, "contains a wildcard"),
+    ({"watched_prefix": "neo-compiled/"}, "overlaps 'neo-compiled/', where Neo writes"),
+    ({"job_settings": JobSettings(instance_types=["ml.c5.xlarge", "ml.c99.huge"])},
+     "job_settings.instance_types[1] 'ml.c99.huge' is not a SageMaker real-time instance type"),
+    ({"job_settings": JobSettings(job_type="advanced")}, 'job_settings.job_type must be one of "Default", "Advanced"'),
+    ({"job_settings": JobSettings(job_duration=Duration.hours(3))},
+     "job_settings.job_duration must be, in seconds, at most 7200"),
+    ({"job_settings": JobSettings(traffic_pattern={"TrafficType": "PHASES", "Phases": [
+        {"InitialNumberOfUsers": 5, "SpawnRate": 1, "DurationInSeconds": 120}]})},
+     "job_settings.traffic_pattern.Phases[0].InitialNumberOfUsers must be at most 3"),
+    ({"job_settings": JobSettings(stopping_conditions={"MaxInvocations": 0})},
+     "job_settings.stopping_conditions.MaxInvocations must be at least 1"),
+    ({"name_prefix": "nr_"}, "name_prefix 'nr_' must be 1-20 letters, digits and hyphens"),
+    ({"model_approval_status": "approved"}, "model_approval_status 'approved' must be one of"),
+    ({"results_retention": Duration.hours(12)}, "results_retention is 12 hours; give whole days"),
+    ({"security_groups": ["sg"]}, "vpc_subnets and security_groups need vpc"),
+])
+def test_invalid_props_fail_at_synth_naming_the_prop(kwargs: dict[str, Any], message: str) -> None:
+    stack = Stack(App(), "Bad")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        InferenceRecommenderPipeline(stack, "P", **kwargs)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ValueError) as raised:
+        InferenceRecommenderPipeline(Stack(App(), "Bad"), "P", watched_prefix="/in", poll_interval=Duration.seconds(5),
+                                     name_prefix="")
+    message = str(raised.value)
+    for part in ("starts with '/'", "must end with '/'", "poll_interval is 5 seconds", "name_prefix ''"):
+        assert part in message
+
+
+def test_too_many_security_groups_are_rejected() -> None:
+    stack = Stack(App(), "Bad", env={"account": "111122223333", "region": "eu-west-1"})
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-1", availability_zones=["eu-west-1a"],
+                                      private_subnet_ids=["subnet-1"])
+    groups = [ec2.SecurityGroup.from_security_group_id(stack, f"G{i}", f"sg-{i}") for i in range(6)]
+    with pytest.raises(ValueError, match="security_groups has 6; Inference Recommender takes 1 to 5"):
+        InferenceRecommenderPipeline(stack, "P", vpc=vpc, security_groups=groups)
+
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"neo-recommender:pollIntervalSeconds": "ten"},
+     "context neo-recommender:pollIntervalSeconds must be a whole number, not 'ten'"),
+    ({"neo-recommender:pollIntervalSeconds": 10},
+     "poll_interval is 10 seconds; give at least 30 seconds"),
+    ({"neo-recommender:trafficPattern": "{not json"}, "context neo-recommender:trafficPattern is not valid JSON"),
+    ({"neo-recommender:kmsKeyArn": "alias/mine"}, "context neo-recommender:kmsKeyArn must be a KMS key ARN"),
+    ({"neo-recommender:removalPolicy": "keep"}, "context neo-recommender:removalPolicy must be 'retain' or 'destroy'"),
+    ({"neo-recommender:instanceTypes": "ml.c5.xlarge,ml.nope"}, "job_settings.instance_types[1] 'ml.nope'"),
+])
+def test_the_stack_names_the_context_key_of_a_bad_setting(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:
+        NeoRecommenderStack(App(context=context), "NeoRecommenderStack")
+    if "context " not in message:
+        assert "neo-recommender:" in str(raised.value)  # the prop's context key is named too

@@ -1,0 +1,79 @@
+"""The deployment's job settings filling what a manifest leaves out (``neo_runtime.job_defaults``)."""
+
+from __future__ import annotations
+
+import json
+
+from neo_recommender import samples
+from neo_runtime.job_defaults import apply_job_defaults, job_defaults_findings, load_job_defaults
+from neo_runtime.validation import check_manifest
+
+TRAFFIC = {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}
+STOPPING = {"MaxInvocations": 300, "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 100}]}
+ADVANCED = {"JobType": "Advanced", "InstanceTypes": ["ml.c5.xlarge", "ml.m5.large"], "JobDurationInSeconds": 3600,
+            "TrafficPattern": TRAFFIC, "StoppingConditions": STOPPING, "ResourceLimit": {"MaxNumberOfTests": 4}}
+
+
+def test_no_defaults_leave_the_manifest_as_it_is() -> None:
+    manifest = samples.xgboost_manifest("xgb")
+    assert apply_job_defaults(manifest, {}) is manifest
+    assert load_job_defaults(None) == {} and load_job_defaults("") == {}
+
+
+def test_advanced_defaults_fill_an_advanced_job() -> None:
+    merged = apply_job_defaults({"ModelName": "m"}, ADVANCED)
+    assert merged["JobType"] == "Advanced" and merged["JobDurationInSeconds"] == 3600
+    assert merged["EndpointConfigurations"] == [{"InstanceType": "ml.c5.xlarge"}, {"InstanceType": "ml.m5.large"}]
+    assert merged["TrafficPattern"] == TRAFFIC and merged["StoppingConditions"] == STOPPING
+    assert merged["ResourceLimit"] == {"MaxNumberOfTests": 4}
+    assert "SupportedRealtimeInferenceInstanceTypes" not in merged
+
+
+def test_the_manifest_always_wins() -> None:
+    own = [{"InstanceType": "ml.g4dn.xlarge"}]
+    merged = apply_job_defaults({"JobType": "Advanced", "EndpointConfigurations": own, "JobDurationInSeconds": 600},
+                                ADVANCED)
+    assert merged["EndpointConfigurations"] == own and merged["JobDurationInSeconds"] == 600
+    # A manifest asking for a Default job gets no Advanced-only field, only the instance types.
+    default = apply_job_defaults({"JobType": "Default"}, ADVANCED)
+    assert default["SupportedRealtimeInferenceInstanceTypes"] == ["ml.c5.xlarge", "ml.m5.large"]
+    assert not {"EndpointConfigurations", "TrafficPattern", "StoppingConditions", "ResourceLimit"} & set(default)
+    listed = apply_job_defaults({"SupportedRealtimeInferenceInstanceTypes": ["ml.c4.xlarge"]},
+                                {"InstanceTypes": ["ml.c5.xlarge"]})
+    assert listed["SupportedRealtimeInferenceInstanceTypes"] == ["ml.c4.xlarge"]
+
+
+def test_a_manifest_valid_alone_stays_valid_with_defaults_and_uses_them() -> None:
+    raw = json.dumps(samples.xgboost_manifest("xgb")).encode()
+    alone = check_manifest(raw, "us-east-1")
+    assert alone.valid and alone.manifest is not None and alone.manifest.job_type == "Default"
+    filled = check_manifest(raw, "us-east-1", ADVANCED)
+    assert filled.valid, filled.format_text()
+    manifest = filled.manifest
+    assert manifest is not None and manifest.job_type == "Advanced" and manifest.job_duration_seconds == 3600
+    assert manifest.advanced["TrafficPattern"] == TRAFFIC
+    assert [item["InstanceType"] for item in manifest.advanced["EndpointConfigurations"]] == [
+        "ml.c5.xlarge", "ml.m5.large"]
+
+
+def test_an_advanced_default_without_instances_asks_the_manifest_for_them() -> None:
+    report = check_manifest(json.dumps(samples.xgboost_manifest("xgb")).encode(), "us-east-1",
+                            {"JobType": "Advanced"})
+    assert not report.valid
+    assert [f.field for f in report.errors] == ["EndpointConfigurations"]
+
+
+def test_findings_name_each_bad_default() -> None:
+    findings = job_defaults_findings({
+        "JobType": "Fast", "InstanceTypes": ["ml.c5.xlarge", "ml.c99.huge"], "JobDurationInSeconds": 9000,
+        "TrafficPattern": {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 9, "SpawnRate": 1,
+                                                                "DurationInSeconds": 120}]},
+        "StoppingConditions": {"MaxInvocations": "many"}, "Colour": "blue"})
+    by_field = {f.field: f.message for f in findings}
+    assert "must be one of" in by_field["JobType"]
+    assert "not a SageMaker real-time instance type" in by_field["InstanceTypes[1]"]
+    assert "at most 7200" in by_field["JobDurationInSeconds"]
+    assert "at most 3" in by_field["TrafficPattern.Phases[0].InitialNumberOfUsers"]
+    assert "whole number" in by_field["StoppingConditions.MaxInvocations"]
+    assert any("Colour" in f.field or "Colour" in f.message for f in findings)
+    assert job_defaults_findings(ADVANCED) == []
