@@ -39,8 +39,13 @@ def grant_workflow_functions(
     topic: sns.ITopic,
     recommender_role: iam.IRole,
     name_prefix: str,
+    job_slots: bool = False,
 ) -> None:
-    """Give each step function exactly the calls its handler makes."""
+    """Give each step function exactly the calls its handler makes.
+
+    ``job_slots``: the pipeline limits concurrent jobs, so the steps that take and give back
+    slots read and write the slots item (``neo_runtime.job_slots``).
+    """
     groups = sagemaker_arn(f"model-package-group/{name_prefix}*")
     packages = sagemaker_arn(f"model-package/{name_prefix}*")
     jobs = sagemaker_arn(f"inference-recommendations-job/{name_prefix}*")
@@ -76,6 +81,10 @@ def grant_workflow_functions(
                                        "sagemaker:ListInferenceRecommendationsJobSteps"], [jobs])
     _allow(functions.publish_results, ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [table.table_arn])
     allow_publishing(functions.publish_results, topic)
+
+    if job_slots:
+        for function in (functions.start_job, functions.publish_results, functions.record_failure):
+            _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [table.table_arn])
 
     # RecordFailure: record and announce.
     _allow(functions.record_failure, ["dynamodb:UpdateItem"], [table.table_arn])

@@ -31,7 +31,7 @@ from neo_recommender.job_settings import JobSettings
 from neo_recommender.lambda_code import ASSET_EXCLUDES, lambda_asset_dir
 from neo_recommender.nag_acknowledgments import acknowledge_findings
 from neo_recommender.workflow import WorkflowFunctions, build_definition
-from neo_runtime.job_defaults import ENVIRONMENT_VARIABLE as JOB_DEFAULTS_VARIABLE
+from neo_runtime import environment_names as names
 
 if TYPE_CHECKING:  # aws_ec2 is large; it is loaded only when a VPC is given
     from aws_cdk import aws_ec2 as ec2
@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # aws_ec2 is large; it is loaded only when a VPC is given
 MANIFEST_FILE_NAME = "recommend.json"
 #: Prefix of names the pipeline gives SageMaker resources (IAM policies are scoped to it).
 SAGEMAKER_NAME_PREFIX = "nr-"
+#: How long a run may wait for a job slot when ``max_concurrent_jobs`` is set and ``max_queue_wait`` is not.
+DEFAULT_MAX_QUEUE_WAIT = Duration.days(7)
 
 _HANDLER_MODULE = "neo_runtime.handlers.{}.handler"
 
@@ -77,6 +79,8 @@ class InferenceRecommenderPipeline(Construct):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        max_concurrent_jobs: int | None = None,
+        max_queue_wait: Duration | None = None,
     ) -> None:
         """Create the pipeline.
 
@@ -122,6 +126,11 @@ class InferenceRecommenderPipeline(Construct):
             subnets with egress
         :param security_groups: security groups of the benchmark endpoints (1 to 5). @default one new
             group with no inbound rules
+        :param max_concurrent_jobs: at most this many IR jobs of this pipeline run at once; further
+            runs wait, first come first served, checking every ``poll_interval`` (keep it within the
+            account's Inference Recommender quota). @default no limit
+        :param max_queue_wait: a run still waiting for a job slot after this long fails with
+            ``JobQueueTimedOut`` (only with ``max_concurrent_jobs``). @default 7 days
         """
         super().__init__(scope, construct_id)
         self.watched_prefix = watched_prefix
@@ -137,7 +146,15 @@ class InferenceRecommenderPipeline(Construct):
             poll_interval=poll_interval, job_deadline=job_deadline, name_prefix=name_prefix,
             model_approval_status=model_approval_status, results_retention=results_retention,
             job_settings=self.job_settings, subnet_count=len(subnet_ids) if subnet_ids is not None else None,
-            security_group_count=len(security_groups) if security_groups is not None else None))
+            security_group_count=len(security_groups) if security_groups is not None else None,
+            max_concurrent_jobs=max_concurrent_jobs, max_queue_wait=max_queue_wait))
+        if max_concurrent_jobs is not None and max_queue_wait is None:
+            max_queue_wait = DEFAULT_MAX_QUEUE_WAIT
+        # No run lives longer than this: the queue, the job's deadline, and an hour to publish.
+        run_timeout = job_deadline.plus(Duration.hours(1))
+        if max_queue_wait is not None:
+            run_timeout = run_timeout.plus(max_queue_wait)
+        self.max_concurrent_jobs = max_concurrent_jobs
         retention_days = int(results_retention.to_days()) if results_retention is not None else 0
         self.encryption_key = encryption_key
         if encryption_key is not None:
@@ -183,9 +200,10 @@ class InferenceRecommenderPipeline(Construct):
             "MODEL_APPROVAL_STATUS": model_approval_status,
             "RECOMMENDER_ROLE_ARN": self.recommender_role.role_arn,
             "RESULTS_RETENTION_DAYS": str(retention_days),
+            **_job_slot_environment(max_concurrent_jobs, max_queue_wait, poll_interval, run_timeout),
         }
         code = lambda_.Code.from_asset(str(lambda_asset_dir()), exclude=ASSET_EXCLUDES)
-        validate_environment = {**environment, JOB_DEFAULTS_VARIABLE: json.dumps(
+        validate_environment = {**environment, names.JOB_DEFAULTS: json.dumps(
             self.job_settings.to_manifest_defaults(), separators=(",", ":"))}
         start_environment = {**environment, **self._job_placement_environment(encryption_key, vpc_config)}
         self.functions = WorkflowFunctions(
@@ -201,7 +219,8 @@ class InferenceRecommenderPipeline(Construct):
         )
         permissions.grant_workflow_functions(
             self.functions, bucket=self.bucket, watched_prefix=watched_prefix, table=self.table,
-            topic=self.topic, recommender_role=self.recommender_role, name_prefix=name_prefix)
+            topic=self.topic, recommender_role=self.recommender_role, name_prefix=name_prefix,
+            job_slots=max_concurrent_jobs is not None)
         if encryption_key is not None:
             permissions.grant_volume_key_use(self.functions.start_job, encryption_key)
 
@@ -222,7 +241,7 @@ class InferenceRecommenderPipeline(Construct):
             logs=sfn.LogOptions(destination=self.state_machine_log_group, level=sfn.LogLevel.ALL,
                                 include_execution_data=False),
             tracing_enabled=True,
-            timeout=job_deadline.plus(Duration.hours(1)),
+            timeout=run_timeout,
         )
 
         # The rule that starts a run when a manifest is uploaded under the watched prefix.
@@ -301,9 +320,9 @@ class InferenceRecommenderPipeline(Construct):
         """What the step creating IR jobs needs to encrypt their volumes and place them in the VPC."""
         environment = {}
         if key is not None:
-            environment["VOLUME_KMS_KEY_ID"] = key.key_arn
+            environment[names.VOLUME_KMS_KEY_ID] = key.key_arn
         if vpc_config is not None:
-            environment["VPC_CONFIG"] = Stack.of(self).to_json_string(vpc_config)
+            environment[names.VPC_CONFIG] = Stack.of(self).to_json_string(vpc_config)
         return environment
 
     def _function(self, construct_id: str, module: str, code: lambda_.Code, environment: dict[str, str],
@@ -342,3 +361,20 @@ def _subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[st
         availability_zones=selection.availability_zones, one_per_az=selection.one_per_az,
         subnet_filters=selection.subnet_filters, subnet_group_name=selection.subnet_group_name,
         subnets=selection.subnets, subnet_type=selection.subnet_type).subnet_ids
+
+
+def _job_slot_environment(max_concurrent_jobs: int | None, max_queue_wait: Duration | None,
+                          poll_interval: Duration, run_timeout: Duration) -> dict[str, str]:
+    """The queue's settings (``neo_runtime.job_slots``): none without a limit.
+
+    A slot held longer than any run can live, or a waiter silent for three polls, was left by an
+    execution that ended without giving it back, and is reclaimed.
+    """
+    if max_concurrent_jobs is None or max_queue_wait is None:
+        return {}
+    return {
+        names.MAX_CONCURRENT_JOBS: str(max_concurrent_jobs),
+        names.JOB_SLOT_HOLDER_EXPIRY_SECONDS: str(int(run_timeout.to_seconds())),
+        names.JOB_SLOT_WAITER_EXPIRY_SECONDS: str(int(poll_interval.to_seconds()) * 3 + 300),
+        names.MAX_QUEUE_WAIT_SECONDS: str(int(max_queue_wait.to_seconds())),
+    }

@@ -39,12 +39,14 @@ class PipelineProps:
     job_settings: JobSettings
     subnet_count: int | None = None
     security_group_count: int | None = None
+    max_concurrent_jobs: int | None = None
+    max_queue_wait: Duration | None = None
 
 
 def check_props(scope: IConstruct, props: PipelineProps) -> None:
     """Raise ``ValueError`` listing every invalid prop; add a warning to ``scope`` for each unwise one."""
     problems = (_prefix_problems(props) + _timing_problems(props) + _naming_problems(props)
-                + props.job_settings.problems() + _vpc_problems(props))
+                + props.job_settings.problems() + _vpc_problems(props) + _queue_problems(props))
     if problems:
         raise ValueError("InferenceRecommenderPipeline: " + "; ".join(problems))
     for warning_id, message in _warnings(props):
@@ -119,6 +121,23 @@ def _vpc_problems(props: PipelineProps) -> list[str]:
         problems.append(f"vpc_subnets select {props.subnet_count} subnets; Inference Recommender takes 1 to 16")
     if props.security_group_count is not None and not 1 <= props.security_group_count <= 5:
         problems.append(f"security_groups has {props.security_group_count}; Inference Recommender takes 1 to 5")
+    return problems
+
+
+def _queue_problems(props: PipelineProps) -> list[str]:
+    maximum, wait = props.max_concurrent_jobs, props.max_queue_wait
+    if maximum is None:
+        return ["max_queue_wait applies only with max_concurrent_jobs; set both or neither"] if wait else []
+    problems = []
+    if isinstance(maximum, bool) or not isinstance(maximum, int) or maximum < 1:
+        problems.append(f"max_concurrent_jobs must be a whole number of at least 1, not {maximum!r}")
+    if wait is not None and not Token.is_unresolved(wait):
+        if wait.to_seconds() < props.poll_interval.to_seconds():
+            problems.append(f"max_queue_wait ({wait.to_human_string()}) must be at least poll_interval "
+                            f"({props.poll_interval.to_human_string()})")
+        if wait.to_seconds() + props.job_deadline.to_seconds() > MAX_JOB_DEADLINE.to_seconds():
+            problems.append("max_queue_wait plus job_deadline must be at most 360 days (Step Functions runs "
+                            "last at most a year)")
     return problems
 
 

@@ -32,6 +32,8 @@ CONTEXT_KEYS = {
     "job_settings.traffic_pattern": "trafficPattern",
     "job_settings.stopping_conditions": "stoppingConditions",
     "job_settings.resource_limit": "resourceLimit",
+    "max_concurrent_jobs": "maxConcurrentJobs",
+    "max_queue_wait": "maxQueueWaitHours",
 }
 
 
@@ -58,6 +60,8 @@ class StackSettings:
     traffic_pattern: dict[str, Any] | None = None
     stopping_conditions: dict[str, Any] | None = None
     resource_limit: dict[str, Any] | None = None
+    max_concurrent_jobs: int | None = None
+    max_queue_wait_hours: int | None = None
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -94,6 +98,8 @@ class StackSettings:
             traffic_pattern=get("trafficPattern", None, _json_object),
             stopping_conditions=get("stoppingConditions", None, _json_object),
             resource_limit=get("resourceLimit", None, _json_object),
+            max_concurrent_jobs=get("maxConcurrentJobs", None, _whole_number),
+            max_queue_wait_hours=get("maxQueueWaitHours", None, _whole_number),
             problems=tuple(problems),
         )
 
@@ -138,6 +144,9 @@ class NeoRecommenderStack(Stack):
                 name_prefix=settings.name_prefix,
                 model_approval_status=settings.model_approval_status,
                 job_settings=settings.job_settings(),
+                max_concurrent_jobs=settings.max_concurrent_jobs,
+                max_queue_wait=(Duration.hours(settings.max_queue_wait_hours)
+                                if settings.max_queue_wait_hours else None),
             )
         except ValueError as error:
             raise ValueError(f"{error} (NeoRecommenderStack reads these from cdk.json context: "

@@ -1,4 +1,4 @@
-"""The Step Functions definition of a run: validate, register, start, wait, publish; or fail.
+"""The Step Functions definition of a run: validate, register, start (or queue), wait, publish; or fail.
 
 An invalid submission goes from the first state straight to the failure path, with every
 finding of the preflight validation in the state.
@@ -104,7 +104,14 @@ def build_definition(
                        sfn.Succeed(scope, "AlreadyHandled", comment="Another execution owns this object version."))
                  .when(sfn.Condition.boolean_equals("$.submission.valid", False), rejected)
                  .otherwise(register))
-    register.next(start_job).next(start_polling).next(wait)
+    # With max_concurrent_jobs, a run waits here until a slot is free (StartRecommendationJob says so).
+    wait_for_slot = sfn.Wait(scope, "WaitForJobSlot", time=sfn.WaitTime.duration(poll_interval))
+    job_started = (sfn.Choice(scope, "JobStarted?")
+                   .when(sfn.Condition.boolean_equals("$.job.started", False), wait_for_slot)
+                   .otherwise(start_polling))
+    wait_for_slot.next(start_job)
+    register.next(start_job).next(job_started)
+    start_polling.next(wait)
     return validate.next(duplicate)
 
 

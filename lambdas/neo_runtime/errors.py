@@ -98,3 +98,10 @@ class RecommendationJobTimedOut(WorkflowError):
     """The job ran past the pipeline's deadline and was stopped."""
 
     advice = "Raise the pipeline's job deadline, or use an Advanced job with fewer instance types."
+
+
+class JobQueueTimedOut(WorkflowError):
+    """The run waited longer than the pipeline allows for a free job slot (``max_concurrent_jobs``)."""
+
+    advice = ("Too many runs were ahead of this one. Upload recommend.json again later, raise "
+              "max_concurrent_jobs (within the account's Inference Recommender quota) or max_queue_wait.")

@@ -20,8 +20,6 @@ from neo_runtime.schema_check import check
 #: The fields a deployment may give defaults for.
 DEFAULT_FIELDS = ("JobType", "InstanceTypes", "JobDurationInSeconds", "TrafficPattern", "StoppingConditions",
                   "ResourceLimit")
-#: The environment variable that carries them to the validation step.
-ENVIRONMENT_VARIABLE = "JOB_DEFAULTS"
 
 
 def load_job_defaults(text: str | None) -> dict[str, Any]:

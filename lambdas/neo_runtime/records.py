@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from neo_runtime.decision import Decision
 from neo_runtime.ranking import Recommendation, overall_comparison
@@ -35,6 +35,7 @@ TRIMMABLE_LISTS = ("failed_steps", "findings", "comparisons", "recommendation_ex
 #: Environment variable holding the number of days results are kept (unset or 0: forever).
 RETENTION_ENV = "RESULTS_RETENTION_DAYS"
 _serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 
 def run_key(run_id: str) -> dict[str, dict[str, str]]:
@@ -147,6 +148,11 @@ def to_attribute_values(item: dict[str, Any]) -> dict[str, Any]:
     """Serialize a plain dict for the low-level DynamoDB client, dropping None values."""
     return {key: _serializer.serialize(_decimalize(value))
             for key, value in item.items() if value is not None}
+
+
+def from_attribute_values(item: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of ``to_attribute_values`` (numbers come back as ``Decimal``)."""
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
 def _decimalize(value: Any) -> Any:

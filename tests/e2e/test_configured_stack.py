@@ -42,3 +42,33 @@ def test_the_outputs_name_everything_a_user_needs_next(configured: Any) -> None:
     for name in ("SubmissionBucketName", "WatchedPrefix", "ResultsTableName", "NotificationTopicArn",
                  "StateMachineArn", "RecommenderRoleArn", "EncryptionKeyArn"):
         assert outputs.get(name), name
+
+
+def test_a_burst_waits_for_job_slots_and_every_run_completes_once(configured: Any) -> None:
+    """Six submissions at once with maxConcurrentJobs 2: never more than two IR jobs overlap."""
+    aws, sagemaker = configured.aws, boto3.client("sagemaker")
+    before = set(configured.executions())
+    models = [f"burst-{index}" for index in range(6)]
+    for model in models:
+        configured.upload(model)
+    finished = aws.wait_for_executions(configured.outputs["StateMachineArn"], count=len(before) + len(models))
+    runs = [configured.outcome(execution) for execution in finished if execution["executionArn"] not in before]
+    assert sorted(run.summary["model_name"] for run in runs) == models
+    assert all(run.execution["status"] == "SUCCEEDED" and run.summary["status"] == "COMPLETED" for run in runs)
+    assert any("queued_at" in run.summary for run in runs)  # some runs had to wait
+    assert any("WaitForJobSlot" in run.states_entered() for run in runs)
+
+    jobs = [sagemaker.describe_inference_recommendations_job(JobName=job["JobName"])
+            for job in aws.recommender.jobs() if job["JobName"].startswith("team-a-burst-")]
+    assert len(jobs) == len(models)  # one job per run, none started twice
+    events = sorted([(job["CreationTime"], 1) for job in jobs] + [(job["CompletionTime"], -1) for job in jobs],
+                    key=lambda event: (event[0], event[1]))
+    running, peak = 0, 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    assert peak == 2
+    slots = boto3.client("dynamodb").get_item(
+        TableName=configured.outputs["ResultsTableName"], Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "team-a-"}},
+        ConsistentRead=True)["Item"]
+    assert slots["holders"]["M"] == {} and slots["waiters"]["M"] == {}  # every slot given back

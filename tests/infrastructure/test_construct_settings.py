@@ -57,7 +57,7 @@ def synthesized() -> Synthesized:
                                                                                                    "eu-west-1b"],
                                       private_subnet_ids=["subnet-0aaa", "subnet-0bbb"])
     secured = InferenceRecommenderPipeline(stack, "Secured", encryption_key=key, vpc=vpc, job_settings=ADVANCED,
-                                           name_prefix="sec-")
+                                           name_prefix="sec-", max_concurrent_jobs=3)
     InferenceRecommenderPipeline(stack, "ImportedKey", name_prefix="imp-", encryption_key=kms.Key.from_key_arn(
         stack, "SharedKey", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"))
     InferenceRecommenderPipeline(stack, "Unwise", watched_prefix="", poll_interval=Duration.minutes(15),
@@ -148,6 +148,24 @@ def test_job_settings_travel_to_the_validation_step(synthesized: Synthesized) ->
     assert synthesized.secured.job_settings is ADVANCED
 
 
+def test_max_concurrent_jobs_configures_the_queue(synthesized: Synthesized) -> None:
+    environment = synthesized.function_environment("Secured", "StartRecommendationJob")
+    run_timeout = (3 + 1) * 3600 + 7 * 24 * 3600  # deadline, an hour to publish, a week of queueing
+    assert environment["MAX_CONCURRENT_JOBS"] == "3" and environment["MAX_QUEUE_WAIT_SECONDS"] == str(7 * 24 * 3600)
+    assert environment["JOB_SLOT_HOLDER_EXPIRY_SECONDS"] == str(run_timeout)
+    assert environment["JOB_SLOT_WAITER_EXPIRY_SECONDS"] == str(3 * 60 + 300)
+    (machine,) = synthesized.of("Secured", "AWS::StepFunctions::StateMachine").values()
+    assert f'"TimeoutSeconds":{run_timeout}' in json.dumps(machine["Properties"]["DefinitionString"],
+                                                            separators=(",", ":")).replace("\\", "")
+    slot_writers = {name.removeprefix("Secured").split("Role")[0]
+                    for name, policy in synthesized.of("Secured", "AWS::IAM::Policy").items()
+                    if "dynamodb:GetItem" in json.dumps(policy)}
+    assert slot_writers == {"StartRecommendationJob", "PublishResults", "RecordFailure"}
+    # Without a limit: no queue settings, no slot access, the run lives as long as its deadline plus an hour.
+    assert "MAX_CONCURRENT_JOBS" not in synthesized.function_environment("AdvancedOnly", "StartRecommendationJob")
+    assert "dynamodb:GetItem" not in json.dumps(synthesized.of("AdvancedOnly", "AWS::IAM::Policy"))
+
+
 @pytest.mark.parametrize(("pipeline", "warning"), [
     ("ImportedKey", "encryption_key is imported"),
     ("Unwise", "watched_prefix is empty"),
@@ -188,6 +206,10 @@ def test_sensible_props_carry_no_warning(synthesized: Synthesized) -> None:
     ({"model_approval_status": "approved"}, "model_approval_status 'approved' must be one of"),
     ({"results_retention": Duration.hours(12)}, "results_retention is 12 hours; give whole days"),
     ({"security_groups": ["sg"]}, "vpc_subnets and security_groups need vpc"),
+    ({"max_concurrent_jobs": 0}, "max_concurrent_jobs must be a whole number of at least 1, not 0"),
+    ({"max_queue_wait": Duration.days(1)}, "max_queue_wait applies only with max_concurrent_jobs"),
+    ({"max_concurrent_jobs": 2, "max_queue_wait": Duration.seconds(30)},
+     "max_queue_wait (30 seconds) must be at least poll_interval (1 minute)"),
 ])
 def test_invalid_props_fail_at_synth_naming_the_prop(kwargs: dict[str, Any], message: str) -> None:
     stack = Stack(App(), "Bad")

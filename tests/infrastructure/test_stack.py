@@ -146,7 +146,12 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     assert states["ValidateSubmission"]["Next"] == "DuplicateEvent?"
     assert states["DuplicateEvent?"]["Default"] == "RegisterModel"
     assert states["RegisterModel"]["Next"] == "StartRecommendationJob"
-    assert states["StartRecommendationJob"]["Next"] == "StartPolling"
+    assert states["StartRecommendationJob"]["Next"] == "JobStarted?"
+    # Without max_concurrent_jobs the job always starts; with it, a queued run waits and asks again.
+    assert states["JobStarted?"]["Choices"] == [
+        {"Variable": "$.job.started", "BooleanEquals": False, "Next": "WaitForJobSlot"}]
+    assert states["JobStarted?"]["Default"] == "StartPolling"
+    assert states["WaitForJobSlot"] == {"Type": "Wait", "Seconds": 60, "Next": "StartRecommendationJob"}
     assert states["StartPolling"]["Next"] == "WaitForJob"
     assert states["WaitForJob"] == {"Type": "Wait", "Seconds": 60, "Next": "CheckRecommendationJob"}
     assert states["CheckRecommendationJob"]["Next"] == "JobFinished?"

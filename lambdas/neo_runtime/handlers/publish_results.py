@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from neo_runtime import records, run_store
+from neo_runtime import job_slots, records, run_store
 from neo_runtime.aws import client
 from neo_runtime.decision import Constraints, decide
 from neo_runtime.log import RunLogger
@@ -26,6 +26,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     log = RunLogger("PublishResults", run_id=run_id, job_name=job_name)
     sagemaker = client("sagemaker")
     job = sagemaker.describe_inference_recommendations_job(JobName=job_name)
+    # The job has ended: its slot is free for the next run in the queue.
+    job_slots.release_if_limited(run_store.table_name(), run_id)
     decision = decide((Recommendation.from_ir(item) for item in job.get("InferenceRecommendations", [])),
                       Constraints.from_manifest(manifest))
     failed_steps = list_failed_steps(sagemaker, job_name)

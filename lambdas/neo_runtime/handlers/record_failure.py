@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from neo_runtime import errors, records, run_store
+from neo_runtime import errors, job_slots, records, run_store
 from neo_runtime.aws import client
 from neo_runtime.log import RunLogger
 from neo_runtime.notification import failure_message
@@ -44,6 +44,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         # Another execution owns this run; its own outcome will be recorded and announced.
         log.warning("run owned by another execution; failure not recorded", error=error)
         return summary
+    # Whatever failed, this run's job has ended or never started: free its slot or its place in the queue.
+    job_slots.release_if_limited(run_store.table_name(), run_id)
     client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **failure_message(summary))
     log.warning("run failed", error_type=error["type"], failed_step=error["step"])
     return summary

@@ -1,25 +1,39 @@
-"""Step 3: start the Inference Recommender job (at most once per run)."""
+"""Step 3: take a job slot (when the deployment limits concurrent jobs), then start the IR job once per run."""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from neo_runtime import run_store
+from neo_runtime import environment_names as names
+from neo_runtime import job_slots, run_store
 from neo_runtime.aws import client, error_code
+from neo_runtime.errors import JobQueueTimedOut
 from neo_runtime.log import RunLogger
 from neo_runtime.manifest import Manifest
+from neo_runtime.records import now_iso
 from neo_runtime.sagemaker_requests import create_recommendation_job_request
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Event: ``{"submission", "model_package", "execution_arn"}``. Returns the job's name and ARN."""
+    """Event: ``{"submission", "model_package", "execution_arn"}``.
+
+    Returns ``{"started": true, "job_name", "job_arn"}``, or ``{"started": false, "queue_position", ...}``
+    while every slot is taken (the state machine waits and asks again).
+    """
     submission = event["submission"]
     run_id = submission["run_id"]
     log = RunLogger("StartRecommendationJob", run_id=run_id)
+    limits = job_slots.limits_from_environment()
+    if limits is not None:
+        slot = job_slots.acquire(run_store.table_name(), job_slots.scope_of_deployment(), run_id, limits)
+        if not slot.granted:
+            return _queued(slot, run_id, event["execution_arn"], log)
+
     package_arn = event["model_package"]["model_package_arn"]
     request = create_recommendation_job_request(
         Manifest.from_dict(submission["manifest"]),
@@ -27,8 +41,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         role_arn=os.environ["RECOMMENDER_ROLE_ARN"],
         model_package_arn=package_arn,
         run_id=run_id,
-        volume_kms_key_id=os.environ.get("VOLUME_KMS_KEY_ID") or None,
-        vpc_config=json.loads(os.environ.get("VPC_CONFIG") or "null"),
+        volume_kms_key_id=os.environ.get(names.VOLUME_KMS_KEY_ID) or None,
+        vpc_config=json.loads(os.environ.get(names.VPC_CONFIG) or "null"),
         compiled_output_url=f"s3://{submission['bucket']}/{os.environ['COMPILED_OUTPUT_PREFIX']}{run_id}/",
     )
     sagemaker = client("sagemaker")
@@ -44,4 +58,19 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     run_store.update_run(run_id, event["execution_arn"], {
         "status": "RUNNING", "job_arn": job_arn, "model_package_arn": package_arn})
     log.info("inference recommendations job started", job_name=request["JobName"], job_arn=job_arn)
-    return {"job_name": request["JobName"], "job_arn": job_arn}
+    return {"started": True, "job_name": request["JobName"], "job_arn": job_arn}
+
+
+def _queued(slot: job_slots.SlotDecision, run_id: str, execution_arn: str, log: RunLogger) -> dict[str, Any]:
+    """Every slot is taken: record the run as QUEUED (once), or fail it when it has waited too long."""
+    waited = (datetime.fromisoformat(now_iso()) - datetime.fromisoformat(slot.waiting_since or now_iso()))
+    max_wait = int(os.environ.get(names.MAX_QUEUE_WAIT_SECONDS) or 0)
+    if max_wait and waited.total_seconds() > max_wait:
+        raise JobQueueTimedOut(
+            f"Waited {int(waited.total_seconds())} s for one of {slot.running} busy job slots "
+            f"(position {slot.position} of {slot.waiting}); the limit is {max_wait} s")
+    if slot.changed:
+        run_store.update_run(run_id, execution_arn, {
+            "status": "QUEUED", "queued_at": slot.waiting_since, "queue_position": slot.position})
+    log.info("waiting for a job slot", position=slot.position, waiting=slot.waiting, running=slot.running)
+    return {"started": False, "queue_position": slot.position, "waiting": slot.waiting, "running": slot.running}

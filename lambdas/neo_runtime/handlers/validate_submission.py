@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 from neo_runtime import naming, run_store
 from neo_runtime.archive_checks import MODEL, PAYLOAD
 from neo_runtime.aws import client, error_code
+from neo_runtime.environment_names import JOB_DEFAULTS
 from neo_runtime.errors import Finding, SubmissionInvalid
-from neo_runtime.job_defaults import ENVIRONMENT_VARIABLE as JOB_DEFAULTS_VARIABLE
 from neo_runtime.job_defaults import load_job_defaults
 from neo_runtime.log import RunLogger
 from neo_runtime.manifest import MAX_MANIFEST_BYTES, ArchiveLocation, resolve_archive
@@ -46,7 +46,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     report, locations = _validate(source, region, os.environ.get("WATCHED_PREFIX", ""),
-                                  load_job_defaults(os.environ.get(JOB_DEFAULTS_VARIABLE)))
+                                  load_job_defaults(os.environ.get(JOB_DEFAULTS)))
     submission: dict[str, Any] = {
         "duplicate": False,
         "valid": report.valid,

@@ -1,0 +1,19 @@
+"""Names of the environment variables the construct sets for the handlers: the contract between them.
+
+Plain constants, so the construct can import them at synth time without loading boto3.
+"""
+
+#: The deployment's job settings as a partial manifest (JSON), read by the validation step.
+JOB_DEFAULTS = "JOB_DEFAULTS"
+#: KMS key ARN for IR's benchmark volumes and Neo's output (unset: AWS-managed encryption).
+VOLUME_KMS_KEY_ID = "VOLUME_KMS_KEY_ID"
+#: ``{"SecurityGroupIds": [...], "Subnets": [...]}`` (JSON) for IR's endpoints (unset: no VPC).
+VPC_CONFIG = "VPC_CONFIG"
+#: At most this many IR jobs at once (unset or 0: no limit).
+MAX_CONCURRENT_JOBS = "MAX_CONCURRENT_JOBS"
+#: A job slot held longer than this (seconds) was left by a run that ended without giving it back.
+JOB_SLOT_HOLDER_EXPIRY_SECONDS = "JOB_SLOT_HOLDER_EXPIRY_SECONDS"
+#: A queued run not heard from for this long (seconds) has gone away.
+JOB_SLOT_WAITER_EXPIRY_SECONDS = "JOB_SLOT_WAITER_EXPIRY_SECONDS"
+#: A run still queued after this long (seconds) fails with JobQueueTimedOut.
+MAX_QUEUE_WAIT_SECONDS = "MAX_QUEUE_WAIT_SECONDS"

@@ -1,0 +1,180 @@
+"""At most N Inference Recommender jobs at once: a first-come, first-served queue in one DynamoDB item.
+
+A run that wants to start its job asks for a slot. It gets one when fewer than N runs hold a slot
+and no run that asked earlier is still waiting; otherwise it joins (or stays in) the queue and asks
+again after the poll interval. A run gives its slot back when its job has ended (results published
+or the run failed).
+
+The state is one item, ``{holders: {run: acquired_at}, waiters: {run: {since, seen}}, version}``,
+written with an optimistic-lock condition on ``version``, so concurrent requests never hand out
+more than N slots. Nothing is lost when an execution dies without giving its slot back: a holder
+older than the longest a run can live, and a waiter that stopped asking, are dropped.
+
+``decide`` is the whole policy, as a pure function; ``acquire`` and ``release`` apply it to the table.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from neo_runtime import environment_names as names
+from neo_runtime.aws import client, error_code
+from neo_runtime.records import from_attribute_values, now_iso, to_attribute_values
+
+SLOTS_PARTITION = "JOB_SLOTS"
+_WRITE_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class SlotLimits:
+    """The deployment's limit and how long a holder or a silent waiter is trusted."""
+
+    max_concurrent_jobs: int
+    holder_expiry: timedelta
+    waiter_expiry: timedelta
+
+
+@dataclass(frozen=True)
+class SlotState:
+    """Who holds a slot and who waits for one (run id to ISO times)."""
+
+    holders: dict[str, str] = field(default_factory=dict)
+    waiters: dict[str, dict[str, str]] = field(default_factory=dict)
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class SlotDecision:
+    """The outcome of one request: the new state, whether it changed, and where the run stands."""
+
+    state: SlotState
+    granted: bool
+    changed: bool
+    position: int  # 0 when granted; else 1 for the first in the queue
+    waiting: int
+    running: int
+    waiting_since: str | None
+
+
+def limits_from_environment() -> SlotLimits | None:
+    """The deployment's limits, or None when it sets no limit (``MAX_CONCURRENT_JOBS`` unset or 0)."""
+    maximum = int(os.environ.get(names.MAX_CONCURRENT_JOBS) or 0)
+    if maximum <= 0:
+        return None
+    return SlotLimits(max_concurrent_jobs=maximum,
+                      holder_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_HOLDER_EXPIRY_SECONDS])),
+                      waiter_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_WAITER_EXPIRY_SECONDS])))
+
+
+def scope_of_deployment() -> str:
+    """The slots item of this deployment: its SageMaker name prefix, the scope of its IAM policies."""
+    return os.environ.get("JOB_NAME_PREFIX", "")
+
+
+def release_if_limited(table: str, run_id: str) -> bool:
+    """Give back ``run_id``'s slot when the deployment limits concurrent jobs; False otherwise."""
+    if limits_from_environment() is None:
+        return False
+    return release(table, scope_of_deployment(), run_id)
+
+
+def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> SlotDecision:
+    """Grant ``run_id`` a slot, or queue it, first come first served (a pure function of its inputs)."""
+    now_text = now.isoformat()
+    holders = {run: at for run, at in state.holders.items()
+               if now - datetime.fromisoformat(at) <= limits.holder_expiry}
+    waiters = {run: dict(entry) for run, entry in state.waiters.items()
+               if now - datetime.fromisoformat(entry["seen"]) <= limits.waiter_expiry or run == run_id}
+    changed = holders != state.holders or set(waiters) != set(state.waiters)
+    if run_id in holders:  # a repeated request of a run that already holds its slot
+        return SlotDecision(replace(state, holders=holders, waiters=waiters), True, changed, 0,
+                            len(waiters), len(holders), None)
+    entry = waiters.get(run_id)
+    if entry is None:
+        entry = waiters[run_id] = {"since": now_text, "seen": now_text}
+        changed = True
+    elif now - datetime.fromisoformat(entry["seen"]) > limits.waiter_expiry / 3:
+        entry["seen"] = now_text  # refreshed now and then, not on every request
+        changed = True
+    queue = sorted(waiters, key=lambda run: (waiters[run]["since"], run))
+    position = queue.index(run_id) + 1
+    free = limits.max_concurrent_jobs - len(holders)
+    if position <= free:
+        since = waiters.pop(run_id)["since"]
+        holders[run_id] = now_text
+        return SlotDecision(replace(state, holders=holders, waiters=waiters), True, True, 0,
+                            len(waiters), len(holders), since)
+    return SlotDecision(replace(state, holders=holders, waiters=waiters), False, changed, position,
+                        len(waiters), len(holders), entry["since"])
+
+
+def without(state: SlotState, run_id: str) -> SlotState:
+    """The state once ``run_id`` gives back its slot or leaves the queue."""
+    return replace(state, holders={run: at for run, at in state.holders.items() if run != run_id},
+                   waiters={run: entry for run, entry in state.waiters.items() if run != run_id})
+
+
+def acquire(table: str, scope: str, run_id: str, limits: SlotLimits) -> SlotDecision:
+    """Apply ``decide`` to the slots item of ``scope``; retries when another run wrote in between."""
+    for attempt in range(_WRITE_ATTEMPTS):
+        state = _read(table, scope)
+        decision = decide(state, run_id, datetime.fromisoformat(now_iso()), limits)
+        if not decision.changed or _write(table, scope, state.version, decision.state):
+            return decision
+        _pause(attempt)
+    raise SlotContention(f"the job-slot record of {scope!r} changed {_WRITE_ATTEMPTS} times while being updated")
+
+
+def release(table: str, scope: str, run_id: str) -> bool:
+    """Give back ``run_id``'s slot (or its place in the queue); False when it had neither."""
+    for attempt in range(_WRITE_ATTEMPTS):
+        state = _read(table, scope)
+        if run_id not in state.holders and run_id not in state.waiters:
+            return False
+        if _write(table, scope, state.version, without(state, run_id)):
+            return True
+        _pause(attempt)
+    raise SlotContention(f"the job-slot record of {scope!r} changed {_WRITE_ATTEMPTS} times while being updated")
+
+
+class SlotContention(Exception):
+    """Too many concurrent writers; the step's retry tries again later."""
+
+
+def _key(scope: str) -> dict[str, Any]:
+    return {"pk": {"S": SLOTS_PARTITION}, "sk": {"S": scope}}
+
+
+def _read(table: str, scope: str) -> SlotState:
+    item = client("dynamodb").get_item(TableName=table, Key=_key(scope), ConsistentRead=True).get("Item")
+    if not item:
+        return SlotState()
+    values = from_attribute_values(item)
+    return SlotState(holders=dict(values.get("holders") or {}), waiters=dict(values.get("waiters") or {}),
+                     version=int(values.get("version", 0)))
+
+
+def _write(table: str, scope: str, version: int, state: SlotState) -> bool:
+    item = to_attribute_values({"entity": "job_slots", "holders": state.holders, "waiters": state.waiters,
+                                "version": version + 1, "updated_at": now_iso()})
+    try:
+        client("dynamodb").put_item(
+            TableName=table, Item={**_key(scope), **item},
+            ConditionExpression="attribute_not_exists(pk) OR version = :read",
+            ExpressionAttributeValues={":read": {"N": str(version)}})
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.05 * 2 ** attempt))  # full jitter
