@@ -86,7 +86,9 @@ def grant_workflow_functions(
         for function in (functions.start_job, functions.publish_results, functions.record_failure):
             _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [table.table_arn])
 
-    # RecordFailure: record and announce.
+    # RecordFailure: record and announce; stop a job whose run failed while it was still running.
+    _allow(functions.record_failure, ["sagemaker:DescribeInferenceRecommendationsJob",
+                                      "sagemaker:StopInferenceRecommendationsJob"], [jobs])
     _allow(functions.record_failure, ["dynamodb:UpdateItem"], [table.table_arn])
     allow_publishing(functions.record_failure, topic)
 

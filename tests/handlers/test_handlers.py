@@ -234,3 +234,21 @@ def test_deployment_job_settings_vpc_and_key_reach_the_job(env: dict[str, Any],
     own = json.dumps({**samples.xgboost_manifest("own"), "JobType": "Default"}).encode()
     kept = validate_submission.handler({"event": _event(env["s3"], "own", own), "execution_arn": OTHER_EXECUTION})
     assert kept["manifest"]["job_type"] == "Default" and kept["manifest"]["advanced"] == {}
+
+
+def test_a_run_failing_while_its_job_runs_stops_the_job(env: dict[str, Any]) -> None:
+    """E.g. the polling step kept failing: the job would bill on with nobody to read its results."""
+    event = _event(env["s3"])
+    submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    job = start_job.handler({"submission": submission, "model_package": register_model.handler(
+        {"submission": submission}), "execution_arn": EXECUTION})
+    env["simulator"].job_duration_seconds = 10**9
+    state = {**event, "submission": submission, "job": job, "failed_step": {"step": "CheckRecommendationJob"},
+             "error": {"Error": "Lambda.ServiceException", "Cause": "Rate exceeded"}}
+    summary = record_failure.handler({"state": state, "execution_arn": EXECUTION})
+    assert summary["job_stopped"] is True
+    described = boto3.client("sagemaker").describe_inference_recommendations_job(JobName=job["job_name"])
+    assert described["Status"] in ("STOPPING", "STOPPED")
+    assert _summary(env["dynamodb"], submission["run_id"])["job_stopped"]["BOOL"] is True
+    # A job that already ended is left alone.
+    assert record_failure.handler({"state": state, "execution_arn": EXECUTION}).get("job_stopped") is None

@@ -1,4 +1,7 @@
-"""The wheel as a user gets it: built, installed into a fresh venv outside the repo, used by a consumer app."""
+"""The wheel as a user gets it: built, installed into a fresh venv outside the repo, used by a consumer app.
+
+The consumer app is the README's own composing example, so the example is checked to work as written.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +14,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-CONSUMER_APP = '''
-import json
-import neo_recommender
-from aws_cdk import App, Stack
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
-from neo_recommender import InferenceRecommenderPipeline
+README = REPO / "README.md"
 
-app = App(outdir="cdk.out")
-stack = Stack(app, "Consumer")
-bucket = s3.Bucket(stack, "ExistingBucket", enforce_ssl=True, versioned=True)
-topic = sns.Topic(stack, "ExistingTopic", enforce_ssl=True)
-InferenceRecommenderPipeline(stack, "Recommender", bucket=bucket, topic=topic, watched_prefix="ml/")
-app.synth()
-print(json.dumps({"imported_from": neo_recommender.__file__}))
-'''
+
+def consumer_app() -> str:
+    """The README's example of composing the construct into an existing app (its own bucket, topic, key)."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Using the construct in your own app"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python"))]
+    assert "InferenceRecommenderPipeline(" in code and "bucket=" in code and "topic=" in code
+    return ("import json\nimport neo_recommender\n" + code
+            + 'print(json.dumps({"imported_from": neo_recommender.__file__}))\n')
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -55,17 +53,19 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(tmp_p
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     app.mkdir()
-    (app / "app.py").write_text(CONSUMER_APP)
+    (app / "app.py").write_text(consumer_app())
+    env["CDK_OUTDIR"] = str(app / "cdk.out")
     out = _run([str(python), "app.py"], cwd=app, env=env)
     imported_from = json.loads(out.strip().splitlines()[-1])["imported_from"]
     assert imported_from.startswith(str(fresh_site)), imported_from  # the installed copy, not the checkout
 
-    template = json.loads((app / "cdk.out" / "Consumer.template.json").read_text())
+    template = json.loads((app / "cdk.out" / "MlPlatform.template.json").read_text())
     functions = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
     assert len(functions) == 6
     assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::S3::Bucket"]) == 1
     assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::SNS::Topic"]) == 1
-    manifest = json.loads((app / "cdk.out" / "Consumer.assets.json").read_text())["files"]
+    assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key"]) == 1
+    manifest = json.loads((app / "cdk.out" / "MlPlatform.assets.json").read_text())["files"]
     keys = {json.dumps(r["Properties"]["Code"]["S3Key"]) for r in functions.values()}
     (key,) = keys  # one code asset shared by the six functions
     asset_dir = app / "cdk.out" / manifest[json.loads(key).removesuffix(".zip")]["source"]["path"]

@@ -6,11 +6,16 @@ import json
 import os
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from neo_runtime import errors, job_slots, records, run_store
-from neo_runtime.aws import client
+from neo_runtime.aws import client, error_code
 from neo_runtime.log import RunLogger
 from neo_runtime.notification import failure_message
 from neo_runtime.s3_event import SubmittedObject
+
+#: IR job states in which the job still runs (and bills).
+UNFINISHED = ("PENDING", "IN_PROGRESS")
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -44,11 +49,34 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         # Another execution owns this run; its own outcome will be recorded and announced.
         log.warning("run owned by another execution; failure not recorded", error=error)
         return summary
-    # Whatever failed, this run's job has ended or never started: free its slot or its place in the queue.
+    # A job nobody will read the results of is stopped, so it bills no further; then its slot is free.
+    stopped = stop_unfinished_job((state.get("job") or {}).get("job_name"), log)
+    if stopped:
+        run_store.update_run(run_id, event["execution_arn"], {"job_stopped": True})
+        summary["job_stopped"] = True
     job_slots.release_if_limited(run_store.table_name(), run_id)
     client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **failure_message(summary))
     log.warning("run failed", error_type=error["type"], failed_step=error["step"])
     return summary
+
+
+def stop_unfinished_job(job_name: str | None, log: RunLogger) -> bool:
+    """Stop the run's IR job if it is still pending or running (e.g. its polling step kept failing).
+
+    Best effort: a job that cannot be described or stopped is logged, and the failure is still recorded.
+    """
+    if not job_name:
+        return False
+    sagemaker = client("sagemaker")
+    try:
+        if sagemaker.describe_inference_recommendations_job(JobName=job_name)["Status"] not in UNFINISHED:
+            return False
+        sagemaker.stop_inference_recommendations_job(JobName=job_name)
+    except ClientError as error:
+        log.warning("could not stop the job", job_name=job_name, error=error_code(error))
+        return False
+    log.warning("stopped the job of the failed run", job_name=job_name)
+    return True
 
 
 def describe_error(error: dict[str, Any], step: str) -> dict[str, str]:
