@@ -250,3 +250,18 @@ def test_the_stack_names_the_context_key_of_a_bad_setting(context: dict[str, Any
         NeoRecommenderStack(App(context=context), "NeoRecommenderStack")
     if "context " not in message:
         assert "neo-recommender:" in str(raised.value)  # the prop's context key is named too
+
+
+def test_given_security_groups_are_used_instead_of_a_new_one() -> None:
+    stack = Stack(App(), "OwnGroups", env={"account": "111122223333", "region": "eu-west-1"})
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-1", availability_zones=["eu-west-1a"],
+                                      private_subnet_ids=["subnet-1"])
+    group = ec2.SecurityGroup.from_security_group_id(stack, "Given", "sg-given")
+    pipeline = InferenceRecommenderPipeline(stack, "P", vpc=vpc, security_groups=[group])
+    template = Template.from_stack(stack)
+    assert not template.find_resources("AWS::EC2::SecurityGroup") and pipeline.security_groups == [group]
+    (start,) = [r for name, r in template.find_resources("AWS::Lambda::Function").items()
+                if name.startswith("PStartRecommendationJob")]
+    config = start["Properties"]["Environment"]["Variables"]["VPC_CONFIG"]
+    assert json.loads(config) == {"SecurityGroupIds": ["sg-given"], "Subnets": ["subnet-1"]}
+    assert ":security-group/sg-given" in json.dumps(template.find_resources("AWS::IAM::Policy"))
