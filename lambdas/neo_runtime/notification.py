@@ -143,8 +143,9 @@ def failure_message(summary: dict[str, Any]) -> dict[str, Any]:
     """Publish parameters for a failed run."""
     model = summary.get("model_name") or "unknown model"
     error = summary["error"]
+    status = summary.get("status") or "FAILED"  # FAILED or TIMED_OUT
     findings = summary.get("findings") or []
-    lines = [f"The neo-recommender run for {model} FAILED in step {error['step']}.", ""]
+    lines = [f"The neo-recommender run for {model} {status} in step {error['step']}.", ""]
     if findings:
         lines += [f"The submission has {len(findings)} finding(s); no job was started:"]
         lines += [line for finding in findings for line in _finding_lines(finding)]
@@ -158,11 +159,13 @@ def failure_message(summary: dict[str, Any]) -> dict[str, Any]:
         "it was not modified.",
         f"Run {summary['run_id']}; execution {summary.get('execution_arn', 'unknown')}.",
     ]
-    facts = {"status": "FAILED", "run_id": summary["run_id"], "model_name": summary.get("model_name"),
+    if summary.get("job_stopped"):
+        lines.insert(-2, f"The job {summary.get('job_name')} was still running; it was stopped.")
+    facts = {"status": status, "run_id": summary["run_id"], "model_name": summary.get("model_name"),
              "neo_eligible": summary.get("neo_eligible"), "error": error, "findings": findings,
              "submission": {"bucket": summary["bucket"], "key": summary["key"], "version_id": summary["version_id"]}}
-    return _publish_params(f"{model} FAILED in {error['step']} - neo-recommender", "\n".join(lines), facts,
-                           _attributes(summary.get("model_name") or "unknown", "FAILED", summary.get("neo_eligible")),
+    return _publish_params(f"{model} {status} in {error['step']} - neo-recommender", "\n".join(lines), facts,
+                           _attributes(summary.get("model_name") or "unknown", status, summary.get("neo_eligible")),
                            summary["run_id"])
 
 

@@ -252,3 +252,20 @@ def test_a_run_failing_while_its_job_runs_stops_the_job(env: dict[str, Any]) -> 
     assert _summary(env["dynamodb"], submission["run_id"])["job_stopped"]["BOOL"] is True
     # A job that already ended is left alone.
     assert record_failure.handler({"state": state, "execution_arn": EXECUTION}).get("job_stopped") is None
+
+
+def test_a_run_past_its_deadline_is_recorded_and_announced_as_timed_out(env: dict[str, Any]) -> None:
+    from neo_runtime.notification import failure_message
+
+    event = _event(env["s3"])
+    submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    state = {**event, "submission": submission, "failed_step": {"step": "CheckRecommendationJob"},
+             "error": {"Error": "RecommendationJobTimedOut", "Cause": json.dumps({
+                 "errorType": "RecommendationJobTimedOut", "errorMessage": "still IN_PROGRESS after 180 polls"})}}
+    summary = record_failure.handler({"state": state, "execution_arn": EXECUTION})
+    assert summary["status"] == "TIMED_OUT"
+    assert _summary(env["dynamodb"], submission["run_id"])["status"]["S"] == "TIMED_OUT"
+    message = failure_message(summary)
+    assert message["Subject"].startswith("xgb TIMED_OUT in CheckRecommendationJob")
+    assert message["MessageAttributes"]["status"]["StringValue"] == "TIMED_OUT"
+    assert json.loads(json.loads(message["Message"])["default"])["status"] == "TIMED_OUT"

@@ -14,6 +14,8 @@ from neo_runtime.log import RunLogger
 from neo_runtime.notification import failure_message
 from neo_runtime.s3_event import SubmittedObject
 
+#: Errors that end a run as TIMED_OUT rather than FAILED: it outlived its deadline or its queue wait.
+TIMEOUT_ERRORS = ("RecommendationJobTimedOut", "JobQueueTimedOut")
 #: IR job states in which the job still runs (and bills).
 UNFINISHED = ("PENDING", "IN_PROGRESS")
 
@@ -30,7 +32,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     error = describe_error(state.get("error", {}), state.get("failed_step", {}).get("step", "unknown"))
     submission = state.get("submission") or {}
     summary = {
-        "status": "FAILED",
+        "status": failure_status(error["type"]),
         "run_id": run_id,
         "bucket": source.bucket,
         "key": source.key,
@@ -58,6 +60,11 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **failure_message(summary))
     log.warning("run failed", error_type=error["type"], failed_step=error["step"])
     return summary
+
+
+def failure_status(error_type: str) -> str:
+    """``TIMED_OUT`` for a run stopped by its deadline or queue wait, ``FAILED`` for anything else."""
+    return "TIMED_OUT" if error_type in TIMEOUT_ERRORS else "FAILED"
 
 
 def stop_unfinished_job(job_name: str | None, log: RunLogger) -> bool:
