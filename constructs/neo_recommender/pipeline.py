@@ -40,8 +40,8 @@ if TYPE_CHECKING:  # aws_ec2 is large; it is loaded only when a VPC is given
 MANIFEST_FILE_NAME = "recommend.json"
 #: Prefix of names the pipeline gives SageMaker resources (IAM policies are scoped to it).
 SAGEMAKER_NAME_PREFIX = "nr-"
-#: How long a run may wait for a job slot when ``max_concurrent_jobs`` is set and ``max_queue_wait`` is not.
-DEFAULT_MAX_QUEUE_WAIT = Duration.days(7)
+#: How long a run may wait for a job slot (or for IR's account quota) unless ``max_queue_wait`` says otherwise.
+DEFAULT_MAX_QUEUE_WAIT = Duration.hours(24)
 
 _HANDLER_MODULE = "neo_runtime.handlers.{}.handler"
 
@@ -129,14 +129,17 @@ class InferenceRecommenderPipeline(Construct):
         :param max_concurrent_jobs: at most this many IR jobs of this pipeline run at once; further
             runs wait, first come first served, checking every ``poll_interval`` (keep it within the
             account's Inference Recommender quota). @default no limit
-        :param max_queue_wait: a run still waiting for a job slot after this long fails with
-            ``JobQueueTimedOut`` (only with ``max_concurrent_jobs``). @default 7 days
+        :param max_queue_wait: a run still waiting for a job slot, or for room in the account's IR
+            quota (``ResourceLimitExceeded``), after this long ends ``TIMED_OUT`` with
+            ``JobQueueTimedOut``. With the job deadline it must fit one execution's history (25,000
+            events): at a 1-minute poll, about 44 hours together. @default 24 hours
         """
         super().__init__(scope, construct_id)
         self.watched_prefix = watched_prefix
         self.compiled_output_prefix = "neo-compiled/"
         poll_interval = poll_interval or Duration.minutes(1)
         job_deadline = job_deadline or Duration.hours(3)
+        max_queue_wait = max_queue_wait or DEFAULT_MAX_QUEUE_WAIT
         self.job_settings = job_settings or JobSettings()
         if vpc is None and (vpc_subnets is not None or security_groups):
             raise ValueError("InferenceRecommenderPipeline: vpc_subnets and security_groups need vpc")
@@ -148,14 +151,10 @@ class InferenceRecommenderPipeline(Construct):
             job_settings=self.job_settings, subnet_count=len(subnet_ids) if subnet_ids is not None else None,
             security_group_count=len(security_groups) if security_groups is not None else None,
             max_concurrent_jobs=max_concurrent_jobs, max_queue_wait=max_queue_wait))
-        if max_concurrent_jobs is not None and max_queue_wait is None:
-            max_queue_wait = DEFAULT_MAX_QUEUE_WAIT
         # No run lives longer than this: the queue, the job's deadline, and an hour to publish.
-        run_timeout = job_deadline.plus(Duration.hours(1))
-        if max_queue_wait is not None:
-            run_timeout = run_timeout.plus(max_queue_wait)
+        run_timeout = max_queue_wait.plus(job_deadline).plus(Duration.hours(1))
         self.max_concurrent_jobs = max_concurrent_jobs
-        retention_days = int(results_retention.to_days()) if results_retention is not None else 0
+        retention_days = int(results_retention.to_days(integral=False)) if results_retention is not None else 0
         self.encryption_key = encryption_key
         if encryption_key is not None:
             storage.allow_log_encryption(self, encryption_key)
@@ -200,7 +199,8 @@ class InferenceRecommenderPipeline(Construct):
             "MODEL_APPROVAL_STATUS": model_approval_status,
             "RECOMMENDER_ROLE_ARN": self.recommender_role.role_arn,
             "RESULTS_RETENTION_DAYS": str(retention_days),
-            **_job_slot_environment(max_concurrent_jobs, max_queue_wait, poll_interval, run_timeout),
+            names.MAX_QUEUE_WAIT_SECONDS: str(int(max_queue_wait.to_seconds())),
+            **_job_slot_environment(max_concurrent_jobs, poll_interval, job_deadline),
         }
         code = lambda_.Code.from_asset(str(lambda_asset_dir()), exclude=ASSET_EXCLUDES)
         validate_environment = {**environment, names.JOB_DEFAULTS: json.dumps(
@@ -355,26 +355,27 @@ def _endpoint_security_group(scope: Construct, vpc: ec2.IVpc) -> ec2.SecurityGro
 
 
 def _subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[str]:
-    if selection is None:
-        return vpc.select_subnets().subnet_ids
+    if selection is None:  # not select_subnets()'s fallback to isolated or public subnets
+        from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415 - only pipelines in a VPC pay for the import
+
+        return vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
     return vpc.select_subnets(
         availability_zones=selection.availability_zones, one_per_az=selection.one_per_az,
         subnet_filters=selection.subnet_filters, subnet_group_name=selection.subnet_group_name,
         subnets=selection.subnets, subnet_type=selection.subnet_type).subnet_ids
 
 
-def _job_slot_environment(max_concurrent_jobs: int | None, max_queue_wait: Duration | None,
-                          poll_interval: Duration, run_timeout: Duration) -> dict[str, str]:
+def _job_slot_environment(max_concurrent_jobs: int | None, poll_interval: Duration,
+                          job_deadline: Duration) -> dict[str, str]:
     """The queue's settings (``neo_runtime.job_slots``): none without a limit.
 
-    A slot held longer than any run can live, or a waiter silent for three polls, was left by an
-    execution that ended without giving it back, and is reclaimed.
+    A slot held longer than a job may run plus an hour to publish, or a waiter silent for three
+    polls, was left by an execution that ended without giving it back, and is reclaimed.
     """
-    if max_concurrent_jobs is None or max_queue_wait is None:
+    if max_concurrent_jobs is None:
         return {}
     return {
         names.MAX_CONCURRENT_JOBS: str(max_concurrent_jobs),
-        names.JOB_SLOT_HOLDER_EXPIRY_SECONDS: str(int(run_timeout.to_seconds())),
+        names.JOB_SLOT_HOLDER_EXPIRY_SECONDS: str(int(job_deadline.plus(Duration.hours(1)).to_seconds())),
         names.JOB_SLOT_WAITER_EXPIRY_SECONDS: str(int(poll_interval.to_seconds()) * 3 + 300),
-        names.MAX_QUEUE_WAIT_SECONDS: str(int(max_queue_wait.to_seconds())),
     }

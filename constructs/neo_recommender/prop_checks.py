@@ -7,6 +7,7 @@ prop and what to do; things that are legal but unwise become CDK ``Annotations``
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -17,12 +18,17 @@ from neo_recommender.job_settings import TYPICAL_DEFAULT_JOB, JobSettings
 
 MIN_POLL_INTERVAL = Duration.seconds(30)
 LONG_POLL_INTERVAL = Duration.minutes(10)
-#: Step Functions standard executions last at most a year; the state machine adds an hour to the deadline.
-MAX_JOB_DEADLINE = Duration.days(360)
+#: Step Functions keeps at most 25,000 history events per execution; each pass of a waiting loop
+#: (Wait, the Lambda task, Choice) writes 9, and a run's other states about 60. Past the limit an
+#: execution fails where no Catch can record it, so the loops must fit with room to spare.
+MAX_HISTORY_EVENTS = 24_000
+EVENTS_PER_POLL = 9
+EVENTS_OUTSIDE_LOOPS = 60
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 #: Room for the model name (48) and run suffix (13) in SageMaker's 63/64-character names.
 MAX_NAME_PREFIX = 20
-_NAME_PREFIX_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*$")
+# SageMaker names allow single hyphens only (the pipeline collapses "--" in names it derives).
+_NAME_PREFIX_PATTERN = re.compile(r"^[a-zA-Z0-9](-?[a-zA-Z0-9])*-?$")
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class PipelineProps:
 
 def check_props(scope: IConstruct, props: PipelineProps) -> None:
     """Raise ``ValueError`` listing every invalid prop; add a warning to ``scope`` for each unwise one."""
-    problems = (_prefix_problems(props) + _timing_problems(props) + _naming_problems(props)
+    problems = (_prefix_problems(props) + _timing_problems(props) + _history_problems(props) + _naming_problems(props)
                 + props.job_settings.problems() + _vpc_problems(props) + _queue_problems(props))
     if problems:
         raise ValueError("InferenceRecommenderPipeline: " + "; ".join(problems))
@@ -79,34 +85,56 @@ def _timing_problems(props: PipelineProps) -> list[str]:
     poll, deadline = props.poll_interval, props.job_deadline
     if Token.is_unresolved(poll) or Token.is_unresolved(deadline):
         return ["poll_interval and job_deadline must be plain Durations"]
-    if poll.to_seconds() < MIN_POLL_INTERVAL.to_seconds():
+    if _seconds(poll) < MIN_POLL_INTERVAL.to_seconds():
         problems.append(f"poll_interval is {poll.to_human_string()}; give at least 30 seconds (IR jobs run for "
                         "tens of minutes, and Describe calls are throttled)")
-    if deadline.to_seconds() <= poll.to_seconds():
+    if _seconds(deadline) <= _seconds(poll):
         problems.append(f"job_deadline ({deadline.to_human_string()}) must be longer than poll_interval "
                         f"({poll.to_human_string()})")
-    if deadline.to_seconds() > MAX_JOB_DEADLINE.to_seconds():
-        problems.append(f"job_deadline is {deadline.to_human_string()}; Step Functions runs last at most a year, "
-                        "so give at most 360 days")
     duration = props.job_settings.job_duration
-    if duration is not None and not Token.is_unresolved(duration) and deadline.to_seconds() <= duration.to_seconds():
+    if duration is not None and not Token.is_unresolved(duration) and _seconds(deadline) <= _seconds(duration):
         problems.append(f"job_deadline ({deadline.to_human_string()}) is not longer than job_settings.job_duration "
                         f"({duration.to_human_string()}), so every run would be stopped before its job ends; "
                         "raise job_deadline or shorten job_duration")
     retention = props.results_retention
     if retention is not None and not Token.is_unresolved(retention):
-        days = retention.to_hours() / 24
+        days = _seconds(retention) / 86_400
         if days < 1 or not days.is_integer():
             problems.append(f"results_retention is {retention.to_human_string()}; give whole days, at least "
                             "Duration.days(1), or leave it out to keep results forever")
     return problems
 
 
+def _history_problems(props: PipelineProps) -> list[str]:
+    """The job's polls and the queue's polls must fit in one execution's history."""
+    poll, deadline, wait = props.poll_interval, props.job_deadline, props.max_queue_wait
+    if any(Token.is_unresolved(value) for value in (poll, deadline, wait)) or _seconds(poll) <= 0:
+        return []
+    problems = []
+    if wait is not None and _seconds(wait) < _seconds(poll):
+        problems.append(f"max_queue_wait ({wait.to_human_string()}) must be at least poll_interval "
+                        f"({poll.to_human_string()})")
+    queue_seconds = _seconds(wait) if wait is not None else 0
+    polls = math.ceil(_seconds(deadline) / _seconds(poll)) + math.ceil(queue_seconds / _seconds(poll))
+    if polls * EVENTS_PER_POLL + EVENTS_OUTSIDE_LOOPS > MAX_HISTORY_EVENTS:
+        longest = (MAX_HISTORY_EVENTS - EVENTS_OUTSIDE_LOOPS) // EVENTS_PER_POLL * _seconds(poll) / 3600
+        problems.append(
+            f"job_deadline ({deadline.to_human_string()}) plus max_queue_wait "
+            f"({wait.to_human_string() if wait else 'none'}) take {polls} polls of {poll.to_human_string()}, more "
+            f"than one Step Functions execution's 25,000 history events hold; together they may last at most "
+            f"{longest:.0f} hours at this poll_interval (poll less often, or shorten them)")
+    return problems
+
+
+def _seconds(duration: Duration) -> float:
+    return duration.to_seconds(integral=False)
+
+
 def _naming_problems(props: PipelineProps) -> list[str]:
     problems = []
     name_prefix = props.name_prefix
     if not _NAME_PREFIX_PATTERN.match(name_prefix) or len(name_prefix) > MAX_NAME_PREFIX:
-        problems.append(f"name_prefix {name_prefix!r} must be 1-{MAX_NAME_PREFIX} letters, digits and hyphens, "
+        problems.append(f"name_prefix {name_prefix!r} must be 1-{MAX_NAME_PREFIX} letters, digits and single hyphens, "
                         "starting with a letter or digit (it begins SageMaker model package group and job names), "
                         "e.g. 'nr-'")
     if props.model_approval_status not in APPROVAL_STATUSES:
@@ -125,19 +153,12 @@ def _vpc_problems(props: PipelineProps) -> list[str]:
 
 
 def _queue_problems(props: PipelineProps) -> list[str]:
-    maximum, wait = props.max_concurrent_jobs, props.max_queue_wait
+    maximum = props.max_concurrent_jobs
     if maximum is None:
-        return ["max_queue_wait applies only with max_concurrent_jobs; set both or neither"] if wait else []
+        return []
     problems = []
     if isinstance(maximum, bool) or not isinstance(maximum, int) or maximum < 1:
         problems.append(f"max_concurrent_jobs must be a whole number of at least 1, not {maximum!r}")
-    if wait is not None and not Token.is_unresolved(wait):
-        if wait.to_seconds() < props.poll_interval.to_seconds():
-            problems.append(f"max_queue_wait ({wait.to_human_string()}) must be at least poll_interval "
-                            f"({props.poll_interval.to_human_string()})")
-        if wait.to_seconds() + props.job_deadline.to_seconds() > MAX_JOB_DEADLINE.to_seconds():
-            problems.append("max_queue_wait plus job_deadline must be at most 360 days (Step Functions runs "
-                            "last at most a year)")
     return problems
 
 
@@ -147,12 +168,12 @@ def _warnings(props: PipelineProps) -> list[tuple[str, str]]:
         warnings.append(("whole-bucket", "watched_prefix is empty: any <folder>/recommend.json in the bucket starts "
                                          "a run, and the IR role may read the whole bucket. Prefer a folder such as "
                                          "'models/'."))
-    if props.poll_interval.to_seconds() > LONG_POLL_INTERVAL.to_seconds():
+    if _seconds(props.poll_interval) > LONG_POLL_INTERVAL.to_seconds():
         warnings.append(("slow-polling", f"poll_interval is {props.poll_interval.to_human_string()}: results arrive "
                                          "up to that long after the job ends. 1 minute is usual."))
     settings = props.job_settings
     if (settings.job_type == "Default" and settings.job_duration is None
-            and props.job_deadline.to_seconds() < TYPICAL_DEFAULT_JOB.to_seconds() + 15 * 60):
+            and _seconds(props.job_deadline) < TYPICAL_DEFAULT_JOB.to_seconds() + 15 * 60):
         warnings.append(("short-deadline", f"job_deadline is {props.job_deadline.to_human_string()}, but Default "
                                            "Inference Recommender jobs usually take about 45 minutes; most runs "
                                            "would be stopped. Give at least 1 hour (3 hours is the default)."))

@@ -98,7 +98,7 @@ class StackSettings:
             traffic_pattern=get("trafficPattern", None, _json_object),
             stopping_conditions=get("stoppingConditions", None, _json_object),
             resource_limit=get("resourceLimit", None, _json_object),
-            max_concurrent_jobs=get("maxConcurrentJobs", None, _whole_number),
+            max_concurrent_jobs=get("maxConcurrentJobs", None, _whole_number) or None,  # 0: no limit
             max_queue_wait_hours=get("maxQueueWaitHours", None, _whole_number),
             problems=tuple(problems),
         )
@@ -187,6 +187,11 @@ def _key_arn(value: Any) -> str:
 
 
 def _text_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"is not a valid JSON list ({error.msg})") from None
     items = value if isinstance(value, list) else str(value).split(",")
     return tuple(str(item).strip() for item in items if str(item).strip())
 

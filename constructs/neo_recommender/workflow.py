@@ -47,6 +47,9 @@ def build_definition(
     record_failure = _invoke(scope, "RecordFailure", functions.record_failure,
                              {"state": sfn.JsonPath.entire_payload, "execution_arn": execution_arn},
                              "$.failure")
+    # The failure path must not fail: its record, its message and the slot it frees are the run's last word.
+    record_failure.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=4, backoff_rate=2,
+                             jitter_strategy=sfn.JitterType.FULL)
     record_failure.next(sfn.Fail(scope, "RunFailed", error="RunFailed",
                                  cause="The run failed; its record in DynamoDB and the SNS message say why."))
 
@@ -70,7 +73,8 @@ def build_definition(
     start_job = on_failure(_invoke(scope, "StartRecommendationJob", functions.start_job,
                                    {"submission": sfn.JsonPath.object_at("$.submission"),
                                     "model_package": sfn.JsonPath.object_at("$.model_package"),
-                                    "execution_arn": execution_arn},
+                                    "execution_arn": execution_arn,
+                                    "execution_started": sfn.JsonPath.string_at("$$.Execution.StartTime")},
                                    "$.job"), "StartRecommendationJob")
     check_job = on_failure(_invoke(scope, "CheckRecommendationJob", functions.check_job,
                                    {"run_id": sfn.JsonPath.string_at("$.submission.run_id"),
@@ -83,6 +87,11 @@ def build_definition(
                                   "job": sfn.JsonPath.object_at("$.job"),
                                   "execution_arn": execution_arn},
                                  "$.results"), "PublishResults")
+
+    # Many runs updating the job-slot item at once: try again shortly (neo_runtime.job_slots).
+    for task in (start_job, publish):
+        task.add_retry(errors=["SlotContention"], interval=Duration.seconds(2), max_attempts=6, backoff_rate=2,
+                       jitter_strategy=sfn.JitterType.FULL)
 
     start_polling = sfn.Pass(scope, "StartPolling", result=sfn.Result.from_object({"status": "PENDING", "polls": 0}),
                              result_path="$.poll")

@@ -15,5 +15,5 @@ MAX_CONCURRENT_JOBS = "MAX_CONCURRENT_JOBS"
 JOB_SLOT_HOLDER_EXPIRY_SECONDS = "JOB_SLOT_HOLDER_EXPIRY_SECONDS"
 #: A queued run not heard from for this long (seconds) has gone away.
 JOB_SLOT_WAITER_EXPIRY_SECONDS = "JOB_SLOT_WAITER_EXPIRY_SECONDS"
-#: A run still queued after this long (seconds) fails with JobQueueTimedOut.
+#: A run still waiting for a slot or for IR's quota after this long (seconds) ends with JobQueueTimedOut.
 MAX_QUEUE_WAIT_SECONDS = "MAX_QUEUE_WAIT_SECONDS"

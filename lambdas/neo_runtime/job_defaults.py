@@ -30,19 +30,22 @@ def load_job_defaults(text: str | None) -> dict[str, Any]:
 def apply_job_defaults(document: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """A copy of the manifest ``document`` with the deployment's ``defaults`` filling what it leaves out.
 
-    ``InstanceTypes`` becomes ``SupportedRealtimeInferenceInstanceTypes`` of a Default job or
-    ``EndpointConfigurations`` of an Advanced one; the Advanced-only fields are added only to
-    Advanced jobs.
+    The instance types to benchmark come from the manifest when it lists any (its
+    ``SupportedRealtimeInferenceInstanceTypes`` also serve an Advanced job's ``EndpointConfigurations``),
+    else from ``InstanceTypes``. The Advanced-only fields are added only to Advanced jobs, and the
+    duration only to jobs of the deployment's own job type.
     """
     if not defaults:
         return document
     merged = dict(document)
     if "JobType" in defaults:
         merged.setdefault("JobType", defaults["JobType"])
-    if "JobDurationInSeconds" in defaults:
+    job_type = merged.get("JobType", "Default")
+    if "JobDurationInSeconds" in defaults and job_type == defaults.get("JobType", "Default"):
         merged.setdefault("JobDurationInSeconds", defaults["JobDurationInSeconds"])
-    instance_types = list(defaults.get("InstanceTypes") or ())
-    if merged.get("JobType", "Default") == "Advanced":
+    listed = merged.get("SupportedRealtimeInferenceInstanceTypes")
+    instance_types = list(listed if isinstance(listed, list) and listed else defaults.get("InstanceTypes") or ())
+    if job_type == "Advanced":
         if instance_types:
             merged.setdefault("EndpointConfigurations", [{"InstanceType": name} for name in instance_types])
         for name in ADVANCED_ONLY_FIELDS:

@@ -93,7 +93,10 @@ def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> 
     waiters = {run: dict(entry) for run, entry in state.waiters.items()
                if now - datetime.fromisoformat(entry["seen"]) <= limits.waiter_expiry or run == run_id}
     changed = holders != state.holders or set(waiters) != set(state.waiters)
-    if run_id in holders:  # a repeated request of a run that already holds its slot
+    if run_id in holders:  # a repeated request of a run that holds its slot (a retry, or a quota wait)
+        if now - datetime.fromisoformat(holders[run_id]) > limits.waiter_expiry / 3:
+            holders[run_id] = now_text  # still alive: the expiry counts from its last request
+            changed = True
         return SlotDecision(replace(state, holders=holders, waiters=waiters), True, changed, 0,
                             len(waiters), len(holders), None)
     entry = waiters.get(run_id)

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 
+from neo_recommender import samples
 from neo_recommender.emulator.embedded import ACCOUNT_ID, REGION
 
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -19,7 +20,9 @@ TRAFFIC = {"TrafficType": "PHASES",
 
 def test_context_settings_shape_the_job_and_the_results(configured: Any) -> None:
     assert configured.outputs["EncryptionKeyArn"] == KEY_ARN
-    outcome = configured.run("xgb-advanced")
+    manifest = samples.xgboost_manifest("xgb-advanced")
+    del manifest["SupportedRealtimeInferenceInstanceTypes"]  # the deployment's instance types apply
+    outcome = configured.run("xgb-advanced", manifest)
     assert outcome.execution["status"] == "SUCCEEDED", outcome.summary
     summary = outcome.summary
     assert summary["status"] == "COMPLETED" and summary["job_name"].startswith("team-a-xgb-advanced-")

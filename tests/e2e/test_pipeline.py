@@ -228,3 +228,13 @@ def test_uploads_that_are_not_manifests_under_the_prefix_start_nothing(pipeline:
     pipeline.s3.put_object(Bucket=pipeline.bucket, Key="elsewhere/xgb/recommend.json", Body=b"{}")
     pipeline.s3.put_object(Bucket=pipeline.bucket, Key="models/xgb/recommend.json.bak", Body=b"{}")
     assert set(pipeline.executions()) == before
+
+
+def test_a_full_account_quota_makes_the_run_wait_not_fail(pipeline: Any) -> None:
+    """IR answers ResourceLimitExceeded (other workloads fill the account's quota): the run waits and retries."""
+    pipeline.aws.recommender.faults.resource_limit = 3
+    outcome = pipeline.run("xgb-quota")
+    assert outcome.execution["status"] == "SUCCEEDED" and outcome.summary["status"] == "COMPLETED"
+    assert outcome.states_entered().count("WaitForJobSlot") == 3
+    assert outcome.summary["queue_reason"] == "ResourceLimitExceeded"
+    assert [job["JobName"] for job in pipeline.aws.recommender.jobs()].count(outcome.summary["job_name"]) == 1

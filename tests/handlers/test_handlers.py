@@ -217,7 +217,10 @@ def test_deployment_job_settings_vpc_and_key_reach_the_job(env: dict[str, Any],
     monkeypatch.setenv("VPC_CONFIG", json.dumps({"SecurityGroupIds": ["sg-0123"], "Subnets": ["subnet-a", "subnet-b"]}))
     key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     monkeypatch.setenv("VOLUME_KMS_KEY_ID", key)
-    submission = validate_submission.handler({"event": _event(env["s3"]), "execution_arn": EXECUTION})
+    unlisted = samples.xgboost_manifest("xgb")
+    del unlisted["SupportedRealtimeInferenceInstanceTypes"]  # the deployment's instance types apply
+    submission = validate_submission.handler({"event": _event(env["s3"], manifest=json.dumps(unlisted).encode()),
+                                              "execution_arn": EXECUTION})
     assert submission["valid"] is True and submission["manifest"]["job_type"] == "Advanced"
     package = register_model.handler({"submission": submission})
     job = start_job.handler({"submission": submission, "model_package": package, "execution_arn": EXECUTION})
@@ -269,3 +272,15 @@ def test_a_run_past_its_deadline_is_recorded_and_announced_as_timed_out(env: dic
     assert message["Subject"].startswith("xgb TIMED_OUT in CheckRecommendationJob")
     assert message["MessageAttributes"]["status"]["StringValue"] == "TIMED_OUT"
     assert json.loads(json.loads(message["Message"])["default"])["status"] == "TIMED_OUT"
+
+
+def test_a_job_created_by_a_start_step_that_then_failed_is_stopped_too(env: dict[str, Any]) -> None:
+    event = _event(env["s3"])
+    submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    start_job.handler({"submission": submission, "model_package": register_model.handler(
+        {"submission": submission}), "execution_arn": EXECUTION})
+    env["simulator"].job_duration_seconds = 10**9
+    # The step created the job, then failed: the Catch left no $.job, only the submission's job name.
+    state = {**event, "submission": submission, "failed_step": {"step": "StartRecommendationJob"},
+             "error": {"Error": "States.TaskFailed", "Cause": "DynamoDB write failed"}}
+    assert record_failure.handler({"state": state, "execution_arn": EXECUTION})["job_stopped"] is True

@@ -150,9 +150,9 @@ def test_job_settings_travel_to_the_validation_step(synthesized: Synthesized) ->
 
 def test_max_concurrent_jobs_configures_the_queue(synthesized: Synthesized) -> None:
     environment = synthesized.function_environment("Secured", "StartRecommendationJob")
-    run_timeout = (3 + 1) * 3600 + 7 * 24 * 3600  # deadline, an hour to publish, a week of queueing
-    assert environment["MAX_CONCURRENT_JOBS"] == "3" and environment["MAX_QUEUE_WAIT_SECONDS"] == str(7 * 24 * 3600)
-    assert environment["JOB_SLOT_HOLDER_EXPIRY_SECONDS"] == str(run_timeout)
+    run_timeout = (3 + 1) * 3600 + 24 * 3600  # deadline, an hour to publish, a day of queueing
+    assert environment["MAX_CONCURRENT_JOBS"] == "3" and environment["MAX_QUEUE_WAIT_SECONDS"] == str(24 * 3600)
+    assert environment["JOB_SLOT_HOLDER_EXPIRY_SECONDS"] == str((3 + 1) * 3600)  # counted from the grant
     assert environment["JOB_SLOT_WAITER_EXPIRY_SECONDS"] == str(3 * 60 + 300)
     (machine,) = synthesized.of("Secured", "AWS::StepFunctions::StateMachine").values()
     assert f'"TimeoutSeconds":{run_timeout}' in json.dumps(machine["Properties"]["DefinitionString"],
@@ -187,7 +187,10 @@ def test_sensible_props_carry_no_warning(synthesized: Synthesized) -> None:
     ({"job_deadline": Duration.minutes(50), "job_settings": JobSettings(job_duration=Duration.hours(1))},
      "job_deadline (50 minutes) is not longer than job_settings.job_duration (1 hour)"),
     ({"job_deadline": Duration.seconds(50)}, "job_deadline (50 seconds) must be longer than poll_interval"),
-    ({"job_deadline": Duration.days(400)}, "give at most 360 days"),
+    ({"job_deadline": Duration.days(2)}, "more than one Step Functions execution's 25,000 history events hold"),
+    ({"poll_interval": Duration.minutes(10), "job_deadline": Duration.days(4), "max_queue_wait": Duration.days(20)},
+     "together they may last at most 443 hours at this poll_interval"),
+    ({"results_retention": Duration.minutes(90)}, "results_retention is 1 hour 30 minutes; give whole days"),
     ({"watched_prefix": "/models/"}, "watched_prefix '/models/' starts with '/'"),
     ({"watched_prefix": "models"}, "watched_prefix 'models' must end with '/'"),
     ({"watched_prefix": "models/*/"}, "contains a wildcard"),
@@ -202,12 +205,12 @@ def test_sensible_props_carry_no_warning(synthesized: Synthesized) -> None:
      "job_settings.traffic_pattern.Phases[0].InitialNumberOfUsers must be at most 3"),
     ({"job_settings": JobSettings(stopping_conditions={"MaxInvocations": 0})},
      "job_settings.stopping_conditions.MaxInvocations must be at least 1"),
-    ({"name_prefix": "nr_"}, "name_prefix 'nr_' must be 1-20 letters, digits and hyphens"),
+    ({"name_prefix": "nr_"}, "name_prefix 'nr_' must be 1-20 letters, digits and single hyphens"),
+    ({"name_prefix": "nr--"}, "name_prefix 'nr--' must be 1-20 letters, digits and single hyphens"),
     ({"model_approval_status": "approved"}, "model_approval_status 'approved' must be one of"),
     ({"results_retention": Duration.hours(12)}, "results_retention is 12 hours; give whole days"),
     ({"security_groups": ["sg"]}, "vpc_subnets and security_groups need vpc"),
     ({"max_concurrent_jobs": 0}, "max_concurrent_jobs must be a whole number of at least 1, not 0"),
-    ({"max_queue_wait": Duration.days(1)}, "max_queue_wait applies only with max_concurrent_jobs"),
     ({"max_concurrent_jobs": 2, "max_queue_wait": Duration.seconds(30)},
      "max_queue_wait (30 seconds) must be at least poll_interval (1 minute)"),
 ])
@@ -244,6 +247,7 @@ def test_too_many_security_groups_are_rejected() -> None:
     ({"neo-recommender:kmsKeyArn": "alias/mine"}, "context neo-recommender:kmsKeyArn must be a KMS key ARN"),
     ({"neo-recommender:removalPolicy": "keep"}, "context neo-recommender:removalPolicy must be 'retain' or 'destroy'"),
     ({"neo-recommender:instanceTypes": "ml.c5.xlarge,ml.nope"}, "job_settings.instance_types[1] 'ml.nope'"),
+    ({"neo-recommender:instanceTypes": '["ml.c5.xlarge", "ml.nope"]'}, "job_settings.instance_types[1] 'ml.nope'"),
 ])
 def test_the_stack_names_the_context_key_of_a_bad_setting(context: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)) as raised:

@@ -37,14 +37,20 @@ def test_the_manifest_always_wins() -> None:
     # A manifest asking for a Default job gets no Advanced-only field, only the instance types.
     default = apply_job_defaults({"JobType": "Default"}, ADVANCED)
     assert default["SupportedRealtimeInferenceInstanceTypes"] == ["ml.c5.xlarge", "ml.m5.large"]
-    assert not {"EndpointConfigurations", "TrafficPattern", "StoppingConditions", "ResourceLimit"} & set(default)
+    assert not {"EndpointConfigurations", "TrafficPattern", "StoppingConditions", "ResourceLimit",
+                "JobDurationInSeconds"} & set(default)  # the duration was meant for Advanced jobs
+    # The manifest's own instance list serves an Advanced job too, over the deployment's.
+    own_list = apply_job_defaults({"SupportedRealtimeInferenceInstanceTypes": ["ml.g4dn.xlarge"]}, ADVANCED)
+    assert own_list["EndpointConfigurations"] == [{"InstanceType": "ml.g4dn.xlarge"}]
     listed = apply_job_defaults({"SupportedRealtimeInferenceInstanceTypes": ["ml.c4.xlarge"]},
                                 {"InstanceTypes": ["ml.c5.xlarge"]})
     assert listed["SupportedRealtimeInferenceInstanceTypes"] == ["ml.c4.xlarge"]
 
 
 def test_a_manifest_valid_alone_stays_valid_with_defaults_and_uses_them() -> None:
-    raw = json.dumps(samples.xgboost_manifest("xgb")).encode()
+    document = samples.xgboost_manifest("xgb")
+    del document["SupportedRealtimeInferenceInstanceTypes"]
+    raw = json.dumps(document).encode()
     alone = check_manifest(raw, "us-east-1")
     assert alone.valid and alone.manifest is not None and alone.manifest.job_type == "Default"
     filled = check_manifest(raw, "us-east-1", ADVANCED)
@@ -56,9 +62,14 @@ def test_a_manifest_valid_alone_stays_valid_with_defaults_and_uses_them() -> Non
         "ml.c5.xlarge", "ml.m5.large"]
 
 
-def test_an_advanced_default_without_instances_asks_the_manifest_for_them() -> None:
-    report = check_manifest(json.dumps(samples.xgboost_manifest("xgb")).encode(), "us-east-1",
-                            {"JobType": "Advanced"})
+def test_an_advanced_default_without_instances_takes_the_manifests_or_asks_for_them() -> None:
+    listing = samples.xgboost_manifest("xgb")
+    report = check_manifest(json.dumps(listing).encode(), "us-east-1", {"JobType": "Advanced"})
+    assert report.valid and report.manifest is not None
+    assert [item["InstanceType"] for item in report.manifest.advanced["EndpointConfigurations"]] == listing[
+        "SupportedRealtimeInferenceInstanceTypes"]
+    del listing["SupportedRealtimeInferenceInstanceTypes"]
+    report = check_manifest(json.dumps(listing).encode(), "us-east-1", {"JobType": "Advanced"})
     assert not report.valid
     assert [f.field for f in report.errors] == ["EndpointConfigurations"]
 

@@ -115,3 +115,13 @@ def test_without_a_limit_nothing_is_read_or_written(table: str, monkeypatch: pyt
     assert job_slots.limits_from_environment() is None
     assert job_slots.release_if_limited(table, "r1") is False
     assert boto3.client("dynamodb").scan(TableName=table)["Count"] == 0
+
+
+def test_a_holder_that_keeps_asking_stays_alive_and_one_that_went_silent_expires() -> None:
+    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(minutes=30), waiter_expiry=timedelta(minutes=9))
+    state = decide(SlotState(), "a", _at(0), limits).state
+    for minute in range(5, 60, 5):  # waiting for IR's quota, asking every 5 minutes
+        state = decide(state, "a", _at(minute), limits).state
+    assert decide(state, "b", _at(60), limits).granted is False  # a is alive: it asked at minute 55
+    silent = decide(state, "b", _at(60 + 31), limits)
+    assert silent.granted and set(silent.state.holders) == {"b"}

@@ -2,8 +2,8 @@
 
 - EventBridge targets of type Step Functions: moto matches a rule's pattern but delivers
   only to logs, SQS and buses; here a match starts an execution with the event as input.
-- Wait states: moto sleeps for real; here they sleep on the simulated clock, so a
-  45-minute job and its polling take seconds.
+- Wait states and Retry intervals: moto sleeps for real; here they sleep on the simulated
+  clock, so a 45-minute job and its polling take seconds.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from moto.events.models import Rule
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.utilities.arns import parse_arn
@@ -34,7 +36,8 @@ class ServiceWiring:
         """Patch moto; idempotent."""
         if self._originals:
             return
-        self._originals = {"send_to_targets": Rule.send_to_targets, "wait": WaitFunction._wait_interval}
+        self._originals = {"send_to_targets": Rule.send_to_targets, "wait": WaitFunction._wait_interval,
+                           "retry_time": retrier_decl.time}
         wiring = self
         original_send = self._originals["send_to_targets"]
 
@@ -57,12 +60,14 @@ class ServiceWiring:
 
         Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
         WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
+        retrier_decl.time = SimpleNamespace(sleep=wiring.clock.sleep)  # type: ignore[assignment]
 
     def uninstall(self) -> None:
         """Restore moto."""
         if self._originals:
             Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign]
             WaitFunction._wait_interval = self._originals["wait"]  # type: ignore[method-assign]
+            retrier_decl.time = self._originals["retry_time"]  # type: ignore[assignment]
             self._originals = {}
 
     def start_execution(self, state_machine_arn: str, event: dict[str, Any]) -> str:

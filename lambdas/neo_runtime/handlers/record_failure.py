@@ -52,7 +52,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         log.warning("run owned by another execution; failure not recorded", error=error)
         return summary
     # A job nobody will read the results of is stopped, so it bills no further; then its slot is free.
-    stopped = stop_unfinished_job((state.get("job") or {}).get("job_name"), log)
+    # The job may exist without $.job: StartRecommendationJob can fail after creating it.
+    stopped = stop_unfinished_job((state.get("job") or {}).get("job_name") or submission.get("job_name"), log)
     if stopped:
         run_store.update_run(run_id, event["execution_arn"], {"job_stopped": True})
         summary["job_stopped"] = True

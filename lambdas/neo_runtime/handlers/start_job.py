@@ -20,10 +20,11 @@ from neo_runtime.sagemaker_requests import create_recommendation_job_request
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Event: ``{"submission", "model_package", "execution_arn"}``.
+    """Event: ``{"submission", "model_package", "execution_arn", "execution_started"}``.
 
-    Returns ``{"started": true, "job_name", "job_arn"}``, or ``{"started": false, "queue_position", ...}``
-    while every slot is taken (the state machine waits and asks again).
+    Returns ``{"started": true, "job_name", "job_arn"}``, or ``{"started": false, ...}`` while every
+    job slot is taken or the account's IR quota is full (``ResourceLimitExceeded``): the state
+    machine waits and asks again, until ``MAX_QUEUE_WAIT_SECONDS`` have passed.
     """
     submission = event["submission"]
     run_id = submission["run_id"]
@@ -49,6 +50,10 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     try:
         job_arn = sagemaker.create_inference_recommendations_job(**request)["JobArn"]
     except ClientError as error:
+        if error_code(error) == "ResourceLimitExceeded":
+            # The account's concurrent-job quota is full (other workloads count too): wait, keeping
+            # this run's slot, rather than fail a run whose inputs are fine.
+            return _waiting_for_quota(run_id, event, str(error), log)
         # The job name is derived from the run, so an existing job is this run's own job,
         # created by an earlier attempt of this step whose response was lost.
         if error_code(error) not in ("ResourceInUse", "ResourceInUseException"):
@@ -59,6 +64,18 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "status": "RUNNING", "job_arn": job_arn, "model_package_arn": package_arn})
     log.info("inference recommendations job started", job_name=request["JobName"], job_arn=job_arn)
     return {"started": True, "job_name": request["JobName"], "job_arn": job_arn}
+
+
+def _waiting_for_quota(run_id: str, event: dict[str, Any], reason: str, log: RunLogger) -> dict[str, Any]:
+    started = event.get("execution_started") or now_iso()
+    waited = datetime.fromisoformat(now_iso()) - datetime.fromisoformat(started)
+    max_wait = int(os.environ.get(names.MAX_QUEUE_WAIT_SECONDS) or 0)
+    if max_wait and waited.total_seconds() > max_wait:
+        raise JobQueueTimedOut(f"Inference Recommender's account quota stayed full for {int(waited.total_seconds())} s "
+                               f"after the run started (the limit is {max_wait} s): {reason}")
+    run_store.update_run(run_id, event["execution_arn"], {"status": "QUEUED", "queue_reason": "ResourceLimitExceeded"})
+    log.warning("account quota for IR jobs is full; waiting", reason=reason)
+    return {"started": False, "reason": "ResourceLimitExceeded"}
 
 
 def _queued(slot: job_slots.SlotDecision, run_id: str, execution_arn: str, log: RunLogger) -> dict[str, Any]:
