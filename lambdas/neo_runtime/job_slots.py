@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -30,6 +31,7 @@ from neo_runtime.records import from_attribute_values, now_iso, to_attribute_val
 
 SLOTS_PARTITION = "JOB_SLOTS"
 _WRITE_ATTEMPTS = 6
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -126,23 +128,29 @@ def without(state: SlotState, run_id: str) -> SlotState:
 
 def acquire(table: str, scope: str, run_id: str, limits: SlotLimits) -> SlotDecision:
     """Apply ``decide`` to the slots item of ``scope``; retries when another run wrote in between."""
-    for attempt in range(_WRITE_ATTEMPTS):
-        state = _read(table, scope)
+    def change(state: SlotState) -> tuple[SlotState | None, SlotDecision]:
         decision = decide(state, run_id, datetime.fromisoformat(now_iso()), limits)
-        if not decision.changed or _write(table, scope, state.version, decision.state):
-            return decision
-        _pause(attempt)
-    raise SlotContention(f"the job-slot record of {scope!r} changed {_WRITE_ATTEMPTS} times while being updated")
+        return (decision.state if decision.changed else None), decision
+
+    return _update(table, scope, change)
 
 
 def release(table: str, scope: str, run_id: str) -> bool:
     """Give back ``run_id``'s slot (or its place in the queue); False when it had neither."""
+    def change(state: SlotState) -> tuple[SlotState | None, bool]:
+        held = run_id in state.holders or run_id in state.waiters
+        return (without(state, run_id) if held else None), held
+
+    return _update(table, scope, change)
+
+
+def _update(table: str, scope: str, change: Callable[[SlotState], tuple[SlotState | None, T]]) -> T:
+    """Read, ``change`` (new state or None to write nothing, and a result), write if unchanged since the read."""
     for attempt in range(_WRITE_ATTEMPTS):
         state = _read(table, scope)
-        if run_id not in state.holders and run_id not in state.waiters:
-            return False
-        if _write(table, scope, state.version, without(state, run_id)):
-            return True
+        new_state, result = change(state)
+        if new_state is None or _write(table, scope, state.version, new_state):
+            return result
         _pause(attempt)
     raise SlotContention(f"the job-slot record of {scope!r} changed {_WRITE_ATTEMPTS} times while being updated")
 

@@ -284,3 +284,31 @@ def test_a_job_created_by_a_start_step_that_then_failed_is_stopped_too(env: dict
     state = {**event, "submission": submission, "failed_step": {"step": "StartRecommendationJob"},
              "error": {"Error": "States.TaskFailed", "Cause": "DynamoDB write failed"}}
     assert record_failure.handler({"state": state, "execution_arn": EXECUTION})["job_stopped"] is True
+
+
+def test_a_run_waiting_longer_than_max_queue_wait_ends_with_job_queue_timed_out(
+        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"MAX_CONCURRENT_JOBS": "1", "JOB_SLOT_HOLDER_EXPIRY_SECONDS": "36000",
+                       "JOB_SLOT_WAITER_EXPIRY_SECONDS": "36000", "MAX_QUEUE_WAIT_SECONDS": "600"}.items():
+        monkeypatch.setenv(key, value)
+    requests = []
+    for model, execution in (("first", EXECUTION), ("second", OTHER_EXECUTION)):
+        submission = validate_submission.handler({"event": _event(env["s3"], model), "execution_arn": execution})
+        requests.append({"submission": submission, "model_package": register_model.handler(
+            {"submission": submission}), "execution_arn": execution, "execution_started": "2026-01-01T00:00:00Z"})
+    assert start_job.handler(requests[0])["started"] is True
+    queued = start_job.handler(requests[1])
+    assert queued == {"started": False, "queue_position": 1, "waiting": 1, "running": 1}
+    # The second run joined the queue long ago: its wait is over.
+    key = {"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}}
+    run = requests[1]["submission"]["run_id"]
+    env["dynamodb"].update_item(TableName="runs", Key=key, UpdateExpression="SET waiters.#r.since = :t",
+                                ExpressionAttributeNames={"#r": run},
+                                ExpressionAttributeValues={":t": {"S": "2026-01-01T00:00:00.000Z"}})
+    with pytest.raises(errors.JobQueueTimedOut, match="busy job slots"):
+        start_job.handler(requests[1])
+    # A full account quota since the run started (long ago) ends the same way.
+    monkeypatch.delenv("MAX_CONCURRENT_JOBS")
+    env["simulator"].faults.resource_limit = 1
+    with pytest.raises(errors.JobQueueTimedOut, match="account quota stayed full"):
+        start_job.handler(requests[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -66,13 +67,18 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return {"started": True, "job_name": request["JobName"], "job_arn": job_arn}
 
 
+def _end_a_wait_too_long(since: str | None, message: Callable[[int, int], str]) -> None:
+    """Raise ``JobQueueTimedOut`` with ``message(waited, limit)`` once ``MAX_QUEUE_WAIT_SECONDS`` have passed."""
+    limit = int(os.environ.get(names.MAX_QUEUE_WAIT_SECONDS) or 0)
+    waited = (datetime.fromisoformat(now_iso()) - datetime.fromisoformat(since or now_iso())).total_seconds()
+    if limit and waited > limit:
+        raise JobQueueTimedOut(message(int(waited), limit))
+
+
 def _waiting_for_quota(run_id: str, event: dict[str, Any], reason: str, log: RunLogger) -> dict[str, Any]:
-    started = event.get("execution_started") or now_iso()
-    waited = datetime.fromisoformat(now_iso()) - datetime.fromisoformat(started)
-    max_wait = int(os.environ.get(names.MAX_QUEUE_WAIT_SECONDS) or 0)
-    if max_wait and waited.total_seconds() > max_wait:
-        raise JobQueueTimedOut(f"Inference Recommender's account quota stayed full for {int(waited.total_seconds())} s "
-                               f"after the run started (the limit is {max_wait} s): {reason}")
+    _end_a_wait_too_long(event.get("execution_started"), lambda waited, limit: (
+        f"Inference Recommender's account quota stayed full for {waited} s after the run started "
+        f"(the limit is {limit} s): {reason}"))
     run_store.update_run(run_id, event["execution_arn"], {"status": "QUEUED", "queue_reason": "ResourceLimitExceeded"})
     log.warning("account quota for IR jobs is full; waiting", reason=reason)
     return {"started": False, "reason": "ResourceLimitExceeded"}
@@ -80,12 +86,9 @@ def _waiting_for_quota(run_id: str, event: dict[str, Any], reason: str, log: Run
 
 def _queued(slot: job_slots.SlotDecision, run_id: str, execution_arn: str, log: RunLogger) -> dict[str, Any]:
     """Every slot is taken: record the run as QUEUED (once), or fail it when it has waited too long."""
-    waited = (datetime.fromisoformat(now_iso()) - datetime.fromisoformat(slot.waiting_since or now_iso()))
-    max_wait = int(os.environ.get(names.MAX_QUEUE_WAIT_SECONDS) or 0)
-    if max_wait and waited.total_seconds() > max_wait:
-        raise JobQueueTimedOut(
-            f"Waited {int(waited.total_seconds())} s for one of {slot.running} busy job slots "
-            f"(position {slot.position} of {slot.waiting}); the limit is {max_wait} s")
+    _end_a_wait_too_long(slot.waiting_since, lambda waited, limit: (
+        f"Waited {waited} s for one of {slot.running} busy job slots "
+        f"(position {slot.position} of {slot.waiting}); the limit is {limit} s"))
     if slot.changed:
         run_store.update_run(run_id, execution_arn, {
             "status": "QUEUED", "queued_at": slot.waiting_since, "queue_position": slot.position})
