@@ -42,6 +42,7 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
                                                  "Resource::*": _XRAY_REASON})
     _acknowledge(functions.start_job.role, {packages: _NAME_PREFIX_REASON, jobs: _NAME_PREFIX_REASON,
                                             "Resource::*": _XRAY_REASON})
+    _acknowledge(functions.await_job_slot.role, {"Resource::*": _XRAY_REASON})
     _acknowledge(functions.check_job.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.record_failure.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})

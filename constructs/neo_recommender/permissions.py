@@ -14,8 +14,12 @@ from aws_cdk import Aws
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+
+from constructs import Construct
 
 if TYPE_CHECKING:
     from neo_recommender.workflow import WorkflowFunctions
@@ -83,7 +87,8 @@ def grant_workflow_functions(
     allow_publishing(functions.publish_results, topic)
 
     if job_slots:
-        for function in (functions.start_job, functions.publish_results, functions.record_failure):
+        for function in (functions.start_job, functions.publish_results, functions.record_failure,
+                         functions.await_job_slot):
             _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [table.table_arn])
 
     # RecordFailure: record and announce; stop a job whose run failed while it was still running.
@@ -91,6 +96,18 @@ def grant_workflow_functions(
                                       "sagemaker:StopInferenceRecommendationsJob"], [jobs])
     _allow(functions.record_failure, ["dynamodb:UpdateItem"], [table.table_arn])
     allow_publishing(functions.record_failure, topic)
+
+
+def allow_task_responses(scope: Construct, state_machine: sfn.IStateMachine,
+                         functions: list[lambda_.IFunction]) -> iam.Policy:
+    """Let ``functions`` resume executions of ``state_machine`` waiting on a task token (a queued run).
+
+    A separate policy, not the functions' default ones: a function depends on its default policy, so
+    naming the state machine (which depends on the function) there would be a cycle.
+    """
+    roles = [function.role for function in functions if function.role is not None]
+    return iam.Policy(scope, "TaskResponsePolicy", roles=roles, statements=[iam.PolicyStatement(
+        actions=["states:SendTaskSuccess"], resources=[state_machine.state_machine_arn])])
 
 
 def grant_recommender_role(

@@ -42,6 +42,8 @@ MANIFEST_FILE_NAME = "recommend.json"
 SAGEMAKER_NAME_PREFIX = "nr-"
 #: How long a run may wait for a job slot (or for IR's account quota) unless ``max_queue_wait`` says otherwise.
 DEFAULT_MAX_QUEUE_WAIT = Duration.hours(24)
+#: A queued run that no released slot has woken asks again after this long (a lost wake-up costs no more).
+SLOT_RECHECK = Duration.minutes(10)
 
 _HANDLER_MODULE = "neo_runtime.handlers.{}.handler"
 
@@ -153,6 +155,7 @@ class InferenceRecommenderPipeline(Construct):
             max_concurrent_jobs=max_concurrent_jobs, max_queue_wait=max_queue_wait))
         # No run lives longer than this: the queue, the job's deadline, and an hour to publish.
         run_timeout = max_queue_wait.plus(job_deadline).plus(Duration.hours(1))
+        slot_recheck = SLOT_RECHECK if SLOT_RECHECK.to_seconds() >= poll_interval.to_seconds() else poll_interval
         self.max_concurrent_jobs = max_concurrent_jobs
         retention_days = int(results_retention.to_days(integral=False)) if results_retention is not None else 0
         self.encryption_key = encryption_key
@@ -200,7 +203,7 @@ class InferenceRecommenderPipeline(Construct):
             "RECOMMENDER_ROLE_ARN": self.recommender_role.role_arn,
             "RESULTS_RETENTION_DAYS": str(retention_days),
             names.MAX_QUEUE_WAIT_SECONDS: str(int(max_queue_wait.to_seconds())),
-            **_job_slot_environment(max_concurrent_jobs, poll_interval, job_deadline),
+            **_job_slot_environment(max_concurrent_jobs, slot_recheck, job_deadline),
         }
         code = lambda_.Code.from_asset(str(lambda_asset_dir()), exclude=ASSET_EXCLUDES)
         validate_environment = {**environment, names.JOB_DEFAULTS: json.dumps(
@@ -212,6 +215,7 @@ class InferenceRecommenderPipeline(Construct):
             register_model=self._function("RegisterModel", "register_model", code, environment,
                                           timeout=Duration.minutes(2)),
             start_job=self._function("StartRecommendationJob", "start_job", code, start_environment),
+            await_job_slot=self._function("AwaitJobSlot", "await_job_slot", code, environment),
             check_job=self._function("CheckRecommendationJob", "check_job", code, environment),
             publish_results=self._function("PublishResults", "publish_results", code, environment,
                                            timeout=Duration.minutes(2)),
@@ -236,13 +240,18 @@ class InferenceRecommenderPipeline(Construct):
             self, "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(build_definition(
                 Construct(self, "Workflow"), self.functions, poll_interval=poll_interval,
-                job_deadline=job_deadline)),
+                job_deadline=job_deadline, slot_recheck=slot_recheck)),
             state_machine_type=sfn.StateMachineType.STANDARD,
             logs=sfn.LogOptions(destination=self.state_machine_log_group, level=sfn.LogLevel.ALL,
                                 include_execution_data=False),
             tracing_enabled=True,
             timeout=run_timeout,
         )
+
+        # The steps that wake queued runs answer their task tokens (a policy of its own: the functions'
+        # default policies cannot name the state machine that invokes them without a dependency cycle).
+        permissions.allow_task_responses(self, self.state_machine, [
+            self.functions.await_job_slot, self.functions.publish_results, self.functions.record_failure])
 
         # The rule that starts a run when a manifest is uploaded under the watched prefix.
         self.rule = events.Rule(
@@ -365,17 +374,18 @@ def _subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[st
         subnets=selection.subnets, subnet_type=selection.subnet_type).subnet_ids
 
 
-def _job_slot_environment(max_concurrent_jobs: int | None, poll_interval: Duration,
+def _job_slot_environment(max_concurrent_jobs: int | None, slot_recheck: Duration,
                           job_deadline: Duration) -> dict[str, str]:
     """The queue's settings (``neo_runtime.job_slots``): none without a limit.
 
     A slot held longer than a job may run plus an hour to publish, or a waiter silent for three
-    polls, was left by an execution that ended without giving it back, and is reclaimed.
+    rechecks, was left by an execution that ended without giving it back, and is reclaimed.
     """
     if max_concurrent_jobs is None:
         return {}
     return {
         names.MAX_CONCURRENT_JOBS: str(max_concurrent_jobs),
         names.JOB_SLOT_HOLDER_EXPIRY_SECONDS: str(int(job_deadline.plus(Duration.hours(1)).to_seconds())),
-        names.JOB_SLOT_WAITER_EXPIRY_SECONDS: str(int(poll_interval.to_seconds()) * 3 + 300),
+        names.JOB_SLOT_RECHECK_SECONDS: str(int(slot_recheck.to_seconds())),
+        names.JOB_SLOT_WAITER_EXPIRY_SECONDS: str(int(slot_recheck.to_seconds()) * 3 + 300),
     }

@@ -28,6 +28,7 @@ class WorkflowFunctions:
     validate_submission: lambda_.IFunction
     register_model: lambda_.IFunction
     start_job: lambda_.IFunction
+    await_job_slot: lambda_.IFunction
     check_job: lambda_.IFunction
     publish_results: lambda_.IFunction
     record_failure: lambda_.IFunction
@@ -39,7 +40,8 @@ def max_polls(poll_interval: Duration, job_deadline: Duration) -> int:
 
 
 def build_definition(
-    scope: Construct, functions: WorkflowFunctions, *, poll_interval: Duration, job_deadline: Duration
+    scope: Construct, functions: WorkflowFunctions, *, poll_interval: Duration, job_deadline: Duration,
+    slot_recheck: Duration,
 ) -> sfn.IChainable:
     """Chain the states of one run and return the start of the chain."""
     execution_arn = sfn.JsonPath.string_at("$$.Execution.Id")
@@ -113,12 +115,28 @@ def build_definition(
                        sfn.Succeed(scope, "AlreadyHandled", comment="Another execution owns this object version."))
                  .when(sfn.Condition.boolean_equals("$.submission.valid", False), rejected)
                  .otherwise(register))
-    # With max_concurrent_jobs, a run waits here until a slot is free (StartRecommendationJob says so).
-    wait_for_slot = sfn.Wait(scope, "WaitForJobSlot", time=sfn.WaitTime.duration(poll_interval))
+    # With max_concurrent_jobs, a queued run leaves its task token and waits until a released slot
+    # wakes it (or asks again after slot_recheck); while IR's account quota is full it backs off.
+    await_slot = tasks.LambdaInvoke(
+        scope, "AwaitJobSlot",
+        lambda_function=functions.await_job_slot,
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload=sfn.TaskInput.from_object({"run_id": sfn.JsonPath.string_at("$.submission.run_id"),
+                                           "task_token": sfn.JsonPath.task_token}),
+        task_timeout=sfn.Timeout.duration(slot_recheck),
+        retry_on_service_exceptions=True,
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    await_slot.add_catch(start_job, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)
+    on_failure(await_slot, "AwaitJobSlot")
+    await_slot.next(start_job)
+    wait_for_quota = sfn.Wait(scope, "WaitForQuota",
+                              time=sfn.WaitTime.seconds_path("$.job.retry_after_seconds"))
+    wait_for_quota.next(start_job)
     job_started = (sfn.Choice(scope, "JobStarted?")
-                   .when(sfn.Condition.boolean_equals("$.job.started", False), wait_for_slot)
-                   .otherwise(start_polling))
-    wait_for_slot.next(start_job)
+                   .when(sfn.Condition.boolean_equals("$.job.started", True), start_polling)
+                   .when(sfn.Condition.string_equals("$.job.reason", "ResourceLimitExceeded"), wait_for_quota)
+                   .otherwise(await_slot))
     register.next(start_job).next(job_started)
     start_polling.next(wait)
     return validate.next(duplicate)

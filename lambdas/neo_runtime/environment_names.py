@@ -13,6 +13,8 @@ VPC_CONFIG = "VPC_CONFIG"
 MAX_CONCURRENT_JOBS = "MAX_CONCURRENT_JOBS"
 #: A job slot held longer than this (seconds) was left by a run that ended without giving it back.
 JOB_SLOT_HOLDER_EXPIRY_SECONDS = "JOB_SLOT_HOLDER_EXPIRY_SECONDS"
+#: A queued run not woken by a released slot asks again after this long (seconds).
+JOB_SLOT_RECHECK_SECONDS = "JOB_SLOT_RECHECK_SECONDS"
 #: A queued run not heard from for this long (seconds) has gone away.
 JOB_SLOT_WAITER_EXPIRY_SECONDS = "JOB_SLOT_WAITER_EXPIRY_SECONDS"
 #: A run still waiting for a slot or for IR's quota after this long (seconds) ends with JobQueueTimedOut.

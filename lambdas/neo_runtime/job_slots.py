@@ -1,9 +1,11 @@
 """At most N Inference Recommender jobs at once: a first-come, first-served queue in one DynamoDB item.
 
 A run that wants to start its job asks for a slot. It gets one when fewer than N runs hold a slot
-and no run that asked earlier is still waiting; otherwise it joins (or stays in) the queue and asks
-again after the poll interval. A run gives its slot back when its job has ended (results published
-or the run failed).
+and no run that asked earlier is still waiting; otherwise it joins (or stays in) the queue and its
+execution waits, at no cost, on a task token (``remember_wake_up``). A run gives its slot back when
+its job has ended (results published or the run failed), and wakes the runs now first in line
+(``wake_next``), which ask again. A waiter also asks again on its own every ``JOB_SLOT_RECHECK_SECONDS``,
+so a lost wake-up delays a run, never strands it.
 
 The state is one item, ``{holders: {run: acquired_at}, waiters: {run: {since, seen}}, version}``,
 written with an optimistic-lock condition on ``version``, so concurrent requests never hand out
@@ -30,6 +32,10 @@ from neo_runtime.aws import client, error_code
 from neo_runtime.records import from_attribute_values, now_iso, to_attribute_values
 
 SLOTS_PARTITION = "JOB_SLOTS"
+#: Items holding each waiting run's task token, ``sk = <scope>#<run>``.
+WAKE_UP_PARTITION = "JOB_SLOT_WAKE_UP"
+#: Step Functions' answers to a token whose task is gone (woken already, timed out, execution ended).
+_STALE_TOKEN_ERRORS = ("TaskDoesNotExist", "TaskTimedOut", "InvalidToken")
 _WRITE_ATTEMPTS = 6
 T = TypeVar("T")
 
@@ -41,6 +47,7 @@ class SlotLimits:
     max_concurrent_jobs: int
     holder_expiry: timedelta
     waiter_expiry: timedelta
+    recheck: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,8 @@ def limits_from_environment() -> SlotLimits | None:
         return None
     return SlotLimits(max_concurrent_jobs=maximum,
                       holder_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_HOLDER_EXPIRY_SECONDS])),
-                      waiter_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_WAITER_EXPIRY_SECONDS])))
+                      waiter_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_WAITER_EXPIRY_SECONDS])),
+                      recheck=timedelta(seconds=int(os.environ.get(names.JOB_SLOT_RECHECK_SECONDS) or 600)))
 
 
 def scope_of_deployment() -> str:
@@ -81,10 +89,66 @@ def scope_of_deployment() -> str:
 
 
 def release_if_limited(table: str, run_id: str) -> bool:
-    """Give back ``run_id``'s slot when the deployment limits concurrent jobs; False otherwise."""
-    if limits_from_environment() is None:
+    """Give back ``run_id``'s slot when the deployment limits concurrent jobs, and wake the next in line.
+
+    Returns False when there is no limit, or the run held no slot and no place in the queue.
+    """
+    limits = limits_from_environment()
+    if limits is None:
         return False
-    return release(table, scope_of_deployment(), run_id)
+    released = release(table, scope_of_deployment(), run_id)
+    wake_next(table, scope_of_deployment(), limits)
+    return released
+
+
+def first_in_line(state: SlotState, limits: SlotLimits) -> list[str]:
+    """The waiting runs that would get a slot if they asked now, oldest first."""
+    free = limits.max_concurrent_jobs - len(state.holders)
+    queue = sorted(state.waiters, key=lambda run: (state.waiters[run]["since"], run))
+    return queue[:max(free, 0)]
+
+
+def remember_wake_up(table: str, scope: str, run_id: str, task_token: str, keep_seconds: int) -> None:
+    """Store the token that resumes ``run_id``'s waiting execution (replacing an earlier one)."""
+    client("dynamodb").put_item(TableName=table, Item={
+        "pk": {"S": WAKE_UP_PARTITION}, "sk": {"S": f"{scope}#{run_id}"}, "task_token": {"S": task_token},
+        "expires_at": {"N": str(int(time.time()) + keep_seconds)}})
+
+
+def should_wake_itself(table: str, scope: str, run_id: str, limits: SlotLimits) -> bool:
+    """After storing its token: is a slot free for ``run_id`` already (a release came in between)?
+
+    Also true when the run is no longer queued at all (its place expired), so it asks again and rejoins.
+    """
+    state = _read(table, scope)
+    return run_id in first_in_line(state, limits) or run_id in state.holders or run_id not in state.waiters
+
+
+def wake_next(table: str, scope: str, limits: SlotLimits) -> list[str]:
+    """Resume the waiting executions first in line, so they ask for the free slots; returns their runs.
+
+    A run whose token is stale (woken already, or its execution ended) is skipped: a live one asks
+    again on its own, and a dead one's place is given back when its execution's end is recorded.
+    """
+    woken = []
+    for run_id in first_in_line(_read(table, scope), limits):
+        item = client("dynamodb").get_item(
+            TableName=table, Key={"pk": {"S": WAKE_UP_PARTITION}, "sk": {"S": f"{scope}#{run_id}"}},
+            ConsistentRead=True).get("Item")
+        if item and wake(item["task_token"]["S"]):
+            woken.append(run_id)
+    return woken
+
+
+def wake(task_token: str) -> bool:
+    """Resume the execution waiting on ``task_token``; False when its task is gone."""
+    try:
+        client("stepfunctions").send_task_success(taskToken=task_token, output='{"woken":true}')
+    except ClientError as error:
+        if error_code(error) in _STALE_TOKEN_ERRORS:
+            return False
+        raise
+    return True
 
 
 def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> SlotDecision:

@@ -59,7 +59,7 @@ def test_a_burst_waits_for_job_slots_and_every_run_completes_once(configured: An
     assert sorted(run.summary["model_name"] for run in runs) == models
     assert all(run.execution["status"] == "SUCCEEDED" and run.summary["status"] == "COMPLETED" for run in runs)
     assert any("queued_at" in run.summary for run in runs)  # some runs had to wait
-    assert any("WaitForJobSlot" in run.states_entered() for run in runs)
+    assert any("AwaitJobSlot" in run.states_entered() for run in runs)
 
     jobs = [sagemaker.describe_inference_recommendations_job(JobName=job["JobName"])
             for job in aws.recommender.jobs() if job["JobName"].startswith("team-a-burst-")]

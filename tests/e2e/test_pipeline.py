@@ -235,6 +235,6 @@ def test_a_full_account_quota_makes_the_run_wait_not_fail(pipeline: Any) -> None
     pipeline.aws.recommender.faults.resource_limit = 3
     outcome = pipeline.run("xgb-quota")
     assert outcome.execution["status"] == "SUCCEEDED" and outcome.summary["status"] == "COMPLETED"
-    assert outcome.states_entered().count("WaitForJobSlot") == 3
+    assert outcome.states_entered().count("WaitForQuota") == 3
     assert outcome.summary["queue_reason"] == "ResourceLimitExceeded"
     assert [job["JobName"] for job in pipeline.aws.recommender.jobs()].count(outcome.summary["job_name"]) == 1

@@ -298,7 +298,7 @@ def test_a_run_waiting_longer_than_max_queue_wait_ends_with_job_queue_timed_out(
             {"submission": submission}), "execution_arn": execution, "execution_started": "2026-01-01T00:00:00Z"})
     assert start_job.handler(requests[0])["started"] is True
     queued = start_job.handler(requests[1])
-    assert queued == {"started": False, "queue_position": 1, "waiting": 1, "running": 1}
+    assert queued == {"started": False, "reason": "JobSlotsBusy", "queue_position": 1, "waiting": 1, "running": 1}
     # The second run joined the queue long ago: its wait is over.
     key = {"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}}
     run = requests[1]["submission"]["run_id"]

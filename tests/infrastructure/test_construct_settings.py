@@ -88,7 +88,8 @@ def test_one_key_encrypts_bucket_table_topic_and_logs(synthesized: Synthesized) 
     (topic,) = synthesized.of("Secured", "AWS::SNS::Topic").values()
     assert topic["Properties"]["KmsMasterKeyId"] == key_arn
     log_groups = synthesized.of("Secured", "AWS::Logs::LogGroup")
-    assert len(log_groups) == 7  # six functions and the state machine
+    functions = synthesized.of("Secured", "AWS::Lambda::Function")
+    assert len(log_groups) == len(functions) + 1  # one per function, and the state machine's
     assert all(group["Properties"]["KmsKeyId"] == key_arn for group in log_groups.values())
     # Without a key: SSE-S3 and the AWS-managed keys, and unencrypted-by-CMK log groups.
     (plain_table,) = synthesized.of("AdvancedOnly", "AWS::DynamoDB::Table").values()
@@ -153,14 +154,23 @@ def test_max_concurrent_jobs_configures_the_queue(synthesized: Synthesized) -> N
     run_timeout = (3 + 1) * 3600 + 24 * 3600  # deadline, an hour to publish, a day of queueing
     assert environment["MAX_CONCURRENT_JOBS"] == "3" and environment["MAX_QUEUE_WAIT_SECONDS"] == str(24 * 3600)
     assert environment["JOB_SLOT_HOLDER_EXPIRY_SECONDS"] == str((3 + 1) * 3600)  # counted from the grant
-    assert environment["JOB_SLOT_WAITER_EXPIRY_SECONDS"] == str(3 * 60 + 300)
+    assert environment["JOB_SLOT_RECHECK_SECONDS"] == "600"  # a queued run asks again every ten minutes
+    assert environment["JOB_SLOT_WAITER_EXPIRY_SECONDS"] == str(3 * 600 + 300)  # silent for three rechecks
     (machine,) = synthesized.of("Secured", "AWS::StepFunctions::StateMachine").values()
     assert f'"TimeoutSeconds":{run_timeout}' in json.dumps(machine["Properties"]["DefinitionString"],
                                                             separators=(",", ":")).replace("\\", "")
     slot_writers = {name.removeprefix("Secured").split("Role")[0]
                     for name, policy in synthesized.of("Secured", "AWS::IAM::Policy").items()
                     if "dynamodb:GetItem" in json.dumps(policy)}
-    assert slot_writers == {"StartRecommendationJob", "PublishResults", "RecordFailure"}
+    assert slot_writers == {"StartRecommendationJob", "AwaitJobSlot", "PublishResults", "RecordFailure"}
+    # The steps that wake queued runs may answer task tokens of this state machine, and only those steps.
+    (responses,) = [p for name, p in synthesized.of("Secured", "AWS::IAM::Policy").items()
+                    if "TaskResponsePolicy" in name]
+    (statement,) = responses["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "states:SendTaskSuccess" and statement["Resource"] == {
+        "Ref": next(iter(synthesized.of("Secured", "AWS::StepFunctions::StateMachine")))}
+    assert {role["Ref"].removeprefix("Secured").split("Role")[0] for role in responses["Properties"]["Roles"]} == {
+        "AwaitJobSlot", "PublishResults", "RecordFailure"}
     # Without a limit: no queue settings, no slot access, the run lives as long as its deadline plus an hour.
     assert "MAX_CONCURRENT_JOBS" not in synthesized.function_environment("AdvancedOnly", "StartRecommendationJob")
     assert "dynamodb:GetItem" not in json.dumps(synthesized.of("AdvancedOnly", "AWS::IAM::Policy"))

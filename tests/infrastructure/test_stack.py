@@ -16,8 +16,8 @@ def _resources(synthesized: Any, kind: str) -> dict[str, dict[str, Any]]:
 def _definition(synthesized: Any) -> dict[str, Any]:
     (machine,) = _resources(synthesized, "AWS::StepFunctions::StateMachine").values()
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    # Replace the function ARN references with placeholders so the JSON parses.
-    return json.loads("".join(p if isinstance(p, str) else '"ref"' for p in parts).replace('""ref""', '"ref"'))
+    # References (function ARNs, the partition) sit inside JSON strings: a bare placeholder keeps it parseable.
+    return json.loads("".join(p if isinstance(p, str) else "ref" for p in parts))
 
 
 def _statements_of(synthesized: Any, role_fragment: str) -> list[dict[str, Any]]:
@@ -121,7 +121,8 @@ def test_functions_run_a_current_python_on_the_plain_asset_with_tracing(synthesi
     functions = _resources(synthesized, "AWS::Lambda::Function")
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
     assert handlers == sorted(f"neo_runtime.handlers.{m}.handler" for m in (
-        "validate_submission", "register_model", "start_job", "check_job", "publish_results", "record_failure"))
+        "validate_submission", "register_model", "start_job", "await_job_slot", "check_job", "publish_results",
+            "record_failure"))
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] in ("python3.13", "python3.14")
@@ -147,11 +148,21 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     assert states["DuplicateEvent?"]["Default"] == "RegisterModel"
     assert states["RegisterModel"]["Next"] == "StartRecommendationJob"
     assert states["StartRecommendationJob"]["Next"] == "JobStarted?"
-    # Without max_concurrent_jobs the job always starts; with it, a queued run waits and asks again.
+    # A full IR quota backs off and asks again; a queued run (max_concurrent_jobs) waits on its task token
+    # until a released slot wakes it, or asks again after ten minutes.
     assert states["JobStarted?"]["Choices"] == [
-        {"Variable": "$.job.started", "BooleanEquals": False, "Next": "WaitForJobSlot"}]
-    assert states["JobStarted?"]["Default"] == "StartPolling"
-    assert states["WaitForJobSlot"] == {"Type": "Wait", "Seconds": 60, "Next": "StartRecommendationJob"}
+        {"Variable": "$.job.started", "BooleanEquals": True, "Next": "StartPolling"},
+        {"Variable": "$.job.reason", "StringEquals": "ResourceLimitExceeded", "Next": "WaitForQuota"}]
+    assert states["JobStarted?"]["Default"] == "AwaitJobSlot"
+    assert states["WaitForQuota"] == {"Type": "Wait", "SecondsPath": "$.job.retry_after_seconds",
+                                      "Next": "StartRecommendationJob"}
+    await_slot = states["AwaitJobSlot"]
+    assert await_slot["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert await_slot["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert await_slot["TimeoutSeconds"] == 600 and await_slot["ResultPath"] is None
+    assert await_slot["Next"] == "StartRecommendationJob"
+    assert await_slot["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": None,
+                                      "Next": "StartRecommendationJob"}
     assert states["StartPolling"]["Next"] == "WaitForJob"
     assert states["WaitForJob"] == {"Type": "Wait", "Seconds": 60, "Next": "CheckRecommendationJob"}
     assert states["CheckRecommendationJob"]["Next"] == "JobFinished?"

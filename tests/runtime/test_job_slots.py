@@ -125,3 +125,12 @@ def test_a_holder_that_keeps_asking_stays_alive_and_one_that_went_silent_expires
     assert decide(state, "b", _at(60), limits).granted is False  # a is alive: it asked at minute 55
     silent = decide(state, "b", _at(60 + 31), limits)
     assert silent.granted and set(silent.state.holders) == {"b"}
+
+
+def test_a_release_wakes_the_runs_first_in_line_in_arrival_order() -> None:
+    state = SlotState()
+    for minute, run in enumerate(["a", "b", "c", "d", "e"]):
+        state = decide(state, run, _at(minute), LIMITS).state
+    assert job_slots.first_in_line(state, LIMITS) == []  # both slots held: nobody to wake
+    state = without(without(state, "a"), "b")
+    assert job_slots.first_in_line(state, LIMITS) == ["c", "d"]  # two free slots, the two oldest waiters

@@ -22,14 +22,14 @@ import traceback
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-# os.environ is process-wide and executions run in threads: one invocation at a time.
+# Handlers share module state (cached clients, boto3's default session): one invocation at a time.
 _INVOKE_LOCK = threading.RLock()
 
 
@@ -61,6 +61,7 @@ class InProcessLambdas:
         """Patch moto's Docker-free Lambda backend."""
         if self._original is not None:
             return
+        _InvocationEnvironment.install()
         self._original = LambdaSimpleBackend.invoke
         runner = self
 
@@ -76,6 +77,7 @@ class InProcessLambdas:
         if self._original is not None:
             LambdaSimpleBackend.invoke = self._original  # type: ignore[method-assign]
             self._original = None
+            _InvocationEnvironment.uninstall()
         self._tmp.cleanup()
 
     def invoke(self, function: Any, body: Any, response_headers: dict[str, str]) -> bytes:
@@ -133,15 +135,74 @@ def _import_from(code_dir: Path, module_name: str) -> Any:
     return importlib.import_module(module_name)
 
 
+class _InvocationEnvironment(MutableMapping[str, str]):
+    """``os.environ`` as each thread sees it: the process's variables plus those of the function it runs.
+
+    Executions run in threads. Setting a function's variables in the process environment and
+    removing them afterwards races with other threads reading it: creating a boto3 client iterates
+    ``os.environ`` (proxy settings), and a key removed mid-iteration raises ``KeyError`` there.
+    Here nothing global changes during an invocation; the function's variables live in a
+    thread-local overlay that only the invoking thread sees.
+    """
+
+    _local = threading.local()
+
+    def __init__(self, process_environment: MutableMapping[str, str]) -> None:
+        self.process_environment = process_environment
+
+    @classmethod
+    def install(cls) -> None:
+        if not isinstance(os.environ, cls):
+            os.environ = cls(os.environ)  # type: ignore[assignment]
+
+    @classmethod
+    def uninstall(cls) -> None:
+        if isinstance(os.environ, cls):
+            os.environ = os.environ.process_environment  # type: ignore[assignment]
+
+    @classmethod
+    def overlay(cls) -> dict[str, str]:
+        return getattr(cls._local, "values", None) or {}
+
+    @classmethod
+    def set_overlay(cls, values: dict[str, str] | None) -> None:
+        cls._local.values = values
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self.overlay()
+        return overlay[key] if key in overlay else self.process_environment[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self.overlay()
+        if key in overlay:
+            overlay[key] = value
+        else:
+            self.process_environment[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self.overlay()
+        if key in overlay:
+            del overlay[key]
+        else:
+            del self.process_environment[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(dict.fromkeys([*list(self.process_environment), *self.overlay()])))
+
+    def __len__(self) -> int:
+        return len(set(self.process_environment) | set(self.overlay()))
+
+    def copy(self) -> dict[str, str]:
+        """What ``os.environ.copy()`` returns: a plain dict."""
+        return dict(self)
+
+
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
+    """The function's variables, visible to the invoking thread only (see ``_InvocationEnvironment``)."""
+    saved = _InvocationEnvironment.overlay()
+    _InvocationEnvironment.set_overlay(dict(values))
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _InvocationEnvironment.set_overlay(saved or None)

@@ -2,20 +2,24 @@
 
 - EventBridge targets of type Step Functions: moto matches a rule's pattern but delivers
   only to logs, SQS and buses; here a match starts an execution with the event as input.
-- Wait states and Retry intervals: moto sleeps for real; here they sleep on the simulated
+- Wait states, Retry intervals, task timeouts (a ``.waitForTaskToken`` task's ``TimeoutSeconds``)
+  and boto3's retry backoff: moto and botocore sleep for real; here they sleep on the simulated
   clock, so a 45-minute job and its polling take seconds.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import botocore.endpoint
 from moto.events.models import Rule
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -37,7 +41,8 @@ class ServiceWiring:
         if self._originals:
             return
         self._originals = {"send_to_targets": Rule.send_to_targets, "wait": WaitFunction._wait_interval,
-                           "retry_time": retrier_decl.time}
+                           "retry_time": retrier_decl.time, "timeout": Timeout._eval_body,
+                           "botocore_time": botocore.endpoint.time}
         wiring = self
         original_send = self._originals["send_to_targets"]
 
@@ -58,9 +63,15 @@ class ServiceWiring:
             if wait_seconds > 0:
                 env.program_state_event.wait(wiring.clock.real_seconds(wait_seconds))
 
+        def timeout_seconds(timeout: Timeout, env: Any) -> None:
+            env.stack.append(wiring.clock.real_seconds(timeout._eval_seconds(env)))
+
         Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
         WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
         retrier_decl.time = SimpleNamespace(sleep=wiring.clock.sleep)  # type: ignore[assignment]
+        Timeout._eval_body = timeout_seconds  # type: ignore[method-assign]
+        botocore.endpoint.time = SimpleNamespace(  # type: ignore[assignment]
+            sleep=wiring.clock.sleep, time=time.time, monotonic=time.monotonic)
 
     def uninstall(self) -> None:
         """Restore moto."""
@@ -68,6 +79,8 @@ class ServiceWiring:
             Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign]
             WaitFunction._wait_interval = self._originals["wait"]  # type: ignore[method-assign]
             retrier_decl.time = self._originals["retry_time"]  # type: ignore[assignment]
+            Timeout._eval_body = self._originals["timeout"]  # type: ignore[method-assign]
+            botocore.endpoint.time = self._originals["botocore_time"]  # type: ignore[assignment]
             self._originals = {}
 
     def start_execution(self, state_machine_arn: str, event: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -24,8 +25,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"submission", "model_package", "execution_arn", "execution_started"}``.
 
     Returns ``{"started": true, "job_name", "job_arn"}``, or ``{"started": false, ...}`` while every
-    job slot is taken or the account's IR quota is full (``ResourceLimitExceeded``): the state
-    machine waits and asks again, until ``MAX_QUEUE_WAIT_SECONDS`` have passed.
+    job slot is taken (the run waits for a released slot to wake it) or the account's IR quota is
+    full (``ResourceLimitExceeded``: it waits ``retry_after_seconds``, a growing backoff with
+    jitter), until ``MAX_QUEUE_WAIT_SECONDS`` have passed.
     """
     submission = event["submission"]
     run_id = submission["run_id"]
@@ -75,13 +77,27 @@ def _end_a_wait_too_long(since: str | None, message: Callable[[int, int], str]) 
         raise JobQueueTimedOut(message(int(waited), limit))
 
 
+#: Backoff while IR's account quota is full: from a minute, growing with the wait, at most 15 minutes.
+QUOTA_BACKOFF_SECONDS = (60, 900)
+
+
+def quota_backoff_seconds(waited_seconds: float) -> int:
+    """How long to wait before asking IR again: a quarter of the wait so far, within bounds, half jittered."""
+    low, high = QUOTA_BACKOFF_SECONDS
+    base = min(high, max(low, waited_seconds / 4))
+    return int(base / 2 + random.uniform(0, base / 2))
+
+
 def _waiting_for_quota(run_id: str, event: dict[str, Any], reason: str, log: RunLogger) -> dict[str, Any]:
     _end_a_wait_too_long(event.get("execution_started"), lambda waited, limit: (
         f"Inference Recommender's account quota stayed full for {waited} s after the run started "
         f"(the limit is {limit} s): {reason}"))
+    started = datetime.fromisoformat(event.get("execution_started") or now_iso())
+    waited = (datetime.fromisoformat(now_iso()) - started).total_seconds()
     run_store.update_run(run_id, event["execution_arn"], {"status": "QUEUED", "queue_reason": "ResourceLimitExceeded"})
-    log.warning("account quota for IR jobs is full; waiting", reason=reason)
-    return {"started": False, "reason": "ResourceLimitExceeded"}
+    retry_after = quota_backoff_seconds(waited)
+    log.warning("account quota for IR jobs is full; waiting", reason=reason, retry_after_seconds=retry_after)
+    return {"started": False, "reason": "ResourceLimitExceeded", "retry_after_seconds": retry_after}
 
 
 def _queued(slot: job_slots.SlotDecision, run_id: str, execution_arn: str, log: RunLogger) -> dict[str, Any]:
@@ -93,4 +109,5 @@ def _queued(slot: job_slots.SlotDecision, run_id: str, execution_arn: str, log: 
         run_store.update_run(run_id, execution_arn, {
             "status": "QUEUED", "queued_at": slot.waiting_since, "queue_position": slot.position})
     log.info("waiting for a job slot", position=slot.position, waiting=slot.waiting, running=slot.running)
-    return {"started": False, "queue_position": slot.position, "waiting": slot.waiting, "running": slot.running}
+    return {"started": False, "reason": "JobSlotsBusy", "queue_position": slot.position, "waiting": slot.waiting,
+            "running": slot.running}
