@@ -46,6 +46,7 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
     _acknowledge(functions.check_job.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.record_failure.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
+    _acknowledge(pipeline.record_ended_run_function.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
 
     state_machine_findings = {
         f"Resource::<{_logical_id(function)}.Arn>:*": (

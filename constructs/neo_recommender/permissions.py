@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
@@ -96,6 +97,25 @@ def grant_workflow_functions(
                                       "sagemaker:StopInferenceRecommendationsJob"], [jobs])
     _allow(functions.record_failure, ["dynamodb:UpdateItem"], [table.table_arn])
     allow_publishing(functions.record_failure, topic)
+
+
+def grant_failure_recording(reporters: list[lambda_.IFunction], safety_net: lambda_.IFunction, *,
+                            queue: sqs.IQueue, table: dynamodb.ITable, topic: sns.ITopic, name_prefix: str,
+                            job_slots: bool) -> None:
+    """What recording and announcing a failure takes beyond the workflow steps' own grants.
+
+    ``reporters`` keep what SNS or DynamoDB would not take in the dead-letter queue. ``safety_net``
+    (``record_ended_run``) reads the run's record, then does what RecordFailure does.
+    """
+    for function in reporters:
+        _allow(function, ["sqs:SendMessage"], [queue.queue_arn])
+        _allow_key(function, queue.encryption_master_key, ["kms:GenerateDataKey", "kms:Decrypt"])
+    _allow(safety_net, ["dynamodb:GetItem", "dynamodb:UpdateItem"] + (["dynamodb:PutItem"] if job_slots else []),
+           [table.table_arn])
+    _allow_key(safety_net, table.encryption_key, TABLE_KEY_ACTIONS)
+    _allow(safety_net, ["sagemaker:DescribeInferenceRecommendationsJob", "sagemaker:StopInferenceRecommendationsJob"],
+           [sagemaker_arn(f"inference-recommendations-job/{name_prefix}*")])
+    allow_publishing(safety_net, topic)
 
 
 def allow_task_responses(scope: Construct, state_machine: sfn.IStateMachine,

@@ -23,10 +23,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
-from neo_recommender import permissions, prop_checks, storage
+from neo_recommender import operations, permissions, prop_checks, storage
 from neo_recommender.job_settings import JobSettings
 from neo_recommender.lambda_code import ASSET_EXCLUDES, lambda_asset_dir
 from neo_recommender.nag_acknowledgments import acknowledge_findings
@@ -83,6 +84,7 @@ class InferenceRecommenderPipeline(Construct):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         max_concurrent_jobs: int | None = None,
         max_queue_wait: Duration | None = None,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         """Create the pipeline.
 
@@ -135,6 +137,8 @@ class InferenceRecommenderPipeline(Construct):
             quota (``ResourceLimitExceeded``), after this long ends ``TIMED_OUT`` with
             ``JobQueueTimedOut``. With the job deadline it must fit one execution's history (25,000
             events): at a 1-minute poll, about 44 hours together. @default 24 hours
+        :param alarm_topic: where the pipeline's alarms (failed runs, dead letters, function errors) are
+            published. @default the notification topic
         """
         super().__init__(scope, construct_id)
         self.watched_prefix = watched_prefix
@@ -191,6 +195,9 @@ class InferenceRecommenderPipeline(Construct):
                           "Subnets": subnet_ids}
             permissions.grant_vpc_access(self.recommender_role, subnet_ids, vpc_config["SecurityGroupIds"])
 
+        # Where anything that cannot be delivered, processed or recorded is kept (see operations.py).
+        self.dead_letter_queue = operations.dead_letter_queue(self)
+
         # The workflow's steps.
         environment = {
             "TABLE_NAME": self.table.table_name,
@@ -203,6 +210,7 @@ class InferenceRecommenderPipeline(Construct):
             "RECOMMENDER_ROLE_ARN": self.recommender_role.role_arn,
             "RESULTS_RETENTION_DAYS": str(retention_days),
             names.MAX_QUEUE_WAIT_SECONDS: str(int(max_queue_wait.to_seconds())),
+            names.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue.queue_url,
             **_job_slot_environment(max_concurrent_jobs, slot_recheck, job_deadline),
         }
         code = lambda_.Code.from_asset(str(lambda_asset_dir()), exclude=ASSET_EXCLUDES)
@@ -227,6 +235,13 @@ class InferenceRecommenderPipeline(Construct):
             job_slots=max_concurrent_jobs is not None)
         if encryption_key is not None:
             permissions.grant_volume_key_use(self.functions.start_job, encryption_key)
+        # The safety net for runs whose execution ended without recording why (not a workflow step).
+        self.record_ended_run_function = self._function(
+            "RecordEndedRun", "record_ended_run", code, environment, dead_letter_queue=self.dead_letter_queue)
+        permissions.grant_failure_recording(
+            [self.functions.publish_results, self.functions.record_failure, self.record_ended_run_function],
+            self.record_ended_run_function, queue=self.dead_letter_queue, table=self.table, topic=self.topic,
+            name_prefix=name_prefix, job_slots=max_concurrent_jobs is not None)
 
         # The state machine that runs them.
         self.state_machine_log_group = logs.LogGroup(
@@ -251,7 +266,8 @@ class InferenceRecommenderPipeline(Construct):
         # The steps that wake queued runs answer their task tokens (a policy of its own: the functions'
         # default policies cannot name the state machine that invokes them without a dependency cycle).
         permissions.allow_task_responses(self, self.state_machine, [
-            self.functions.await_job_slot, self.functions.publish_results, self.functions.record_failure])
+            self.functions.await_job_slot, self.functions.publish_results, self.functions.record_failure,
+            self.record_ended_run_function])
 
         # The rule that starts a run when a manifest is uploaded under the watched prefix.
         self.rule = events.Rule(
@@ -265,8 +281,19 @@ class InferenceRecommenderPipeline(Construct):
                     "object": {"key": [{"wildcard": f"{watched_prefix}*/{MANIFEST_FILE_NAME}"}]},
                 },
             ),
-            targets=[targets.SfnStateMachine(self.state_machine)],
+            targets=[targets.SfnStateMachine(self.state_machine, dead_letter_queue=self.dead_letter_queue,
+                                             **operations.EVENT_DELIVERY)],
         )
+
+        # The safety net, and the alarms that tell operators something went wrong.
+        self.run_ended_rule = operations.record_unfinished_runs(
+            self, self.state_machine, self.record_ended_run_function, self.dead_letter_queue)
+        self.alarm_topic = alarm_topic or self.topic
+        operations.allow_alarm_publishing(self, self.alarm_topic.master_key)
+        self.alarms = operations.create_alarms(
+            self, state_machine=self.state_machine,
+            functions=[*vars(self.functions).values(), self.record_ended_run_function],
+            queue=self.dead_letter_queue, topic=self.alarm_topic)
 
         # The IAM wildcards that cannot be narrowed, acknowledged for cdk-nag with their reasons.
         acknowledge_findings(self, name_prefix, vpc_config is not None)
@@ -335,7 +362,7 @@ class InferenceRecommenderPipeline(Construct):
         return environment
 
     def _function(self, construct_id: str, module: str, code: lambda_.Code, environment: dict[str, str],
-                  timeout: Duration | None = None) -> lambda_.Function:
+                  timeout: Duration | None = None, dead_letter_queue: sqs.IQueue | None = None) -> lambda_.Function:
         log_group = logs.LogGroup(self, f"{construct_id}Logs", retention=logs.RetentionDays.THREE_MONTHS,
                                   removal_policy=RemovalPolicy.DESTROY, encryption_key=self.encryption_key)
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -352,6 +379,8 @@ class InferenceRecommenderPipeline(Construct):
             environment=environment,
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
+            dead_letter_queue=dead_letter_queue,
+            retry_attempts=2 if dead_letter_queue is not None else None,
         )
 
 

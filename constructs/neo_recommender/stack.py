@@ -159,6 +159,8 @@ class NeoRecommenderStack(Stack):
             "NotificationTopicArn": (self.pipeline.topic.topic_arn, "SNS topic announcing finished runs"),
             "StateMachineArn": (self.pipeline.state_machine.state_machine_arn, "Workflow of each run"),
             "RecommenderRoleArn": (self.pipeline.recommender_role.role_arn, "Role Inference Recommender assumes"),
+            "DeadLetterQueueUrl": (self.pipeline.dead_letter_queue.queue_url,
+                                   "What could not be delivered, processed or recorded (alarmed)"),
         }
         if encryption_key is not None:
             outputs["EncryptionKeyArn"] = (encryption_key.key_arn, "KMS key of the bucket, table, topic and logs")

@@ -20,6 +20,12 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from constructs import Construct
 
+#: Errors every step retries with a long, jittered backoff: an AWS call still throttled or failing after
+#: boto3's own retries (``neo_runtime.aws.retried_when_transient``), and Lambda's own throttling.
+TRANSIENT_ERRORS = ["TransientAwsError", "Lambda.TooManyRequestsException"]
+#: Outcomes of the IR job that polling reports; they are the run's result, never retried.
+JOB_OUTCOMES = ["RecommendationJobFailed", "RecommendationJobStopped", "RecommendationJobTimedOut"]
+
 
 @dataclass(frozen=True)
 class WorkflowFunctions:
@@ -90,6 +96,12 @@ def build_definition(
                                   "execution_arn": execution_arn},
                                  "$.results"), "PublishResults")
 
+    # Polling is read-only and the job runs on regardless: a glitch in one poll must not end the run.
+    _retry_transient_errors(check_job)
+    check_job.add_retry(errors=JOB_OUTCOMES, max_attempts=0)
+    check_job.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2,
+                        jitter_strategy=sfn.JitterType.FULL)
+
     # Many runs updating the job-slot item at once: try again shortly (neo_runtime.job_slots).
     for task in (start_job, publish):
         task.add_retry(errors=["SlotContention"], interval=Duration.seconds(2), max_attempts=6, backoff_rate=2,
@@ -139,7 +151,14 @@ def build_definition(
                    .otherwise(await_slot))
     register.next(start_job).next(job_started)
     start_polling.next(wait)
+    for task in (validate, register, start_job, await_slot, publish):
+        _retry_transient_errors(task)
     return validate.next(duplicate)
+
+
+def _retry_transient_errors(task: tasks.LambdaInvoke) -> None:
+    task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=6, backoff_rate=2,
+                   max_delay=Duration.minutes(5), jitter_strategy=sfn.JitterType.FULL)
 
 
 def _invoke(scope: Construct, step: str, function: lambda_.IFunction, payload: dict[str, object],

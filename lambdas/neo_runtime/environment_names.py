@@ -19,3 +19,5 @@ JOB_SLOT_RECHECK_SECONDS = "JOB_SLOT_RECHECK_SECONDS"
 JOB_SLOT_WAITER_EXPIRY_SECONDS = "JOB_SLOT_WAITER_EXPIRY_SECONDS"
 #: A run still waiting for a slot or for IR's quota after this long (seconds) ends with JobQueueTimedOut.
 MAX_QUEUE_WAIT_SECONDS = "MAX_QUEUE_WAIT_SECONDS"
+#: The pipeline's dead-letter queue: where a notification SNS would not take is kept (unset: none).
+DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"

@@ -58,6 +58,13 @@ class WorkflowError(Exception):
     advice = "See the execution's history in the Step Functions console for details."
 
 
+class TransientAwsError(WorkflowError):
+    """An AWS call was throttled or failed transiently after boto3's own retries; the step is retried."""
+
+    advice = ("An AWS service stayed throttled or unavailable through every retry. Upload recommend.json "
+              "again once it recovers (a new version starts a new run).")
+
+
 class SubmissionInvalid(WorkflowError):
     """The manifest or the archives it names cannot be used; nothing was started."""
 
@@ -105,3 +112,21 @@ class JobQueueTimedOut(WorkflowError):
 
     advice = ("Too many runs were ahead of this one. Upload recommend.json again later, raise "
               "max_concurrent_jobs (within the account's Inference Recommender quota) or max_queue_wait.")
+
+
+class ExecutionAborted(WorkflowError):
+    """The run's execution was stopped from outside (by hand, or by a deployment) before it finished."""
+
+    advice = "Nothing is wrong with the submission as far as the pipeline knows; upload recommend.json again to rerun."
+
+
+class ExecutionTimedOut(WorkflowError):
+    """The run's execution outlived the state machine's timeout (queue wait plus job deadline plus an hour)."""
+
+    advice = "Upload recommend.json again; if it keeps happening, raise max_queue_wait or job_deadline."
+
+
+class ExecutionFailed(WorkflowError):
+    """The run's execution failed without its failure path recording why (e.g. the failure path itself failed)."""
+
+    advice = "See the execution's history in the Step Functions console; upload recommend.json again to rerun."

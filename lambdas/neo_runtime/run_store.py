@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from neo_runtime.aws import client, error_code
-from neo_runtime.records import expiry_fields, now_iso, run_key, to_attribute_values
+from neo_runtime.records import expiry_fields, from_attribute_values, now_iso, run_key, to_attribute_values
 
 _BATCH_SIZE = 25  # BatchWriteItem's limit
 _BATCH_ATTEMPTS = 8
@@ -41,6 +41,12 @@ def claim_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:
             return False
         raise
     return True
+
+
+def get_run(run_id: str) -> dict[str, Any] | None:
+    """The run's summary item (plain values), read consistently; None when there is none."""
+    item = client("dynamodb").get_item(TableName=table_name(), Key=run_key(run_id), ConsistentRead=True).get("Item")
+    return from_attribute_values(item) if item else None
 
 
 def update_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:

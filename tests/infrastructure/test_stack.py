@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,7 +107,7 @@ def test_no_email_subscription_without_context(synthesized: Any) -> None:
 
 
 def test_rule_matches_only_manifests_under_the_watched_prefix_of_this_bucket(synthesized: Any) -> None:
-    (rule,) = _resources(synthesized, "AWS::Events::Rule").values()
+    (rule,) = [r for name, r in _resources(synthesized, "AWS::Events::Rule").items() if "SubmissionRule" in name]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.s3"]
     assert pattern["detail-type"] == ["Object Created"]
@@ -120,9 +121,9 @@ def test_rule_matches_only_manifests_under_the_watched_prefix_of_this_bucket(syn
 def test_functions_run_a_current_python_on_the_plain_asset_with_tracing(synthesized: Any) -> None:
     functions = _resources(synthesized, "AWS::Lambda::Function")
     handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
-    assert handlers == sorted(f"neo_runtime.handlers.{m}.handler" for m in (
-        "validate_submission", "register_model", "start_job", "await_job_slot", "check_job", "publish_results",
-            "record_failure"))
+    shipped = sorted(path.stem for path in (Path(__file__).resolve().parents[2] / "lambdas" / "neo_runtime"
+                                            / "handlers").glob("*.py") if path.stem != "__init__")
+    assert handlers == [f"neo_runtime.handlers.{module}.handler" for module in shipped]  # one function each
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] in ("python3.13", "python3.14")
@@ -203,11 +204,24 @@ def test_every_step_catches_everything_into_the_failure_path(synthesized: Any, s
 
 def test_lambda_service_errors_are_retried_and_registration_waits(synthesized: Any) -> None:
     states = _definition(synthesized)["States"]
-    for step in ("ValidateSubmission", "RegisterModel", "StartRecommendationJob", "CheckRecommendationJob",
-                 "PublishResults", "RecordFailure"):
+    tasks = [name for name, state in states.items() if state["Type"] == "Task"]
+    assert len(tasks) == 7
+    for step in tasks:
         retried = {e for r in states[step]["Retry"] for e in r["ErrorEquals"]}
         assert {"Lambda.ServiceException", "Lambda.SdkClientException"} <= retried
+        # Throttling that outlasted boto3's own retries, and Lambda's throttling: a long backoff with jitter.
+        assert {"TransientAwsError", "Lambda.TooManyRequestsException"} <= retried or "States.ALL" in retried, step
+        for retry in states[step]["Retry"]:
+            if "TransientAwsError" in retry["ErrorEquals"]:
+                assert retry == {"ErrorEquals": ["TransientAwsError", "Lambda.TooManyRequestsException"],
+                                 "IntervalSeconds": 5, "MaxAttempts": 6, "BackoffRate": 2, "MaxDelaySeconds": 300,
+                                 "JitterStrategy": "FULL"}
     assert any(r["ErrorEquals"] == ["ModelPackageNotReady"] for r in states["RegisterModel"]["Retry"])
+    # A poll that fails for any other reason is tried again; the job's own outcome never is.
+    check = states["CheckRecommendationJob"]["Retry"]
+    assert check[-2] == {"ErrorEquals": ["RecommendationJobFailed", "RecommendationJobStopped",
+                                         "RecommendationJobTimedOut"], "MaxAttempts": 0}
+    assert check[-1]["ErrorEquals"] == ["States.ALL"] and check[-1]["MaxAttempts"] == 2
 
 
 def test_state_machine_may_only_invoke_its_own_functions(synthesized: Any) -> None:
@@ -294,3 +308,52 @@ def test_s3_and_dynamodb_grants_name_exact_actions_and_no_index(synthesized: Any
             assert not any(a.startswith(("s3:", "dynamodb:")) and "*" in a for a in actions), actions
             if any(a.startswith("dynamodb:") for a in actions):
                 assert "/index/" not in json.dumps(statement["Resource"])
+
+
+def test_undeliverable_events_land_in_an_encrypted_tls_only_dead_letter_queue(synthesized: Any) -> None:
+    (queue_id, queue), = _resources(synthesized, "AWS::SQS::Queue").items()
+    assert queue["Properties"] == {"MessageRetentionPeriod": 14 * 86400, "SqsManagedSseEnabled": True}
+    synthesized.template.has_resource_properties("AWS::SQS::QueuePolicy", {
+        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+    rules = _resources(synthesized, "AWS::Events::Rule")
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+        assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+
+
+def test_runs_that_end_unrecorded_are_caught_by_the_status_change_rule(synthesized: Any) -> None:
+    (rule,) = [r for name, r in _resources(synthesized, "AWS::Events::Rule").items() if "RunEndedRule" in name]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    (machine_id,) = _resources(synthesized, "AWS::StepFunctions::StateMachine")
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_id}]
+    (function_id, function), = [(name, f) for name, f in _resources(synthesized, "AWS::Lambda::Function").items()
+                                if f["Properties"]["Handler"].endswith("record_ended_run.handler")]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    # Lambda's own retries of the asynchronous invocation, then the same dead-letter queue.
+    assert "TargetArn" in function["Properties"]["DeadLetterConfig"]
+    synthesized.template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
+        "FunctionName": {"Ref": function_id}, "MaximumRetryAttempts": 2})
+
+
+def test_alarms_on_failed_runs_dead_letters_and_function_errors_notify_the_topic(synthesized: Any) -> None:
+    alarms = _resources(synthesized, "AWS::CloudWatch::Alarm")
+    (topic_id,) = _resources(synthesized, "AWS::SNS::Topic")
+    assert sorted(name.removeprefix("Pipeline")[:-8] for name in alarms) == [
+        "DeadLettersAlarm", "FailedRunsAlarm", "FunctionErrorsAlarm"]
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": topic_id}] and props["Threshold"] == 1
+        assert props["TreatMissingData"] == "notBreaching"
+    functions = _resources(synthesized, "AWS::Lambda::Function")
+    (errors,) = [a for name, a in alarms.items() if "FunctionErrors" in name]
+    expression = next(m for m in errors["Properties"]["Metrics"] if "Expression" in m)["Expression"]
+    assert expression.count("FILL(") == len(functions)  # every function, the safety net included
+    (failed,) = [a for name, a in alarms.items() if "FailedRuns" in name]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in failed["Properties"]["Metrics"] if "MetricStat" in m}
+    assert names == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}

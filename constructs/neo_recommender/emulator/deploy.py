@@ -32,6 +32,8 @@ class DeployedStack:
     outputs: dict[str, str]
     physical_ids: dict[str, str]
     resource_types: dict[str, str]
+    function_dead_letter_queues: dict[str, str]
+    """Function name -> URL of the queue its DeadLetterConfig names (moto's Lambda does not keep it)."""
 
     def physical_id_of_type(self, resource_type: str) -> list[str]:
         """Physical ids of every resource of one CloudFormation type."""
@@ -70,7 +72,9 @@ def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str) -> D
                       if "LogicalResourceId" in r and "PhysicalResourceId" in r},
         resource_types={r["LogicalResourceId"]: r["ResourceType"] for r in resources
                         if "LogicalResourceId" in r and "ResourceType" in r},
+        function_dead_letter_queues={},
     )
+    deployed.function_dead_letter_queues.update(_function_dead_letter_queues(template, deployed))
     _apply_bucket_properties(template, deployed, region)
     _create_executable_state_machines(deployed, account, region)
     return deployed
@@ -91,6 +95,15 @@ def upload_assets(assembly_dir: Path, stack_name: str, account: str, region: str
                 s3.create_bucket(Bucket=bucket)
                 existing.add(bucket)
             s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=body)
+
+
+def _function_dead_letter_queues(template: dict[str, Any], deployed: DeployedStack) -> dict[str, str]:
+    queues = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        target = resource.get("Properties", {}).get("DeadLetterConfig", {}).get("TargetArn")
+        if resource.get("Type") == "AWS::Lambda::Function" and isinstance(target, dict) and "Fn::GetAtt" in target:
+            queues[deployed.physical_ids[logical_id]] = deployed.physical_ids[target["Fn::GetAtt"][0]]
+    return queues
 
 
 def _apply_bucket_properties(template: dict[str, Any], deployed: DeployedStack, region: str) -> None:

@@ -56,7 +56,9 @@ class EmbeddedAws:
 
     def deploy(self, assembly_dir: Path, stack_name: str) -> DeployedStack:
         """Deploy a stack of a synthesized cloud assembly."""
-        return deploy_stack(Path(assembly_dir), stack_name, ACCOUNT_ID, REGION)
+        deployed = deploy_stack(Path(assembly_dir), stack_name, ACCOUNT_ID, REGION)
+        self.wiring.function_dead_letter_queues.update(deployed.function_dead_letter_queues)
+        return deployed
 
     def wait_for_executions(self, state_machine_arn: str, count: int = 1,
                             timeout_seconds: float = 60.0) -> list[dict[str, Any]]:

@@ -153,12 +153,12 @@ class _InvocationEnvironment(MutableMapping[str, str]):
     @classmethod
     def install(cls) -> None:
         if not isinstance(os.environ, cls):
-            os.environ = cls(os.environ)  # type: ignore[assignment]
+            os.environ = cls(os.environ)  # type: ignore[assignment]  # noqa: B003 - nothing is cleared
 
     @classmethod
     def uninstall(cls) -> None:
         if isinstance(os.environ, cls):
-            os.environ = os.environ.process_environment  # type: ignore[assignment]
+            os.environ = os.environ.process_environment  # type: ignore[assignment]  # noqa: B003
 
     @classmethod
     def overlay(cls) -> dict[str, str]:

@@ -1,7 +1,12 @@
 """Fill the gaps between moto's services so the stack runs as it would in AWS.
 
-- EventBridge targets of type Step Functions: moto matches a rule's pattern but delivers
-  only to logs, SQS and buses; here a match starts an execution with the event as input.
+- EventBridge targets of type Step Functions and Lambda: moto matches a rule's pattern but
+  delivers only to logs, SQS and buses; here a match starts an execution with the event as
+  input, or invokes the function asynchronously (two retries, then its dead-letter queue).
+  A delivery that fails (``fail_deliveries``, for fault tests) goes to the target's
+  dead-letter queue, as EventBridge does once its retries are spent.
+- Step Functions' "Execution Status Change" events: an execution that ends puts one on the
+  default bus, as Step Functions does.
 - Wait states, Retry intervals, task timeouts (a ``.waitForTaskToken`` task's ``TimeoutSeconds``)
   and boto3's retry backoff: moto and botocore sleep for real; here they sleep on the simulated
   clock, so a 45-minute job and its polling take seconds.
@@ -10,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,15 +23,20 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import botocore.endpoint
-from moto.events.models import Rule
-from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+from moto.events.models import Rule, events_backends
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.utilities.arns import parse_arn
 
 from neo_recommender.emulator.clock import SimulatedClock
+
+#: How often Lambda retries an asynchronous invocation that returned an error, before its dead-letter queue.
+ASYNC_RETRIES = 2
 
 
 class ServiceWiring:
@@ -34,6 +45,12 @@ class ServiceWiring:
     def __init__(self, clock: SimulatedClock) -> None:
         self.clock = clock
         self.delivered_events: list[dict[str, Any]] = []
+        self.status_changes: list[dict[str, Any]] = []
+        #: Function name -> URL of its dead-letter queue (moto's Lambda does not keep DeadLetterConfig).
+        self.function_dead_letter_queues: dict[str, str] = {}
+        #: The next N deliveries to a Step Functions target fail (EventBridge's retries are spent).
+        self.fail_deliveries = 0
+        self._async_invocations: list[threading.Thread] = []
         self._originals: dict[str, Callable[..., Any]] = {}
 
     def install(self) -> None:
@@ -42,16 +59,17 @@ class ServiceWiring:
             return
         self._originals = {"send_to_targets": Rule.send_to_targets, "wait": WaitFunction._wait_interval,
                            "retry_time": retrier_decl.time, "timeout": Timeout._eval_body,
-                           "botocore_time": botocore.endpoint.time}
+                           "botocore_time": botocore.endpoint.time,
+                           "terminated": BaseExecutionWorkerCommunication.terminated}
         wiring = self
         original_send = self._originals["send_to_targets"]
 
         def send_to_targets(rule: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
-            states = [t for t in rule.targets if parse_arn(t["Arn"]).service == "states"]
-            if states and rule.event_pattern.matches_event(original_event):
-                for target in states:
-                    wiring.start_execution(target["Arn"], original_event)
-            others = [t for t in rule.targets if t not in states]
+            wired = [t for t in rule.targets if parse_arn(t["Arn"]).service in ("states", "lambda")]
+            if wired and rule.event_pattern.matches_event(original_event):
+                for target in wired:
+                    wiring.deliver(target, original_event)
+            others = [t for t in rule.targets if t not in wired]
             if others:
                 saved, rule.targets = rule.targets, others
                 try:
@@ -63,6 +81,12 @@ class ServiceWiring:
             if wait_seconds > 0:
                 env.program_state_event.wait(wiring.clock.real_seconds(wait_seconds))
 
+        original_terminated = self._originals["terminated"]
+
+        def terminated(communication: BaseExecutionWorkerCommunication) -> None:
+            original_terminated(communication)
+            wiring.publish_status_change(communication.execution)
+
         def timeout_seconds(timeout: Timeout, env: Any) -> None:
             env.stack.append(wiring.clock.real_seconds(timeout._eval_seconds(env)))
 
@@ -70,6 +94,7 @@ class ServiceWiring:
         WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
         retrier_decl.time = SimpleNamespace(sleep=wiring.clock.sleep)  # type: ignore[assignment]
         Timeout._eval_body = timeout_seconds  # type: ignore[method-assign]
+        BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
         botocore.endpoint.time = SimpleNamespace(  # type: ignore[assignment]
             sleep=wiring.clock.sleep, time=time.time, monotonic=time.monotonic)
 
@@ -81,7 +106,68 @@ class ServiceWiring:
             retrier_decl.time = self._originals["retry_time"]  # type: ignore[assignment]
             Timeout._eval_body = self._originals["timeout"]  # type: ignore[method-assign]
             botocore.endpoint.time = self._originals["botocore_time"]  # type: ignore[assignment]
+            BaseExecutionWorkerCommunication.terminated = self._originals["terminated"]  # type: ignore[method-assign]
             self._originals = {}
+
+    def deliver(self, target: dict[str, Any], event: dict[str, Any]) -> None:
+        """Deliver a matched event to a Step Functions or Lambda target, as EventBridge does."""
+        if parse_arn(target["Arn"]).service == "lambda":
+            invocation = threading.Thread(target=self._invoke_async, args=(target["Arn"], event), daemon=True)
+            self._async_invocations.append(invocation)
+            invocation.start()
+            return
+        if self.fail_deliveries > 0:
+            self.fail_deliveries -= 1
+            self._dead_letter(target.get("DeadLetterConfig", {}).get("Arn"), event, "StartExecution failed "
+                              "(injected: EventBridge's retries were spent)")
+            return
+        self.start_execution(target["Arn"], event)
+
+    def wait_for_async_invocations(self, timeout_seconds: float = 30.0) -> None:
+        """Block until every asynchronous Lambda invocation so far has finished."""
+        deadline = time.monotonic() + timeout_seconds
+        for invocation in list(self._async_invocations):
+            invocation.join(max(0.0, deadline - time.monotonic()))
+
+    def publish_status_change(self, execution: Any) -> None:
+        """Put Step Functions' "Execution Status Change" event of an ended execution on the default bus."""
+        arn = parse_arn(execution.exec_arn)
+        detail = {
+            "executionArn": execution.exec_arn, "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name, "status": getattr(execution.exec_status, "value", execution.exec_status),
+            "startDate": int(execution.start_date.timestamp() * 1000),
+            "stopDate": int(execution.stop_date.timestamp() * 1000) if execution.stop_date else None,
+            "input": json.dumps(execution.input_data), "error": execution.error, "cause": execution.cause,
+        }
+        self.status_changes.append(detail)
+        events_backends[arn.account][arn.region].put_events([{
+            "Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
+            "Detail": json.dumps(detail), "Resources": [execution.exec_arn], "EventBusName": "default"}])
+
+    def _invoke_async(self, function_arn: str, event: dict[str, Any]) -> None:
+        arn = parse_arn(function_arn)
+        lambda_client = boto3.client("lambda", region_name=arn.region)
+        payload = json.dumps({**event, "id": event.get("id") or str(uuid.uuid4())})
+        error = ""
+        for _ in range(1 + ASYNC_RETRIES):
+            response = lambda_client.invoke(FunctionName=function_arn, Payload=payload)
+            if "FunctionError" not in response:
+                return
+            error = response["Payload"].read().decode("utf-8", "replace")[:1000]
+        queue_url = self.function_dead_letter_queues.get(arn.resource_id.split(":")[0])
+        if queue_url:
+            boto3.client("sqs", region_name=arn.region).send_message(
+                QueueUrl=queue_url, MessageBody=payload,
+                MessageAttributes={"ErrorMessage": {"DataType": "String", "StringValue": error or "error"}})
+
+    def _dead_letter(self, queue_arn: str | None, event: dict[str, Any], reason: str) -> None:
+        if not queue_arn:
+            return
+        arn = parse_arn(queue_arn)
+        sqs = boto3.client("sqs", region_name=arn.region)
+        queue_url = sqs.get_queue_url(QueueName=arn.resource_id, QueueOwnerAWSAccountId=arn.account)["QueueUrl"]
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event, default=str), MessageAttributes={
+            "ERROR_MESSAGE": {"DataType": "String", "StringValue": reason}})
 
     def start_execution(self, state_machine_arn: str, event: dict[str, Any]) -> str:
         """Start an execution as EventBridge does: the event (id and ISO time of its own) is the input."""

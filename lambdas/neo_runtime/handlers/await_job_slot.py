@@ -7,9 +7,11 @@ from typing import Any
 
 from neo_runtime import environment_names as names
 from neo_runtime import job_slots, run_store
+from neo_runtime.aws import retried_when_transient
 from neo_runtime.log import RunLogger
 
 
+@retried_when_transient
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"run_id", "task_token"}`` (a ``.waitForTaskToken`` task). Returns ``{"woke_itself"}``.
 

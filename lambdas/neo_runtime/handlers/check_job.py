@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from neo_runtime.aws import client
+from neo_runtime.aws import client, retried_when_transient
 from neo_runtime.errors import RecommendationJobFailed, RecommendationJobStopped, RecommendationJobTimedOut
 from neo_runtime.log import RunLogger
 
 _FINISHED_OK = "COMPLETED"
 
 
+@retried_when_transient
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"run_id", "job_name", "polls", "max_polls"}``. Returns ``{"status", "polls"}``.
 

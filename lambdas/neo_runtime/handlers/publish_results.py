@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from neo_runtime import job_slots, records, run_store
-from neo_runtime.aws import client
+from neo_runtime.announce import announce
+from neo_runtime.aws import client, retried_when_transient
 from neo_runtime.decision import Constraints, decide
 from neo_runtime.log import RunLogger
 from neo_runtime.neo_troubleshooting import diagnose, is_compilation_failure
@@ -17,6 +17,7 @@ from neo_runtime.ranking import Recommendation
 MAX_REASON_CHARS = 1000
 
 
+@retried_when_transient
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"submission", "job", "execution_arn"}``. Returns a small summary of the outcome."""
     submission = event["submission"]
@@ -51,7 +52,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         **expiry,
     })
     run_store.update_run(run_id, event["execution_arn"], summary)
-    client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **success_message(summary, decision))
+    notification_error = announce(success_message(summary, decision), run_id)
+    if notification_error:  # the results stand; the message waits in the dead-letter queue
+        run_store.update_run(run_id, event["execution_arn"], {"notification_error": notification_error})
     log.info("results published", recommendations=len(decision.ranked), compiled=summary["compiled_count"],
              recommended=(summary["recommended"] or {}).get("InstanceType"), failed_steps=len(failed_steps))
     return {"status": "COMPLETED", "recommendation_count": len(decision.ranked),

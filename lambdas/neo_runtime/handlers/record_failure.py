@@ -3,32 +3,42 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from neo_runtime import errors, job_slots, records, run_store
-from neo_runtime.aws import client, error_code
+from neo_runtime.announce import announce, keep_in_dead_letter_queue
+from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.log import RunLogger
 from neo_runtime.notification import failure_message
 from neo_runtime.s3_event import SubmittedObject
 
-#: Errors that end a run as TIMED_OUT rather than FAILED: it outlived its deadline or its queue wait.
-TIMEOUT_ERRORS = ("RecommendationJobTimedOut", "JobQueueTimedOut")
+#: Errors that end a run as TIMED_OUT rather than FAILED: it outlived its deadline, its queue wait, or
+#: the state machine's timeout.
+TIMEOUT_ERRORS = ("RecommendationJobTimedOut", "JobQueueTimedOut", "ExecutionTimedOut")
 #: IR job states in which the job still runs (and bills).
 UNFINISHED = ("PENDING", "IN_PROGRESS")
 
 
+@retried_when_transient
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"state": <the execution's state with "error" and "failed_step">, "execution_arn"}``.
 
     Never touches the uploaded objects. Returns the failure summary that was recorded.
     """
-    state = event["state"]
+    return record_failed_run(event["state"], event["execution_arn"], "RecordFailure")
+
+
+def record_failed_run(state: dict[str, Any], execution_arn: str, step_name: str) -> dict[str, Any]:
+    """Record the run of ``state`` (its input plus ``error``, ``failed_step``, ...) as failed, and announce it.
+
+    Also stops its IR job if it still runs and gives back its job slot. A record DynamoDB will not take
+    and a message SNS will not take are kept in the dead-letter queue, so the failure is never lost.
+    """
     source = SubmittedObject.from_event(state)
     run_id = source.run_id
-    log = RunLogger("RecordFailure", run_id=run_id)
+    log = RunLogger(step_name, run_id=run_id)
     error = describe_error(state.get("error", {}), state.get("failed_step", {}).get("step", "unknown"))
     submission = state.get("submission") or {}
     summary = {
@@ -37,30 +47,49 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "bucket": source.bucket,
         "key": source.key,
         "version_id": source.version_id,
-        "execution_arn": event["execution_arn"],
+        "execution_arn": execution_arn,
         "model_name": (submission.get("manifest") or {}).get("model_name") or submission.get("model_name"),
-        "job_name": (state.get("job") or {}).get("job_name"),
+        "job_name": (state.get("job") or {}).get("job_name") or submission.get("job_name"),
         "error": error,
         "findings": (submission.get("validation") or {}).get("findings") or None,
         "neo_eligible": (submission.get("validation") or {}).get("neo_eligible"),
         **records.expiry_fields(),
     }
-    owned = run_store.update_run(run_id, event["execution_arn"],
-                                 {k: v for k, v in summary.items() if k not in ("run_id", "execution_arn")})
+    try:
+        owned = run_store.update_run(run_id, execution_arn,
+                                     {k: v for k, v in summary.items() if k not in ("run_id", "execution_arn")})
+    except (ClientError, BotoCoreError) as record_error:
+        # DynamoDB is unavailable: announce anyway, and keep the record where operators will see it.
+        owned, summary["record_error"] = True, str(record_error)[:1000]
+        keep_in_dead_letter_queue({"unrecorded_failure": summary})
+        log.error("could not record the failed run", error=str(record_error))
     if not owned:
         # Another execution owns this run; its own outcome will be recorded and announced.
         log.warning("run owned by another execution; failure not recorded", error=error)
         return summary
     # A job nobody will read the results of is stopped, so it bills no further; then its slot is free.
     # The job may exist without $.job: StartRecommendationJob can fail after creating it.
-    stopped = stop_unfinished_job((state.get("job") or {}).get("job_name") or submission.get("job_name"), log)
-    if stopped:
-        run_store.update_run(run_id, event["execution_arn"], {"job_stopped": True})
+    if stop_unfinished_job(summary["job_name"], log):
         summary["job_stopped"] = True
-    job_slots.release_if_limited(run_store.table_name(), run_id)
-    client("sns").publish(TopicArn=os.environ["TOPIC_ARN"], **failure_message(summary))
+        _note(run_id, execution_arn, {"job_stopped": True}, log)
+    try:
+        job_slots.release_if_limited(run_store.table_name(), run_id)
+    except (ClientError, BotoCoreError) as slot_error:  # the slot expires on its own; the failure must be told
+        log.error("could not give back the job slot", error=str(slot_error))
+    notification_error = announce(failure_message(summary), run_id)
+    if notification_error:
+        summary["notification_error"] = notification_error
+        _note(run_id, execution_arn, {"notification_error": notification_error}, log)
     log.warning("run failed", error_type=error["type"], failed_step=error["step"])
     return summary
+
+
+def _note(run_id: str, execution_arn: str, fields: dict[str, Any], log: RunLogger) -> None:
+    """Add ``fields`` to the run's record, best effort (the record may be what failed)."""
+    try:
+        run_store.update_run(run_id, execution_arn, fields)
+    except (ClientError, BotoCoreError) as error:
+        log.error("could not update the run's record", fields=list(fields), error=str(error))
 
 
 def failure_status(error_type: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from neo_runtime.aws import client, error_code
+from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.errors import ModelPackageFailed, ModelPackageNotReady
 from neo_runtime.log import RunLogger
 from neo_runtime.manifest import Manifest
@@ -18,6 +18,7 @@ _READY_TIMEOUT_SECONDS = 60.0
 _POLL_SECONDS = 2.0
 
 
+@retried_when_transient
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"submission": <ValidateSubmission output>}``. Returns the package version ARN."""
     submission = event["submission"]

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from neo_runtime import environment_names as names
 from neo_runtime import job_slots, run_store
-from neo_runtime.aws import client, error_code
+from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.errors import JobQueueTimedOut
 from neo_runtime.log import RunLogger
 from neo_runtime.manifest import Manifest
@@ -21,6 +21,7 @@ from neo_runtime.records import now_iso
 from neo_runtime.sagemaker_requests import create_recommendation_job_request
 
 
+@retried_when_transient
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"submission", "model_package", "execution_arn", "execution_started"}``.
 

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from neo_runtime import naming, run_store
 from neo_runtime.archive_checks import MODEL, PAYLOAD
-from neo_runtime.aws import client, error_code
+from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.environment_names import JOB_DEFAULTS
 from neo_runtime.errors import Finding, SubmissionInvalid
 from neo_runtime.job_defaults import load_job_defaults
@@ -28,6 +28,7 @@ from neo_runtime.validation import (
 )
 
 
+@retried_when_transient
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Return the run's submission (``valid`` true or false), or ``{"duplicate": true}``.
 
