@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,32 @@ class DeployedPipeline:
                           ranked_recommendations(self.dynamodb, table, run), self.messages()[messages_before:],
                           history)
 
+    def jobs_of(self, model_name: str, prefix: str = "nr-") -> list[dict[str, Any]]:
+        """The IR jobs created for one model (by job name: ``<prefix><model>-<run[:12]>``)."""
+        pattern = re.escape(f"{prefix}{model_name}-") + "[0-9a-f]{12}"
+        return [job for job in self.aws.recommender.jobs() if re.fullmatch(pattern, job["JobName"])]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Every message in the dead-letter queue (bodies parsed as JSON), left in place."""
+        sqs = self.aws.client("sqs")
+        url = self.outputs["DeadLetterQueueUrl"]
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                       MessageAttributeNames=["All"]).get("Messages", [])
+        return [{"body": json.loads(m["Body"]), "attributes": m.get("MessageAttributes", {})} for m in received]
+
+    def purge_dead_letters(self) -> None:
+        """Empty the dead-letter queue (between fault scenarios; PurgeQueue works once a minute)."""
+        sqs, url = self.aws.client("sqs"), self.outputs["DeadLetterQueueUrl"]
+        while received := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in received:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def job_slots(self, scope: str = "nr-") -> dict[str, Any]:
+        """Holders and waiters of the job-slot item (empty dicts when nobody holds or waits)."""
+        item = self.dynamodb.get_item(TableName=self.outputs["ResultsTableName"], ConsistentRead=True,
+                                      Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": scope}}).get("Item", {})
+        return {"holders": item.get("holders", {}).get("M", {}), "waiters": item.get("waiters", {}).get("M", {})}
+
     def messages(self) -> list[dict[str, Any]]:
         """Everything published to the notification topic, oldest first (read from moto's SNS backend)."""
         from moto.sns.models import sns_backends
@@ -130,4 +157,26 @@ def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedPip
     logging.getLogger("neo_runtime").setLevel(logging.WARNING)
     with EmbeddedAws(speedup=2000, job_duration_seconds=600) as aws:
         stack = aws.deploy(assembly, STACK_NAME)
+        yield DeployedPipeline(aws, stack.outputs)
+
+
+#: cdk.json context of the stack the fault and burst tests run: at most five jobs at once, a 30-minute deadline.
+LIMITED_CONTEXT = {"neo-recommender:maxConcurrentJobs": 5, "neo-recommender:jobDeadlineMinutes": 30}
+
+
+@pytest.fixture(scope="session")
+def limited_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``NeoRecommenderStack`` synthesized with ``LIMITED_CONTEXT`` over cdk.json (once per test worker)."""
+    from neo_recommender.assembly import synthesize
+
+    defaults = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
+    return synthesize(tmp_path_factory.mktemp("limited"), {**defaults, **LIMITED_CONTEXT})[1]
+
+
+@pytest.fixture(scope="module")
+def limited(limited_assembly: Path) -> Iterator[DeployedPipeline]:
+    """The limited stack in a fresh emulator; IR jobs take a simulated 5 minutes."""
+    logging.getLogger("neo_runtime").setLevel(logging.CRITICAL)
+    with EmbeddedAws(speedup=2000, job_duration_seconds=300) as aws:
+        stack = aws.deploy(limited_assembly, STACK_NAME)
         yield DeployedPipeline(aws, stack.outputs)

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from neo_recommender.emulator.aws_faults import AwsFaults
 from neo_recommender.emulator.clock import SimulatedClock
 from neo_recommender.emulator.deploy import DeployedStack, deploy_stack
 from neo_recommender.emulator.ir_simulator import FaultPlan, InferenceRecommenderSimulator
@@ -34,6 +35,7 @@ class EmbeddedAws:
                                                          faults=faults or FaultPlan())
         self.lambdas = InProcessLambdas()
         self.wiring = ServiceWiring(self.clock)
+        self.aws_faults = AwsFaults()
         self._mock = mock_aws(config={"lambda": {"use_docker": False},
                                       "stepfunctions": {"execute_state_machine": True}})
 
@@ -42,9 +44,11 @@ class EmbeddedAws:
         self.lambdas.install()
         self.wiring.install()
         self.recommender.install()
+        self.aws_faults.install()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.aws_faults.uninstall()
         self.recommender.uninstall()
         self.wiring.uninstall()
         self.lambdas.uninstall()

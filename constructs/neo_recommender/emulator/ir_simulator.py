@@ -58,6 +58,10 @@ _OPERATIONS: dict[str, str] = {
 }
 
 PENDING_SECONDS = 60.0
+#: How long a stalled job (``FaultPlan.stall_jobs``) runs: "forever", as far as any test can tell.
+STALLED_SECONDS = 10 * 365 * 86400.0
+#: How long a job whose model archive cannot be read takes to fail.
+UNREADABLE_MODEL_SECONDS = PENDING_SECONDS + 60.0
 """Simulated seconds a new job stays PENDING (capped at the job duration)."""
 
 MAX_RECOMMENDATIONS = 10
@@ -155,6 +159,8 @@ class FaultPlan:
     """Operation name -> number of next calls answered with ThrottlingException."""
     resource_limit: int = 0
     """Next N CreateInferenceRecommendationsJob calls answered with ResourceLimitExceeded."""
+    stall_jobs: set[str] = field(default_factory=set)
+    """Group names whose jobs never finish (they run until stopped)."""
 
 
 def neo_eligible(container: dict[str, Any], package: dict[str, Any]) -> tuple[bool, str]:
@@ -433,6 +439,10 @@ class InferenceRecommenderSimulator:
             )
         eligible, neo_reason = neo_eligible(containers[0], package)
         instance_types = _instance_types(input_config, spec)
+        fault_key = package.get("ModelPackageGroupName") or package["ModelPackageName"]
+        unreadable = _unreadable_model(account, containers[0].get("ModelDataUrl"))
+        duration = (UNREADABLE_MODEL_SECONDS if unreadable else
+                    STALLED_SECONDS if fault_key in self.faults.stall_jobs else float(self.job_duration_seconds))
         job = _Job(
             account=account,
             region=region,
@@ -446,12 +456,14 @@ class InferenceRecommenderSimulator:
             output_config=response._get_param("OutputConfig"),
             tags=response._get_param("Tags") or [],
             package_arn=package_arn,
-            fault_key=package.get("ModelPackageGroupName") or package["ModelPackageName"],
+            fault_key=fault_key,
             neo_eligible=eligible,
             neo_reason=neo_reason,
             benchmarks=_plan_benchmarks(name, instance_types, eligible),
             creation_time=self.clock.now(),
-            duration_seconds=float(self.job_duration_seconds),
+            duration_seconds=duration,
+            # IR copies the model when the job starts: one that cannot be read fails the job early.
+            outcome=_Outcome(unreadable, None) if unreadable else None,
         )
         self._jobs[(account, region, name)] = job
         return ActionResult({"JobArn": job.arn})
@@ -622,6 +634,23 @@ class InferenceRecommenderSimulator:
 
 def _validation_error(message: str) -> JsonRESTError:
     return JsonRESTError("ValidationException", message)
+
+
+def _unreadable_model(account: str, model_data_url: str | None) -> str | None:
+    """IR's failure reason when the package's model archive is not in S3 (deleted after upload), else None."""
+    from moto.s3.models import s3_backends  # noqa: PLC0415 - only jobs with a model archive need it
+
+    if not model_data_url or not model_data_url.startswith("s3://"):
+        return None
+    bucket, _, key = model_data_url[len("s3://"):].partition("/")
+    try:
+        found = s3_backends[account][get_partition("us-east-1")].get_object(bucket, key)
+    except Exception:  # noqa: BLE001 - moto raises its own missing-bucket errors
+        found = None
+    if found is None:
+        return (f"ClientError: Could not download the model data from {model_data_url}. "
+                "Check that the object exists and that the role can read it.")
+    return None
 
 
 def _job_arn(account: str, region: str, name: str) -> str:

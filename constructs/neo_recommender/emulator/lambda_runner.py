@@ -53,6 +53,10 @@ class InProcessLambdas:
 
     def __init__(self) -> None:
         self.invocations: Counter[str] = Counter()
+        #: Handler module (e.g. ``"check_job"``) -> how many of its next invocations raise (None: all).
+        self.crashes: dict[str, int | None] = {}
+        #: Handler module -> a callable run before each of its invocations (to change the world mid-run).
+        self.before_invoke: dict[str, Callable[[], None]] = {}
         self._code_dirs: dict[str, Path] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="neo-recommender-lambda-")
         self._original: Callable[..., Any] | None = None
@@ -84,8 +88,12 @@ class InProcessLambdas:
         """Run one invocation and return the response payload."""
         event = json.loads(body) if body else {}
         self.invocations[function.handler] += 1
+        module = function.handler.rsplit(".", 2)[-2]
         with _INVOKE_LOCK, _environment(self._environment_of(function)):
             try:
+                if module in self.before_invoke:
+                    self.before_invoke[module]()
+                self._crash_if_planned(module)
                 result = self._handler_of(function)(event, LambdaContext(function))
                 payload = json.dumps(result)
             except Exception as error:  # noqa: BLE001 - reported to the caller, as Lambda does
@@ -96,6 +104,16 @@ class InProcessLambdas:
                     "stackTrace": traceback.format_tb(error.__traceback__),
                 })
         return payload.encode("utf-8")
+
+    def _crash_if_planned(self, module: str) -> None:
+        if module not in self.crashes:
+            return
+        remaining = self.crashes[module]
+        if remaining is not None:
+            if remaining <= 0:
+                return
+            self.crashes[module] = remaining - 1
+        raise RuntimeError(f"injected fault: {module} raised")
 
     def _environment_of(self, function: Any) -> dict[str, str]:
         return {

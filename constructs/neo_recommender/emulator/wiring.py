@@ -7,6 +7,8 @@
   dead-letter queue, as EventBridge does once its retries are spent.
 - Step Functions' "Execution Status Change" events: an execution that ends puts one on the
   default bus, as Step Functions does.
+- Lambda invocations the Lambda service refuses (e.g. throttled): Step Functions names the
+  error ``Lambda.<code>`` (``Lambda.TooManyRequestsException``); moto calls it ``Exception``.
 - Wait states, Retry intervals, task timeouts (a ``.waitForTaskToken`` task's ``TimeoutSeconds``)
   and boto3's retry backoff: moto and botocore sleep for real; here they sleep on the simulated
   clock, so a 45-minute job and its polling take seconds.
@@ -25,10 +27,16 @@ from typing import Any
 
 import boto3
 import botocore.endpoint
+from botocore.exceptions import ClientError
 from moto.events.models import Rule, events_backends
+from moto.stepfunctions.parser.api import LambdaFunctionFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.utilities.arns import parse_arn
@@ -60,7 +68,8 @@ class ServiceWiring:
         self._originals = {"send_to_targets": Rule.send_to_targets, "wait": WaitFunction._wait_interval,
                            "retry_time": retrier_decl.time, "timeout": Timeout._eval_body,
                            "botocore_time": botocore.endpoint.time,
-                           "terminated": BaseExecutionWorkerCommunication.terminated}
+                           "terminated": BaseExecutionWorkerCommunication.terminated,
+                           "lambda_error": StateTaskLambda._from_error}
         wiring = self
         original_send = self._originals["send_to_targets"]
 
@@ -82,6 +91,17 @@ class ServiceWiring:
                 env.program_state_event.wait(wiring.clock.real_seconds(wait_seconds))
 
         original_terminated = self._originals["terminated"]
+        original_lambda_error = self._originals["lambda_error"]
+
+        def lambda_error(task: StateTaskLambda, env: Any, ex: Exception) -> FailureEvent:
+            failure = original_lambda_error(task, env, ex)
+            if isinstance(ex, ClientError):
+                error = f"Lambda.{ex.response['Error']['Code']}"
+                return FailureEvent(env=env, error_name=CustomErrorName(error), event_type=failure.event_type,
+                                    event_details=EventDetails(lambdaFunctionFailedEventDetails=(
+                                        LambdaFunctionFailedEventDetails(error=error,
+                                                                         cause=ex.response["Error"]["Message"]))))
+            return failure
 
         def terminated(communication: BaseExecutionWorkerCommunication) -> None:
             original_terminated(communication)
@@ -95,6 +115,7 @@ class ServiceWiring:
         retrier_decl.time = SimpleNamespace(sleep=wiring.clock.sleep)  # type: ignore[assignment]
         Timeout._eval_body = timeout_seconds  # type: ignore[method-assign]
         BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+        StateTaskLambda._from_error = lambda_error  # type: ignore[method-assign]
         botocore.endpoint.time = SimpleNamespace(  # type: ignore[assignment]
             sleep=wiring.clock.sleep, time=time.time, monotonic=time.monotonic)
 
@@ -107,6 +128,7 @@ class ServiceWiring:
             Timeout._eval_body = self._originals["timeout"]  # type: ignore[method-assign]
             botocore.endpoint.time = self._originals["botocore_time"]  # type: ignore[assignment]
             BaseExecutionWorkerCommunication.terminated = self._originals["terminated"]  # type: ignore[method-assign]
+            StateTaskLambda._from_error = self._originals["lambda_error"]  # type: ignore[method-assign]
             self._originals = {}
 
     def deliver(self, target: dict[str, Any], event: dict[str, Any]) -> None:

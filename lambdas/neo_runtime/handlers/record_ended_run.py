@@ -41,9 +41,10 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return {"recorded": False, "reason": "another execution owns the run"}
     if record.get("status") in FINAL_STATUSES:
         return {"recorded": False, "reason": f"already recorded {record['status']}"}
-    cause = detail.get("cause") or detail.get("error") or f"The execution ended {status}."
+    last_error = " ".join(str(part) for part in (detail.get("error"), detail.get("cause")) if part)
+    cause = f"The execution ended {status}" + (f" after {last_error}"[:3000] if last_error else ".")
     state = {**execution_input,
-             "error": {"Error": ERROR_OF_STATUS[status], "Cause": str(cause)},
+             "error": {"Error": ERROR_OF_STATUS[status], "Cause": cause},
              "failed_step": {"step": f"execution ({record.get('status') or 'before validation'})"},
              "submission": {"model_name": record.get("model_name"), "job_name": record.get("job_name")}}
     summary = record_failed_run(state, execution_arn, "RecordEndedRun")

@@ -69,8 +69,8 @@ def record_failed_run(state: dict[str, Any], execution_arn: str, step_name: str)
         return summary
     # A job nobody will read the results of is stopped, so it bills no further; then its slot is free.
     # The job may exist without $.job: StartRecommendationJob can fail after creating it.
-    if stop_unfinished_job(summary["job_name"], log):
-        summary["job_stopped"] = True
+    if stop_unfinished_job(summary["job_name"], log) or error["type"] == "RecommendationJobTimedOut":
+        summary["job_stopped"] = True  # by this step, or by the poll that found the deadline passed
         _note(run_id, execution_arn, {"job_stopped": True}, log)
     try:
         job_slots.release_if_limited(run_store.table_name(), run_id)
