@@ -637,7 +637,10 @@ def _validation_error(message: str) -> JsonRESTError:
 
 
 def _unreadable_model(account: str, model_data_url: str | None) -> str | None:
-    """IR's failure reason when the package's model archive is not in S3 (deleted after upload), else None."""
+    """IR's failure reason when the model archive is missing from its (emulated) bucket, e.g. deleted after upload.
+
+    A bucket the emulator does not hold is not checked (simulator tests use made-up URLs).
+    """
     from moto.s3.models import s3_backends  # noqa: PLC0415 - only jobs with a model archive need it
 
     if not model_data_url or not model_data_url.startswith("s3://"):
@@ -646,7 +649,7 @@ def _unreadable_model(account: str, model_data_url: str | None) -> str | None:
     try:
         found = s3_backends[account][get_partition("us-east-1")].get_object(bucket, key)
     except Exception:  # noqa: BLE001 - moto raises its own missing-bucket errors
-        found = None
+        return None
     if found is None:
         return (f"ClientError: Could not download the model data from {model_data_url}. "
                 "Check that the object exists and that the role can read it.")
