@@ -43,8 +43,9 @@ MANIFEST_FILE_NAME = "recommend.json"
 SAGEMAKER_NAME_PREFIX = "nr-"
 #: How long a run may wait for a job slot (or for IR's account quota) unless ``max_queue_wait`` says otherwise.
 DEFAULT_MAX_QUEUE_WAIT = Duration.hours(24)
-#: A queued run that no released slot has woken asks again after this long (a lost wake-up costs no more).
-SLOT_RECHECK = Duration.minutes(10)
+#: A queued run that no released slot has woken asks again after this long. Wake-ups are the rule (a
+#: release wakes the runs first in line; retried releases wake again); this only bounds a lost one.
+SLOT_RECHECK = Duration.hours(1)
 
 _HANDLER_MODULE = "neo_runtime.handlers.{}.handler"
 

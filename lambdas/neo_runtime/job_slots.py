@@ -47,7 +47,7 @@ class SlotLimits:
     max_concurrent_jobs: int
     holder_expiry: timedelta
     waiter_expiry: timedelta
-    recheck: timedelta = timedelta(minutes=10)
+    recheck: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def limits_from_environment() -> SlotLimits | None:
     return SlotLimits(max_concurrent_jobs=maximum,
                       holder_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_HOLDER_EXPIRY_SECONDS])),
                       waiter_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_WAITER_EXPIRY_SECONDS])),
-                      recheck=timedelta(seconds=int(os.environ.get(names.JOB_SLOT_RECHECK_SECONDS) or 600)))
+                      recheck=timedelta(seconds=int(os.environ.get(names.JOB_SLOT_RECHECK_SECONDS) or 3600)))
 
 
 def scope_of_deployment() -> str:

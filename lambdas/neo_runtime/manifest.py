@@ -18,6 +18,8 @@ from neo_runtime.schema_check import check
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 MAX_MANIFEST_BYTES = 256 * 1024
+#: Longest S3 URL SageMaker takes for ModelDataUrl and SamplePayloadUrl.
+MAX_S3_URL_CHARS = 1024
 ADVANCED_ONLY_FIELDS = ("EndpointConfigurations", "TrafficPattern", "StoppingConditions", "ResourceLimit")
 
 _FIELD_ACTIONS = {
@@ -179,7 +181,12 @@ def resolve_archive(
         raise SubmissionInvalid([Finding(
             field_name, f"resolves to {key!r}, outside the watched prefix {prefix!r}",
             f"Keep the archives under {prefix}.")])
-    return ArchiveLocation(bucket, key)
+    location = ArchiveLocation(bucket, key)
+    if len(location.url) > MAX_S3_URL_CHARS:
+        raise SubmissionInvalid([Finding(
+            field_name, f"resolves to an S3 URL of {len(location.url)} characters; SageMaker accepts at most "
+            f"{MAX_S3_URL_CHARS} (ModelDataUrl, SamplePayloadUrl)", "Use a shorter folder or file name.")])
+    return location
 
 
 def _check_data_input_string(value: Any) -> list[Finding]:

@@ -62,8 +62,9 @@ class DeployedPipeline:
 
     def executions(self) -> list[str]:
         """ARNs of every execution so far."""
-        return [e["executionArn"] for e in self.stepfunctions.list_executions(
-            stateMachineArn=self.outputs["StateMachineArn"])["executions"]]
+        pages = self.stepfunctions.get_paginator("list_executions").paginate(
+            stateMachineArn=self.outputs["StateMachineArn"])
+        return [execution["executionArn"] for page in pages for execution in page["executions"]]
 
     def run(self, model_name: str, manifest: Any = None, **upload: Any) -> RunOutcome:
         """Submit and wait for the run this submission started."""

@@ -66,9 +66,14 @@ def _failing(service: str, operation: str, code: str, status: int) -> Callable[[
     return plan
 
 
-def _crashing(module: str, times: int | None) -> Callable[[DeployedPipeline, str], Callable[[], bool]]:
+def _crashing(module: str, times: int | None, *, job_runs_on: bool = False) -> Callable[[DeployedPipeline, str],
+                                                                                      Callable[[], bool]]:
+    """``module`` raises ``times`` times (None: always). ``job_runs_on``: the job does not finish meanwhile
+    (simulated time races ahead while a loaded machine catches up; the job must still be running to be stopped)."""
     def plan(pipeline: DeployedPipeline, model: str) -> Callable[[], bool]:
         pipeline.aws.lambdas.crashes[module] = times
+        if job_runs_on:
+            pipeline.aws.recommender.faults.stall_jobs.add(f"nr-{model}")
         return lambda: pipeline.aws.lambdas.crashes[module] in (0, None)
     return plan
 
@@ -105,6 +110,7 @@ def _archive_deleted(pipeline: DeployedPipeline, model: str) -> Callable[[], boo
 def _stopped_by_hand(pipeline: DeployedPipeline, model: str) -> Callable[[], bool]:
     """Someone stops the execution while its job runs (the second poll)."""
     stopped = []
+    pipeline.aws.recommender.faults.stall_jobs.add(f"nr-{model}")  # still running when the stop is recorded
 
     def stop() -> None:
         polls = pipeline.aws.lambdas.invocations["neo_runtime.handlers.check_job.handler"]
@@ -138,7 +144,8 @@ SCENARIOS = [
     Scenario("sns-publish-refused", _failing("sns", "Publish", "KMSDisabled", 400), announced=False,
              dead_letters=1, extra={"notification_error": "KMSDisabled"}),
     Scenario("lambda-raises-once-while-polling", _crashing("check_job", 1)),
-    Scenario("lambda-raises-while-polling", _crashing("check_job", None), status="FAILED", error="RuntimeError",
+    Scenario("lambda-raises-while-polling", _crashing("check_job", None, job_runs_on=True), status="FAILED",
+             error="RuntimeError",
              job_stopped=True),
     Scenario("lambda-raises-before-the-job", _crashing("start_job", None), status="FAILED", error="RuntimeError",
              jobs=0),

@@ -238,3 +238,49 @@ def test_a_full_account_quota_makes_the_run_wait_not_fail(pipeline: Any) -> None
     assert outcome.states_entered().count("WaitForQuota") == 3
     assert outcome.summary["queue_reason"] == "ResourceLimitExceeded"
     assert [job["JobName"] for job in pipeline.aws.recommender.jobs()].count(outcome.summary["job_name"]) == 1
+
+
+@pytest.mark.parametrize(("folder", "model_name"), [
+    ("my model v2", "hostile-spaces"),
+    ("模型-ü-ñ", "hostile-unicode"),
+    ("a+b=c&d", "hostile-plus"),
+    ("100% done", "hostile-percent"),
+    ("x" * 200, "hostile-long"),
+])
+def test_unusual_folder_names_are_data_not_paths(pipeline: Any, folder: str, model_name: str) -> None:
+    """Spaces, unicode, '+', '%' and long names in the key run like any other submission."""
+    outcome = pipeline.run(folder, samples.xgboost_manifest(model_name))
+    assert outcome.execution["status"] == "SUCCEEDED", outcome.summary.get("error")
+    assert outcome.summary["key"] == f"models/{folder}/recommend.json" and outcome.summary["model_name"] == model_name
+    package = pipeline.aws.client("sagemaker").describe_model_package(
+        ModelPackageName=outcome.summary["model_package_arn"])
+    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"].endswith(f"/{folder}/model.tar.gz")
+
+
+@pytest.mark.parametrize(("folder", "field", "text"), [
+    ("..", "ModelArchive", "'..' segments"),
+    ("y" * 1000, "ModelArchive", "SageMaker accepts at most 1024"),
+])
+def test_keys_that_cannot_be_used_safely_are_rejected_with_the_field(pipeline: Any, folder: str, field: str,
+                                                                     text: str) -> None:
+    jobs_before = len(pipeline.aws.recommender.jobs())
+    outcome = pipeline.run(folder, samples.xgboost_manifest(f"hostile-{len(folder)}"))
+    assert outcome.execution["status"] == "FAILED" and outcome.summary["error"]["type"] == "SubmissionInvalid"
+    assert any(f["field"] == field and text in f["message"] for f in outcome.summary["findings"])
+    assert len(pipeline.aws.recommender.jobs()) == jobs_before
+
+
+def test_a_url_encoded_key_in_the_event_is_read_by_its_version(pipeline: Any) -> None:
+    """S3's notification formats may URL-encode keys: the pipeline finds the object the version id names."""
+    put = pipeline.upload("encoded model", samples.xgboost_manifest("hostile-encoded"))
+    event = json.loads(pipeline.outcome(pipeline.aws.wait_for_executions(
+        pipeline.outputs["StateMachineArn"], count=len(pipeline.executions()))[-1]).execution["input"])
+    event["detail"]["object"]["key"] = "models/encoded+model/recommend.json"
+    event["detail"]["object"]["version-id"] = put["VersionId"]
+    before = set(pipeline.executions())
+    pipeline.aws.wiring.start_execution(pipeline.outputs["StateMachineArn"], event)
+    finished = pipeline.aws.wait_for_executions(pipeline.outputs["StateMachineArn"], count=len(before) + 1)
+    (execution,) = [e for e in finished if e["executionArn"] not in before]
+    outcome = pipeline.outcome(execution)
+    assert execution["status"] == "SUCCEEDED", outcome.summary.get("error")
+    assert outcome.summary["model_name"] == "hostile-encoded"

@@ -154,8 +154,8 @@ def test_max_concurrent_jobs_configures_the_queue(synthesized: Synthesized) -> N
     run_timeout = (3 + 1) * 3600 + 24 * 3600  # deadline, an hour to publish, a day of queueing
     assert environment["MAX_CONCURRENT_JOBS"] == "3" and environment["MAX_QUEUE_WAIT_SECONDS"] == str(24 * 3600)
     assert environment["JOB_SLOT_HOLDER_EXPIRY_SECONDS"] == str((3 + 1) * 3600)  # counted from the grant
-    assert environment["JOB_SLOT_RECHECK_SECONDS"] == "600"  # a queued run asks again every ten minutes
-    assert environment["JOB_SLOT_WAITER_EXPIRY_SECONDS"] == str(3 * 600 + 300)  # silent for three rechecks
+    assert environment["JOB_SLOT_RECHECK_SECONDS"] == "3600"  # an unwoken queued run asks again after an hour
+    assert environment["JOB_SLOT_WAITER_EXPIRY_SECONDS"] == str(3 * 3600 + 300)  # silent for three rechecks
     (machine,) = synthesized.of("Secured", "AWS::StepFunctions::StateMachine").values()
     assert f'"TimeoutSeconds":{run_timeout}' in json.dumps(machine["Properties"]["DefinitionString"],
                                                             separators=(",", ":")).replace("\\", "")

@@ -150,7 +150,7 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     assert states["RegisterModel"]["Next"] == "StartRecommendationJob"
     assert states["StartRecommendationJob"]["Next"] == "JobStarted?"
     # A full IR quota backs off and asks again; a queued run (max_concurrent_jobs) waits on its task token
-    # until a released slot wakes it, or asks again after ten minutes.
+    # until a released slot wakes it, or asks again after an hour.
     assert states["JobStarted?"]["Choices"] == [
         {"Variable": "$.job.started", "BooleanEquals": True, "Next": "StartPolling"},
         {"Variable": "$.job.reason", "StringEquals": "ResourceLimitExceeded", "Next": "WaitForQuota"}]
@@ -160,7 +160,7 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     await_slot = states["AwaitJobSlot"]
     assert await_slot["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
     assert await_slot["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
-    assert await_slot["TimeoutSeconds"] == 600 and await_slot["ResultPath"] is None
+    assert await_slot["TimeoutSeconds"] == 3600 and await_slot["ResultPath"] is None
     assert await_slot["Next"] == "StartRecommendationJob"
     assert await_slot["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": None,
                                       "Next": "StartRecommendationJob"}

@@ -70,11 +70,12 @@ class EmbeddedAws:
         stepfunctions = self.client("stepfunctions")
         deadline = time.monotonic() + timeout_seconds
         while True:
-            executions = stepfunctions.list_executions(stateMachineArn=state_machine_arn)["executions"]
+            executions = [execution for page in stepfunctions.get_paginator("list_executions").paginate(
+                stateMachineArn=state_machine_arn) for execution in page["executions"]]
             if len(executions) >= count and all(e["status"] in _TERMINAL for e in executions):
                 return sorted((stepfunctions.describe_execution(executionArn=e["executionArn"])
                                for e in executions), key=lambda e: e["startDate"])
             if time.monotonic() > deadline:
                 states = [e["status"] for e in executions]
                 raise TimeoutError(f"executions did not finish within {timeout_seconds} s: {states}")
-            time.sleep(0.05)
+            time.sleep(0.05 if len(executions) < 20 else 0.5)  # listing hundreds of executions is not free

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
+from urllib.parse import unquote, unquote_plus
 
 from botocore.exceptions import ClientError
 
@@ -36,7 +38,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     is returned, not raised, so the failure path can record every finding.
     """
     source = SubmittedObject.from_event(event["event"])
-    run_id = source.run_id
+    run_id = source.run_id  # from the event as delivered, so every redelivery maps to the same run
     log = RunLogger("ValidateSubmission", run_id=run_id)
     claimed = run_store.claim_run(run_id, event["execution_arn"], {
         "status": "VALIDATING", "bucket": source.bucket, "key": source.key,
@@ -46,6 +48,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return {"duplicate": True, "run_id": run_id}
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    source = _as_stored(source)
     report, locations = _validate(source, region, os.environ.get("WATCHED_PREFIX", ""),
                                   load_job_defaults(os.environ.get(JOB_DEFAULTS)))
     submission: dict[str, Any] = {
@@ -114,6 +117,28 @@ def _validate(source: SubmittedObject, region: str | None, prefix: str,
             report.findings.append(finding)
         inputs[field_name] = opened
     return check_archives(report, model=inputs.get(MODEL), payload=inputs.get(PAYLOAD)), locations
+
+
+def _as_stored(source: SubmittedObject) -> SubmittedObject:
+    """The object under the key S3 stores it by.
+
+    S3's notification formats may URL-encode keys (a space as ``+`` or ``%20``). The key is tried
+    as delivered first, then decoded; the event's version id confirms which key is the uploaded
+    object, so a different object whose name happens to match the decoded form is never read.
+    """
+    candidates = list(dict.fromkeys([source.key, unquote_plus(source.key), unquote(source.key)]))
+    if len(candidates) == 1 or not source.version_id:
+        return source
+    s3 = client("s3")
+    for key in candidates:
+        try:
+            s3.head_object(Bucket=source.bucket, Key=key, VersionId=source.version_id)
+        except ClientError as error:
+            if error_code(error) in ("404", "NoSuchKey", "NoSuchVersion", "400", "403"):
+                continue
+            raise
+        return replace(source, key=key)
+    return source
 
 
 def _read_manifest(source: SubmittedObject) -> bytes:

@@ -1,0 +1,71 @@
+"""A burst: 200 submissions at once against the limited stack (at most five IR jobs at a time).
+
+Every run must reach a terminal state, the limit must never be exceeded, no run may be lost or run
+twice, and every job slot must be given back. The figures are printed for the README's reliability
+section (``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from neo_recommender.assembly import STACK_NAME
+from neo_recommender.emulator import EmbeddedAws
+
+from .conftest import LIMITED_CONTEXT, DeployedPipeline
+
+BURST = 200
+
+
+@pytest.fixture(scope="module")
+def limited(limited_assembly: Path) -> Iterator[DeployedPipeline]:
+    """The limited stack, with time running 60 times faster (not 2,000): the emulator runs one Lambda
+    invocation at a time, and 195 queued runs must not outpace it. IR jobs take a simulated 2 minutes."""
+    logging.getLogger("neo_runtime").setLevel(logging.CRITICAL)
+    with EmbeddedAws(speedup=60, job_duration_seconds=120) as aws:
+        stack = aws.deploy(limited_assembly, STACK_NAME)
+        yield DeployedPipeline(aws, stack.outputs)
+
+
+def test_two_hundred_submissions_at_once_all_finish_once_within_the_limit(limited: DeployedPipeline) -> None:
+    limit = LIMITED_CONTEXT["neo-recommender:maxConcurrentJobs"]
+    started = time.monotonic()
+    models = [f"burst-{index:03d}" for index in range(BURST)]
+    for model in models:
+        limited.upload(model)
+    finished = limited.aws.wait_for_executions(limited.outputs["StateMachineArn"], count=BURST,
+                                               timeout_seconds=600)
+    elapsed = time.monotonic() - started
+
+    runs = [limited.outcome(execution) for execution in finished]
+    assert sorted(run.summary["model_name"] for run in runs) == models  # none lost
+    assert all(run.execution["status"] == "SUCCEEDED" and run.summary["status"] == "COMPLETED" for run in runs)
+    sagemaker = boto3.client("sagemaker")
+    jobs = [sagemaker.describe_inference_recommendations_job(JobName=job["JobName"])
+            for job in limited.aws.recommender.jobs() if job["JobName"].startswith("nr-burst-")]
+    assert len(jobs) == BURST and len({job["JobName"] for job in jobs}) == BURST  # one job per run, none twice
+    peak = _peak_concurrency(jobs)
+    assert peak == limit
+    assert limited.job_slots() == {"holders": {}, "waiters": {}}
+    queued = sum(1 for run in runs if "AwaitJobSlot" in run.states_entered())
+    print(f"\nburst {BURST}, limit {limit}: {len(runs)} completed, peak {peak} concurrent IR jobs, "
+          f"{queued} runs queued, {elapsed:.1f} s wall, "
+          f"{sum(limited.aws.lambdas.invocations.values())} Lambda invocations")
+
+
+def _peak_concurrency(jobs: list[dict[str, Any]]) -> int:
+    """Most jobs running at once, from their creation and completion times."""
+    events = sorted([(job["CreationTime"], 1) for job in jobs] + [(job["CompletionTime"], -1) for job in jobs],
+                    key=lambda event: (event[0], event[1]))
+    running = peak = 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    return peak
