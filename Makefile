@@ -4,12 +4,20 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
+CHECKOV := .venv-checkov/bin/checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := $(CURDIR)/constructs:$(CURDIR)/lambdas
 
 .PHONY: install demo test synth lint bench clean validate instance-types
 
 install: $(VENV)/.installed $(CDK)
+
+# checkov lives in a virtualenv of its own: its pinned dependencies clash with the CDK's.
+$(CHECKOV): requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
+	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +33,7 @@ $(CDK): package.json package-lock.json
 demo: install
 	$(PY) -m neo_recommender demo
 
-test: install
+test: install $(CHECKOV)
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 synth: install

@@ -15,6 +15,8 @@ RESOURCES = {
     "Step Functions": "AWS::StepFunctions::StateMachine",
     "DynamoDB results table": "AWS::DynamoDB::Table",
     "SNS topic": "AWS::SNS::Topic",
+    "SQS dead-letter queue": "AWS::SQS::Queue",
+    "CloudWatch alarms": "AWS::CloudWatch::Alarm",
 }
 #: States that are plumbing (Pass/Succeed/Fail markers), not boxes of the diagram.
 UNDRAWN = {"StartPolling", "SubmissionRejected", "AlreadyHandled", "RunCompleted", "RunFailed"}
