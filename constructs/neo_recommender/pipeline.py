@@ -132,8 +132,8 @@ class InferenceRecommenderPipeline(Construct):
         :param security_groups: security groups of the benchmark endpoints (1 to 5). @default one new
             group with no inbound rules
         :param max_concurrent_jobs: at most this many IR jobs of this pipeline run at once; further
-            runs wait, first come first served, checking every ``poll_interval`` (keep it within the
-            account's Inference Recommender quota). @default no limit
+            runs wait at no cost, first come first served, until a released slot wakes them (keep it
+            within the account's Inference Recommender quota). @default no limit
         :param max_queue_wait: a run still waiting for a job slot, or for room in the account's IR
             quota (``ResourceLimitExceeded``), after this long ends ``TIMED_OUT`` with
             ``JobQueueTimedOut``. With the job deadline it must fit one execution's history (25,000
