@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,13 +124,28 @@ class DeployedPipeline:
                 for m in topic.sent_notifications]
 
 
+@contextmanager
+def deployed(assembly: Path, *, speedup: float = 2000, job_seconds: float = 600,
+             log_level: int = logging.WARNING) -> Iterator[DeployedPipeline]:
+    """``NeoRecommenderStack`` of ``assembly`` deployed into a fresh emulator."""
+    logging.getLogger("neo_runtime").setLevel(log_level)
+    with EmbeddedAws(speedup=speedup, job_duration_seconds=job_seconds) as aws:
+        yield DeployedPipeline(aws, aws.deploy(assembly, STACK_NAME).outputs)
+
+
+def synthesized_with(outdir: Path, context: dict[str, Any]) -> Path:
+    """``NeoRecommenderStack`` synthesized with ``context`` over cdk.json's; returns the assembly folder."""
+    from neo_recommender.assembly import synthesize
+
+    defaults = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
+    return synthesize(outdir, {**defaults, **context})[1]
+
+
 @pytest.fixture(scope="module")
 def pipeline(synthesized: Any) -> Iterator[DeployedPipeline]:
     """The stack deployed into a fresh emulator; IR jobs take a simulated 10 minutes."""
-    logging.getLogger("neo_runtime").setLevel(logging.WARNING)
-    with EmbeddedAws(speedup=2000, job_duration_seconds=600) as aws:
-        stack = aws.deploy(synthesized.assembly_dir, STACK_NAME)
-        yield DeployedPipeline(aws, stack.outputs)
+    with deployed(synthesized.assembly_dir) as deployment:
+        yield deployment
 
 
 CONFIGURED_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -151,14 +167,8 @@ CONFIGURED_CONTEXT = {
 @pytest.fixture(scope="module")
 def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedPipeline]:
     """``NeoRecommenderStack`` synthesized with ``CONFIGURED_CONTEXT`` over cdk.json, in a fresh emulator."""
-    from neo_recommender.assembly import synthesize
-
-    defaults = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
-    _, assembly = synthesize(tmp_path_factory.mktemp("configured"), {**defaults, **CONFIGURED_CONTEXT})
-    logging.getLogger("neo_runtime").setLevel(logging.WARNING)
-    with EmbeddedAws(speedup=2000, job_duration_seconds=600) as aws:
-        stack = aws.deploy(assembly, STACK_NAME)
-        yield DeployedPipeline(aws, stack.outputs)
+    with deployed(synthesized_with(tmp_path_factory.mktemp("configured"), CONFIGURED_CONTEXT)) as deployment:
+        yield deployment
 
 
 #: cdk.json context of the stack the fault and burst tests run: at most five jobs at once, a 30-minute deadline.
@@ -168,16 +178,11 @@ LIMITED_CONTEXT = {"neo-recommender:maxConcurrentJobs": 5, "neo-recommender:jobD
 @pytest.fixture(scope="session")
 def limited_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``NeoRecommenderStack`` synthesized with ``LIMITED_CONTEXT`` over cdk.json (once per test worker)."""
-    from neo_recommender.assembly import synthesize
-
-    defaults = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
-    return synthesize(tmp_path_factory.mktemp("limited"), {**defaults, **LIMITED_CONTEXT})[1]
+    return synthesized_with(tmp_path_factory.mktemp("limited"), LIMITED_CONTEXT)
 
 
 @pytest.fixture(scope="module")
 def limited(limited_assembly: Path) -> Iterator[DeployedPipeline]:
     """The limited stack in a fresh emulator; IR jobs take a simulated 5 minutes."""
-    logging.getLogger("neo_runtime").setLevel(logging.CRITICAL)
-    with EmbeddedAws(speedup=2000, job_duration_seconds=300) as aws:
-        stack = aws.deploy(limited_assembly, STACK_NAME)
-        yield DeployedPipeline(aws, stack.outputs)
+    with deployed(limited_assembly, job_seconds=300, log_level=logging.CRITICAL) as deployment:
+        yield deployment

@@ -16,10 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from neo_recommender.assembly import STACK_NAME
-from neo_recommender.emulator import EmbeddedAws
-
-from .conftest import LIMITED_CONTEXT, DeployedPipeline
+from .conftest import LIMITED_CONTEXT, DeployedPipeline, deployed
 
 BURST = 200
 
@@ -28,10 +25,8 @@ BURST = 200
 def limited(limited_assembly: Path) -> Iterator[DeployedPipeline]:
     """The limited stack, with time running 60 times faster (not 2,000): the emulator runs one Lambda
     invocation at a time, and 195 queued runs must not outpace it. IR jobs take a simulated 2 minutes."""
-    logging.getLogger("neo_runtime").setLevel(logging.CRITICAL)
-    with EmbeddedAws(speedup=60, job_duration_seconds=120) as aws:
-        stack = aws.deploy(limited_assembly, STACK_NAME)
-        yield DeployedPipeline(aws, stack.outputs)
+    with deployed(limited_assembly, speedup=60, job_seconds=120, log_level=logging.CRITICAL) as deployment:
+        yield deployment
 
 
 def test_two_hundred_submissions_at_once_all_finish_once_within_the_limit(limited: DeployedPipeline) -> None:

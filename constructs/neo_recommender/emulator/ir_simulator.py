@@ -37,6 +37,7 @@ from typing import Any, Self
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
+from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.utilities.utils import get_partition
@@ -641,8 +642,6 @@ def _unreadable_model(account: str, model_data_url: str | None) -> str | None:
 
     A bucket the emulator does not hold is not checked (simulator tests use made-up URLs).
     """
-    from moto.s3.models import s3_backends  # noqa: PLC0415 - only jobs with a model archive need it
-
     if not model_data_url or not model_data_url.startswith("s3://"):
         return None
     bucket, _, key = model_data_url[len("s3://"):].partition("/")

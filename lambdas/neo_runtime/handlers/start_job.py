@@ -70,12 +70,16 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return {"started": True, "job_name": request["JobName"], "job_arn": job_arn}
 
 
-def _end_a_wait_too_long(since: str | None, message: Callable[[int, int], str]) -> None:
-    """Raise ``JobQueueTimedOut`` with ``message(waited, limit)`` once ``MAX_QUEUE_WAIT_SECONDS`` have passed."""
+def _end_a_wait_too_long(since: str | None, message: Callable[[int, int], str]) -> float:
+    """Raise ``JobQueueTimedOut`` with ``message(waited, limit)`` once ``MAX_QUEUE_WAIT_SECONDS`` have passed.
+
+    Returns the seconds waited so far.
+    """
     limit = int(os.environ.get(names.MAX_QUEUE_WAIT_SECONDS) or 0)
     waited = (datetime.fromisoformat(now_iso()) - datetime.fromisoformat(since or now_iso())).total_seconds()
     if limit and waited > limit:
         raise JobQueueTimedOut(message(int(waited), limit))
+    return waited
 
 
 #: Backoff while IR's account quota is full: from a minute, growing with the wait, at most 15 minutes.
@@ -90,11 +94,9 @@ def quota_backoff_seconds(waited_seconds: float) -> int:
 
 
 def _waiting_for_quota(run_id: str, event: dict[str, Any], reason: str, log: RunLogger) -> dict[str, Any]:
-    _end_a_wait_too_long(event.get("execution_started"), lambda waited, limit: (
+    waited = _end_a_wait_too_long(event.get("execution_started"), lambda waited, limit: (
         f"Inference Recommender's account quota stayed full for {waited} s after the run started "
         f"(the limit is {limit} s): {reason}"))
-    started = datetime.fromisoformat(event.get("execution_started") or now_iso())
-    waited = (datetime.fromisoformat(now_iso()) - started).total_seconds()
     run_store.update_run(run_id, event["execution_arn"], {"status": "QUEUED", "queue_reason": "ResourceLimitExceeded"})
     retry_after = quota_backoff_seconds(waited)
     log.warning("account quota for IR jobs is full; waiting", reason=reason, retry_after_seconds=retry_after)
