@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from neo_recommender.job_settings import JobSettings
     from neo_recommender.pipeline import InferenceRecommenderPipeline
     from neo_recommender.stack import NeoRecommenderStack, StackSettings
+    from neo_recommender.workflow import JobPolling
 
-__all__ = ["InferenceRecommenderPipeline", "JobSettings", "NeoRecommenderStack", "StackSettings"]
+__all__ = ["InferenceRecommenderPipeline", "JobPolling", "JobSettings", "NeoRecommenderStack", "StackSettings"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from neo_recommender.job_settings import JobSettings
 
         return JobSettings
+    if name == "JobPolling":
+        from neo_recommender.workflow import JobPolling
+
+        return JobPolling
     if name in ("NeoRecommenderStack", "StackSettings"):
         from neo_recommender import stack
 

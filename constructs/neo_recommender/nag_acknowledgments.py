@@ -47,6 +47,10 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
     _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.record_failure.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(pipeline.record_ended_run_function.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
+    if pipeline.watch_jobs_function is not None:
+        _acknowledge(pipeline.watch_jobs_function.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": (
+            "sagemaker:ListInferenceRecommendationsJobs (one call lists every running job of the pass) and X-Ray "
+            "tracing support no resource-level permissions, so AWS requires Resource '*'.")})
 
     state_machine_findings = {
         f"Resource::<{_logical_id(function)}.Arn>:*": (

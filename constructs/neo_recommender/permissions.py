@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import Aws
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -128,6 +129,42 @@ def allow_task_responses(scope: Construct, state_machine: sfn.IStateMachine,
     roles = [function.role for function in functions if function.role is not None]
     return iam.Policy(scope, "TaskResponsePolicy", roles=roles, statements=[iam.PolicyStatement(
         actions=["states:SendTaskSuccess"], resources=[state_machine.state_machine_arn])])
+
+
+def grant_job_watching(starters: list[lambda_.IFunction], poller: lambda_.IFunction, schedule: events.IRule, *,
+                       table: dynamodb.ITable, name_prefix: str) -> None:
+    """The shared poller and the steps that put jobs on its watch list (``neo_runtime.job_watch``).
+
+    ``starters`` write a job's item and turn the schedule on. The poller reads the list, lists the
+    deployment's jobs, stops those past their deadline and takes ended jobs off the list (what it
+    may do with its schedule and the runs is in ``allow_job_answers``).
+    """
+    for function in starters:
+        _allow(function, ["dynamodb:PutItem"], [table.table_arn])
+        _allow(function, ["events:EnableRule"], [schedule.rule_arn])
+    _allow(poller, ["dynamodb:Query", "dynamodb:DeleteItem"], [table.table_arn])
+    _allow_key(poller, table.encryption_key, TABLE_KEY_ACTIONS)
+    # ListInferenceRecommendationsJobs has no resource type: one call per pass lists every job.
+    _allow(poller, ["sagemaker:ListInferenceRecommendationsJobs"], ["*"])
+    _allow(poller, ["sagemaker:DescribeInferenceRecommendationsJob", "sagemaker:StopInferenceRecommendationsJob"],
+           [sagemaker_arn(f"inference-recommendations-job/{name_prefix}*")])
+
+
+def allow_job_answers(scope: Construct, poller: lambda_.IFunction, schedule: events.IRule,
+                      state_machine: sfn.StateMachine, table: dynamodb.ITable) -> iam.Policy:
+    """The poller turns its schedule on and off and answers the runs waiting on it; the state
+    machine's AwaitRecommendationJob state writes their tokens.
+
+    The poller's part is a policy of its own: the schedule names the function, and the state machine
+    names the steps that turn the schedule on, so the function's default policy naming either would
+    be a dependency cycle.
+    """
+    _allow_key(state_machine, table.encryption_key, TABLE_KEY_ACTIONS)
+    roles = [poller.role] if poller.role is not None else []
+    return iam.Policy(scope, "PollerPolicy", roles=roles, statements=[
+        iam.PolicyStatement(actions=["events:EnableRule", "events:DisableRule"], resources=[schedule.rule_arn]),
+        iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                            resources=[state_machine.state_machine_arn])])
 
 
 def grant_recommender_role(

@@ -31,7 +31,7 @@ from neo_recommender import operations, permissions, prop_checks, storage
 from neo_recommender.job_settings import JobSettings
 from neo_recommender.lambda_code import ASSET_EXCLUDES, lambda_asset_dir
 from neo_recommender.nag_acknowledgments import acknowledge_findings
-from neo_recommender.workflow import WorkflowFunctions, build_definition
+from neo_recommender.workflow import JobPolling, WorkflowFunctions, build_definition
 from neo_runtime import environment_names as names
 
 if TYPE_CHECKING:  # aws_ec2 is large; it is loaded only when a VPC is given
@@ -46,6 +46,9 @@ DEFAULT_MAX_QUEUE_WAIT = Duration.hours(24)
 #: A queued run that no released slot has woken asks again after this long. Wake-ups are the rule (a
 #: release wakes the runs first in line; retried releases wake again); this only bounds a lost one.
 SLOT_RECHECK = Duration.hours(1)
+#: A run waiting on the shared poller checks its job itself after this long, then twice as long each
+#: time: a bound on a lost answer (the poller answers within a poll interval), not a poll.
+WATCH_RECHECK = Duration.hours(1)
 
 _HANDLER_MODULE = "neo_runtime.handlers.{}.handler"
 
@@ -86,11 +89,13 @@ class InferenceRecommenderPipeline(Construct):
         max_concurrent_jobs: int | None = None,
         max_queue_wait: Duration | None = None,
         alarm_topic: sns.ITopic | None = None,
+        job_polling: JobPolling = JobPolling.SHARED,
     ) -> None:
         """Create the pipeline.
 
         :param watched_prefix: key prefix under which submissions are watched. @default ``"models/"``
-        :param poll_interval: time between two checks of a running IR job. @default 1 minute
+        :param poll_interval: time between two checks of a running IR job (whole minutes with the shared
+            poller: its EventBridge schedule). @default 1 minute
         :param job_deadline: a run whose IR job is still running after this long stops it and
             fails as timed out. @default 3 hours
         :param notification_email: an address subscribed to the topic. @default no subscription
@@ -136,10 +141,13 @@ class InferenceRecommenderPipeline(Construct):
             within the account's Inference Recommender quota). @default no limit
         :param max_queue_wait: a run still waiting for a job slot, or for room in the account's IR
             quota (``ResourceLimitExceeded``), after this long ends ``TIMED_OUT`` with
-            ``JobQueueTimedOut``. With the job deadline it must fit one execution's history (25,000
-            events): at a 1-minute poll, about 44 hours together. @default 24 hours
+            ``JobQueueTimedOut``. @default 24 hours
         :param alarm_topic: where the pipeline's alarms (failed runs, dead letters, function errors) are
             published. @default the notification topic
+        :param job_polling: how runs learn that their job has ended: ``JobPolling.SHARED``, one poller
+            checking every running job each ``poll_interval`` (a run's cost does not grow with its job),
+            or ``JobPolling.PER_RUN``, each run polling its own job (a Wait/Check/Choice loop: three
+            state transitions per poll, nothing shared). @default ``JobPolling.SHARED``
         """
         super().__init__(scope, construct_id)
         self.watched_prefix = watched_prefix
@@ -157,11 +165,13 @@ class InferenceRecommenderPipeline(Construct):
             model_approval_status=model_approval_status, results_retention=results_retention,
             job_settings=self.job_settings, subnet_count=len(subnet_ids) if subnet_ids is not None else None,
             security_group_count=len(security_groups) if security_groups is not None else None,
-            max_concurrent_jobs=max_concurrent_jobs, max_queue_wait=max_queue_wait))
+            max_concurrent_jobs=max_concurrent_jobs, max_queue_wait=max_queue_wait,
+            shared_poller=job_polling is JobPolling.SHARED))
         # No run lives longer than this: the queue, the job's deadline, and an hour to publish.
         run_timeout = max_queue_wait.plus(job_deadline).plus(Duration.hours(1))
         slot_recheck = SLOT_RECHECK if SLOT_RECHECK.to_seconds() >= poll_interval.to_seconds() else poll_interval
         self.max_concurrent_jobs = max_concurrent_jobs
+        self.job_polling = job_polling
         retention_days = int(results_retention.to_days(integral=False)) if results_retention is not None else 0
         self.encryption_key = encryption_key
         if encryption_key is not None:
@@ -212,6 +222,7 @@ class InferenceRecommenderPipeline(Construct):
             "RESULTS_RETENTION_DAYS": str(retention_days),
             names.MAX_QUEUE_WAIT_SECONDS: str(int(max_queue_wait.to_seconds())),
             names.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue.queue_url,
+            names.JOB_DEADLINE_SECONDS: str(int(job_deadline.to_seconds())),
             **_job_slot_environment(max_concurrent_jobs, slot_recheck, job_deadline),
         }
         code = lambda_.Code.from_asset(str(lambda_asset_dir()), exclude=ASSET_EXCLUDES)
@@ -244,6 +255,28 @@ class InferenceRecommenderPipeline(Construct):
             self.record_ended_run_function, queue=self.dead_letter_queue, table=self.table, topic=self.topic,
             name_prefix=name_prefix, job_slots=max_concurrent_jobs is not None)
 
+        # The shared poller: one pass over every running job each poll interval, on a schedule that the
+        # runs turn on when their job starts and the poller turns off when no job is left.
+        self.watch_jobs_function: lambda_.Function | None = None
+        self.watch_schedule: events.Rule | None = None
+        if job_polling is JobPolling.SHARED:
+            self.watch_jobs_function = self._function("WatchJobs", "watch_jobs", code, environment,
+                                                       timeout=Duration.seconds(50), retry_attempts=0)
+            self.watch_schedule = events.Rule(
+                self, "JobWatchSchedule",
+                description="Runs the neo-recommender job poller while Inference Recommender jobs run",
+                schedule=events.Schedule.rate(poll_interval),
+                enabled=False,
+                targets=[targets.LambdaFunction(self.watch_jobs_function, retry_attempts=0,
+                                                max_event_age=poll_interval)],
+            )
+            for function in (self.functions.start_job, self.functions.check_job):
+                function.add_environment(names.WATCH_SCHEDULE_RULE, self.watch_schedule.rule_name)
+                function.add_environment(names.WATCH_RECHECK_SECONDS, str(int(WATCH_RECHECK.to_seconds())))
+            permissions.grant_job_watching(
+                [self.functions.start_job, self.functions.check_job], self.watch_jobs_function,
+                self.watch_schedule, table=self.table, name_prefix=name_prefix)
+
         # The state machine that runs them.
         self.state_machine_log_group = logs.LogGroup(
             self, "StateMachineLogs",
@@ -256,7 +289,7 @@ class InferenceRecommenderPipeline(Construct):
             self, "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(build_definition(
                 Construct(self, "Workflow"), self.functions, poll_interval=poll_interval,
-                job_deadline=job_deadline, slot_recheck=slot_recheck)),
+                slot_recheck=slot_recheck, job_polling=job_polling, table=self.table)),
             state_machine_type=sfn.StateMachineType.STANDARD,
             logs=sfn.LogOptions(destination=self.state_machine_log_group, level=sfn.LogLevel.ALL,
                                 include_execution_data=False),
@@ -269,6 +302,9 @@ class InferenceRecommenderPipeline(Construct):
         permissions.allow_task_responses(self, self.state_machine, [
             self.functions.await_job_slot, self.functions.publish_results, self.functions.record_failure,
             self.record_ended_run_function])
+        if self.watch_jobs_function is not None and self.watch_schedule is not None:
+            permissions.allow_job_answers(self, self.watch_jobs_function, self.watch_schedule, self.state_machine,
+                                          self.table)
 
         # The rule that starts a run when a manifest is uploaded under the watched prefix.
         self.rule = events.Rule(
@@ -293,11 +329,17 @@ class InferenceRecommenderPipeline(Construct):
         operations.allow_alarm_publishing(self, self.alarm_topic.master_key)
         self.alarms = operations.create_alarms(
             self, state_machine=self.state_machine,
-            functions=[*vars(self.functions).values(), self.record_ended_run_function],
+            functions=self.all_functions,
             queue=self.dead_letter_queue, topic=self.alarm_topic)
 
         # The IAM wildcards that cannot be narrowed, acknowledged for cdk-nag with their reasons.
         acknowledge_findings(self, name_prefix, vpc_config is not None)
+
+    @property
+    def all_functions(self) -> list[lambda_.IFunction]:
+        """Every Lambda function of the pipeline: the workflow's steps, the safety net, the shared poller."""
+        extra = [self.record_ended_run_function] + ([self.watch_jobs_function] if self.watch_jobs_function else [])
+        return [*vars(self.functions).values(), *extra]
 
     def add_notification_email(self, address: str) -> None:
         """Subscribe an e-mail address to the topic (AWS sends a confirmation mail first)."""
@@ -363,7 +405,8 @@ class InferenceRecommenderPipeline(Construct):
         return environment
 
     def _function(self, construct_id: str, module: str, code: lambda_.Code, environment: dict[str, str],
-                  timeout: Duration | None = None, dead_letter_queue: sqs.IQueue | None = None) -> lambda_.Function:
+                  timeout: Duration | None = None, dead_letter_queue: sqs.IQueue | None = None,
+                  retry_attempts: int | None = None) -> lambda_.Function:
         log_group = logs.LogGroup(self, f"{construct_id}Logs", retention=logs.RetentionDays.THREE_MONTHS,
                                   removal_policy=RemovalPolicy.DESTROY, encryption_key=self.encryption_key)
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -381,7 +424,7 @@ class InferenceRecommenderPipeline(Construct):
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
             dead_letter_queue=dead_letter_queue,
-            retry_attempts=2 if dead_letter_queue is not None else None,
+            retry_attempts=retry_attempts if retry_attempts is not None else 2 if dead_letter_queue else None,
         )
 
 

@@ -47,6 +47,7 @@ class PipelineProps:
     security_group_count: int | None = None
     max_concurrent_jobs: int | None = None
     max_queue_wait: Duration | None = None
+    shared_poller: bool = True
 
 
 def check_props(scope: IConstruct, props: PipelineProps) -> None:
@@ -88,6 +89,9 @@ def _timing_problems(props: PipelineProps) -> list[str]:
     if _seconds(poll) < MIN_POLL_INTERVAL.to_seconds():
         problems.append(f"poll_interval is {poll.to_human_string()}; give at least 30 seconds (IR jobs run for "
                         "tens of minutes, and Describe calls are throttled)")
+    if props.shared_poller and not (_seconds(poll) / 60).is_integer():
+        problems.append(f"poll_interval is {poll.to_human_string()}; the shared poller runs on an EventBridge "
+                        "schedule, so give whole minutes (or job_polling=JobPolling.PER_RUN)")
     if _seconds(deadline) <= _seconds(poll):
         problems.append(f"job_deadline ({deadline.to_human_string()}) must be longer than poll_interval "
                         f"({poll.to_human_string()})")
@@ -115,7 +119,9 @@ def _history_problems(props: PipelineProps) -> list[str]:
         problems.append(f"max_queue_wait ({wait.to_human_string()}) must be at least poll_interval "
                         f"({poll.to_human_string()})")
     queue_seconds = _seconds(wait) if wait is not None else 0
-    polls = math.ceil(_seconds(deadline) / _seconds(poll)) + math.ceil(queue_seconds / _seconds(poll))
+    # Waiting on the shared poller writes a few events per check of its own, which come ever later.
+    job_polls = 0 if props.shared_poller else math.ceil(_seconds(deadline) / _seconds(poll))
+    polls = job_polls + math.ceil(queue_seconds / _seconds(poll))
     if polls * EVENTS_PER_POLL + EVENTS_OUTSIDE_LOOPS > MAX_HISTORY_EVENTS:
         longest = (MAX_HISTORY_EVENTS - EVENTS_OUTSIDE_LOOPS) // EVENTS_PER_POLL * _seconds(poll) / 3600
         problems.append(

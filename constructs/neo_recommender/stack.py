@@ -12,6 +12,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 from neo_recommender.job_settings import JobSettings
 from neo_recommender.pipeline import SAGEMAKER_NAME_PREFIX, InferenceRecommenderPipeline
+from neo_recommender.workflow import JobPolling
 
 CONTEXT_PREFIX = "neo-recommender:"
 
@@ -34,6 +35,7 @@ CONTEXT_KEYS = {
     "job_settings.resource_limit": "resourceLimit",
     "max_concurrent_jobs": "maxConcurrentJobs",
     "max_queue_wait": "maxQueueWaitHours",
+    "job_polling": "jobPolling",
 }
 
 
@@ -62,6 +64,7 @@ class StackSettings:
     resource_limit: dict[str, Any] | None = None
     max_concurrent_jobs: int | None = None
     max_queue_wait_hours: int | None = None
+    job_polling: str = "shared"
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -100,6 +103,7 @@ class StackSettings:
             resource_limit=get("resourceLimit", None, _json_object),
             max_concurrent_jobs=get("maxConcurrentJobs", None, _whole_number) or None,  # 0: no limit
             max_queue_wait_hours=get("maxQueueWaitHours", None, _whole_number),
+            job_polling=get("jobPolling", cls.job_polling, _job_polling),
             problems=tuple(problems),
         )
 
@@ -147,6 +151,7 @@ class NeoRecommenderStack(Stack):
                 max_concurrent_jobs=settings.max_concurrent_jobs,
                 max_queue_wait=(Duration.hours(settings.max_queue_wait_hours)
                                 if settings.max_queue_wait_hours else None),
+                job_polling=JobPolling.PER_RUN if settings.job_polling == "perRun" else JobPolling.SHARED,
             )
         except ValueError as error:
             raise ValueError(f"{error} (NeoRecommenderStack reads these from cdk.json context: "
@@ -179,6 +184,12 @@ def _removal_policy(value: Any) -> str:
     if policy not in ("retain", "destroy"):
         raise ValueError(f"must be 'retain' or 'destroy', not {value!r}")
     return policy
+
+
+def _job_polling(value: Any) -> str:
+    if value not in ("shared", "perRun"):
+        raise ValueError(f"must be 'shared' (one poller for every running job) or 'perRun', not {value!r}")
+    return str(value)
 
 
 def _key_arn(value: Any) -> str:

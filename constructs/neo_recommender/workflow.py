@@ -1,5 +1,9 @@
 """The Step Functions definition of a run: validate, register, start (or queue), wait, publish; or fail.
 
+While its job runs, a run either waits on the shared poller (``AwaitRecommendationJob``: its task token in the
+watch list, no transitions until the poller answers) or polls the job itself every poll interval
+(``WaitForJob`` / ``CheckRecommendationJob`` / ``JobFinished?``), as ``JobPolling`` says.
+
 An invalid submission goes from the first state straight to the failure path, with every
 finding of the preflight validation in the state.
 
@@ -10,21 +14,40 @@ the run got.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
 
 from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from constructs import Construct
 
+T = TypeVar("T", bound=sfn.TaskStateBase)
+
 #: Errors every step retries with a long, jittered backoff: an AWS call still throttled or failing after
 #: boto3's own retries (``neo_runtime.aws.retried_when_transient``), and Lambda's own throttling.
 TRANSIENT_ERRORS = ["TransientAwsError", "Lambda.TooManyRequestsException"]
 #: Outcomes of the IR job that polling reports; they are the run's result, never retried.
 JOB_OUTCOMES = ["RecommendationJobFailed", "RecommendationJobStopped", "RecommendationJobTimedOut"]
+#: DynamoDB errors (as Step Functions names an SDK integration's) worth retrying.
+TRANSIENT_DYNAMODB_ERRORS = ["DynamoDb.ProvisionedThroughputExceededException", "DynamoDb.ThrottlingException",
+                             "DynamoDb.RequestLimitExceededException", "DynamoDb.InternalServerErrorException"]
+
+
+class JobPolling(Enum):
+    """How a run learns that its Inference Recommender job has ended (SageMaker sends no event)."""
+
+    #: One poller checks every running job of the deployment in one pass each poll interval and
+    #: resumes the runs whose job ended; a run waits on a task token, its cost independent of the
+    #: job's length. The poller's schedule is on only while jobs run.
+    SHARED = "shared"
+    #: Each run polls its own job every poll interval (Wait, Check, Choice: three state
+    #: transitions and one Lambda invocation per poll). Nothing shared, cost grows with the job.
+    PER_RUN = "per_run"
 
 
 @dataclass(frozen=True)
@@ -40,16 +63,14 @@ class WorkflowFunctions:
     record_failure: lambda_.IFunction
 
 
-def max_polls(poll_interval: Duration, job_deadline: Duration) -> int:
-    """How many polls fit in the deadline: the check step stops the job after that many."""
-    return max(1, math.ceil(job_deadline.to_seconds() / poll_interval.to_seconds()))
-
-
 def build_definition(
-    scope: Construct, functions: WorkflowFunctions, *, poll_interval: Duration, job_deadline: Duration,
-    slot_recheck: Duration,
+    scope: Construct, functions: WorkflowFunctions, *, poll_interval: Duration, slot_recheck: Duration,
+    job_polling: JobPolling, table: dynamodb.ITable,
 ) -> sfn.IChainable:
-    """Chain the states of one run and return the start of the chain."""
+    """Chain the states of one run and return the start of the chain.
+
+    ``table`` holds the watch list the shared poller reads (``neo_runtime.job_watch``).
+    """
     execution_arn = sfn.JsonPath.string_at("$$.Execution.Id")
 
     record_failure = _invoke(scope, "RecordFailure", functions.record_failure,
@@ -63,7 +84,7 @@ def build_definition(
 
     failure_notes: dict[str, sfn.Pass] = {}
 
-    def on_failure(task: tasks.LambdaInvoke, step: str) -> tasks.LambdaInvoke:
+    def on_failure(task: T, step: str) -> T:
         note_step = sfn.Pass(scope, f"{step}Failed", result=sfn.Result.from_object({"step": step}),
                              result_path="$.failed_step")
         failure_notes[step] = note_step
@@ -86,10 +107,8 @@ def build_definition(
                                    "$.job"), "StartRecommendationJob")
     check_job = on_failure(_invoke(scope, "CheckRecommendationJob", functions.check_job,
                                    {"run_id": sfn.JsonPath.string_at("$.submission.run_id"),
-                                    "job_name": sfn.JsonPath.string_at("$.job.job_name"),
-                                    "polls": sfn.JsonPath.number_at("$.poll.polls"),
-                                    "max_polls": max_polls(poll_interval, job_deadline)},
-                                   "$.poll"), "CheckRecommendationJob")
+                                    "job": sfn.JsonPath.object_at("$.job")},
+                                   "$.job"), "CheckRecommendationJob")
     publish = on_failure(_invoke(scope, "PublishResults", functions.publish_results,
                                  {"submission": sfn.JsonPath.object_at("$.submission"),
                                   "job": sfn.JsonPath.object_at("$.job"),
@@ -107,14 +126,21 @@ def build_definition(
         task.add_retry(errors=["SlotContention"], interval=Duration.seconds(2), max_attempts=6, backoff_rate=2,
                        jitter_strategy=sfn.JitterType.FULL)
 
-    start_polling = sfn.Pass(scope, "StartPolling", result=sfn.Result.from_object({"status": "PENDING", "polls": 0}),
-                             result_path="$.poll")
-    wait = sfn.Wait(scope, "WaitForJob", time=sfn.WaitTime.duration(poll_interval))
-    job_finished = (sfn.Choice(scope, "JobFinished?")
-                    .when(sfn.Condition.string_equals("$.poll.status", "COMPLETED"), publish)
-                    .otherwise(wait))
-    wait.next(check_job).next(job_finished)
     publish.next(sfn.Succeed(scope, "RunCompleted"))
+    if job_polling is JobPolling.SHARED:
+        # The run's token joins its job's item on the watch list; the shared poller answers it. If
+        # the poller stays silent for watch_timeout_seconds, the run checks its job itself (and puts
+        # it back on the list), each time twice as late: a lost answer delays a run, never strands it.
+        watch_job = _watch_job(scope, table)
+        watch_job.add_catch(check_job, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)
+        on_failure(watch_job, "AwaitRecommendationJob").next(publish)
+        wait_for_job: sfn.State = watch_job
+    else:
+        wait_for_job = sfn.Wait(scope, "WaitForJob", time=sfn.WaitTime.duration(poll_interval))
+        wait_for_job.next(check_job)
+    check_job.next(sfn.Choice(scope, "JobFinished?")
+                   .when(sfn.Condition.string_equals("$.job.status", "COMPLETED"), publish)
+                   .otherwise(wait_for_job))
 
     # An invalid submission is a result, not an exception: its findings travel in the state.
     rejected = sfn.Pass(scope, "SubmissionRejected",
@@ -146,14 +172,39 @@ def build_definition(
                               time=sfn.WaitTime.seconds_path("$.job.retry_after_seconds"))
     wait_for_quota.next(start_job)
     job_started = (sfn.Choice(scope, "JobStarted?")
-                   .when(sfn.Condition.boolean_equals("$.job.started", True), start_polling)
+                   .when(sfn.Condition.boolean_equals("$.job.started", True), wait_for_job)
                    .when(sfn.Condition.string_equals("$.job.reason", "ResourceLimitExceeded"), wait_for_quota)
                    .otherwise(await_slot))
     register.next(start_job).next(job_started)
-    start_polling.next(wait)
     for task in (validate, register, start_job, await_slot, publish):
         _retry_transient_errors(task)
     return validate.next(duplicate)
+
+
+def _watch_job(scope: Construct, table: dynamodb.ITable) -> tasks.CallAwsService:
+    """Add the run's task token to its job's watch-list item, then wait for the shared poller to answer.
+
+    A DynamoDB call made by Step Functions itself: no Lambda invocation, one state transition.
+    """
+    task = tasks.CallAwsService(
+        scope, "AwaitRecommendationJob",
+        service="dynamodb", action="updateItem",
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        parameters={
+            "TableName": table.table_name,
+            "Key": {"pk": {"S": "JOB_WATCH"}, "sk": {"S": sfn.JsonPath.string_at("$.job.watch_key")}},
+            "UpdateExpression": "SET task_token = :token, waiting_since = :since",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":token": {"S": sfn.JsonPath.task_token},
+                                          ":since": {"S": sfn.JsonPath.string_at("$$.State.EnteredTime")}},
+        },
+        iam_resources=[table.table_arn],
+        task_timeout=sfn.Timeout.at("$.job.watch_timeout_seconds"),
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    task.add_retry(errors=TRANSIENT_DYNAMODB_ERRORS, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2,
+                   max_delay=Duration.minutes(1), jitter_strategy=sfn.JitterType.FULL)
+    return task
 
 
 def _retry_transient_errors(task: tasks.LambdaInvoke) -> None:

@@ -2,6 +2,6 @@
 
 Plain modules over plain data with no dependencies beyond boto3 (which the Lambda
 Python runtime provides). Domain modules (``manifest``, ``ranking``, ``naming``,
-``requests``, ``records``, ``notification``) never touch AWS; ``handlers`` are the thin
+``sagemaker_requests``, ``records``, ``notification``) never touch AWS; ``handlers`` are the thin
 Lambda entry points that parse an event, call them and return JSON.
 """

@@ -11,10 +11,12 @@ Nothing is written to disk.
 from __future__ import annotations
 
 import io
-import tarfile
 import zlib
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import tarfile
 
 _CHUNK = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -64,7 +66,6 @@ class Listing:
     complete: bool = True
     """False when the read stopped at ``max_compressed_bytes`` before the end."""
     compressed_bytes_read: int = 0
-    decompressed_bytes: int = 0
 
     @property
     def files(self) -> list[Member]:
@@ -74,6 +75,8 @@ class Listing:
 
 def read_listing(stream: BinaryIO, limits: ReadLimits) -> Listing:
     """List the members of the ``.tar.gz`` in ``stream``; raise ``ArchiveUnreadable`` when it is not one."""
+    import tarfile  # noqa: PLC0415 - boto3 does not load it, and only reading an archive needs it
+
     head = stream.read(512)
     _check_magic(head)
     gunzip = _BoundedGunzip(stream, head, limits)
@@ -99,7 +102,6 @@ def read_listing(stream: BinaryIO, limits: ReadLimits) -> Listing:
     if gunzip.truncated:
         listing.complete = False
     listing.compressed_bytes_read = gunzip.compressed_read
-    listing.decompressed_bytes = gunzip.decompressed
     return listing
 
 

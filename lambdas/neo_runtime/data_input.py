@@ -86,10 +86,9 @@ def _shapes(value: Any, framework: str, action: str) -> tuple[list[InputShape], 
     shapes: list[InputShape] = []
     errors: list[Finding] = []
     for name, raw in items:
-        where = f"{FIELD}{name}" if name.startswith("[") else f"{FIELD}.{name}"
         problem = _shape_problem(raw)
         if problem:
-            errors.append(Finding(where, problem, action))
+            errors.append(Finding(_where(name), problem, action))
         else:
             shapes.append(InputShape(name, tuple(raw)))
     return shapes, errors
@@ -114,13 +113,13 @@ def _layout_warnings(shapes: list[InputShape], framework: str, image_model: bool
         if len(shapes) != 1:
             warnings.append(Finding(FIELD, f"names {len(shapes)} inputs; an XGBoost model has one",
                                     action, "warning", neo=True))
-        warnings += [Finding(_where(shape), f"has {len(shape.dims)} dimension(s); XGBoost expects "
+        warnings += [Finding(_where(shape.name), f"has {len(shape.dims)} dimension(s); XGBoost expects "
                                             "[batch, features]", action, "warning", neo=True)
                      for shape in shapes if len(shape.dims) != 2]
         return warnings
     for shape in shapes:
         if len(shape.dims) < 2:
-            warnings.append(Finding(_where(shape), f"{list(shape.dims)} has no batch dimension",
+            warnings.append(Finding(_where(shape.name), f"{list(shape.dims)} has no batch dimension",
                                     "Put the batch size first, e.g. [1, 50].", "warning", neo=True))
         elif image_model and framework in IMAGE_LAYOUT:
             warnings += _image_warnings(shape, framework, action)
@@ -130,19 +129,19 @@ def _layout_warnings(shapes: list[InputShape], framework: str, image_model: bool
 def _image_warnings(shape: InputShape, framework: str, action: str) -> list[Finding]:
     layout = IMAGE_LAYOUT[framework]
     if len(shape.dims) != 4:
-        return [Finding(_where(shape), f"{list(shape.dims)} has {len(shape.dims)} dimensions; {framework} image "
+        return [Finding(_where(shape.name), f"{list(shape.dims)} has {len(shape.dims)} dimensions; {framework} image "
                                        f"inputs are 4-D {layout}", action, "warning", neo=True)]
     channels_first, channels_last = shape.dims[1] in _CHANNELS, shape.dims[3] in _CHANNELS
     if layout == "NCHW" and channels_last and not channels_first:
-        return [Finding(_where(shape), f"{list(shape.dims)} looks channels-last (NHWC); {framework} expects NCHW",
+        return [Finding(_where(shape.name), f"{list(shape.dims)} looks channels-last (NHWC); {framework} expects NCHW",
                         f"Reorder to [batch, channels, height, width], e.g. {example_for(framework)}.",
                         "warning", neo=True)]
     if layout == "NHWC" and channels_first and not channels_last:
-        return [Finding(_where(shape), f"{list(shape.dims)} looks channels-first (NCHW); TensorFlow expects NHWC",
+        return [Finding(_where(shape.name), f"{list(shape.dims)} looks channels-first (NCHW); TensorFlow expects NHWC",
                         f"Reorder to [batch, height, width, channels], e.g. {example_for(framework)}.",
                         "warning", neo=True)]
     return []
 
 
-def _where(shape: InputShape) -> str:
-    return f"{FIELD}{shape.name}" if shape.name.startswith("[") else f"{FIELD}.{shape.name}"
+def _where(name: str) -> str:
+    return f"{FIELD}{name}" if name.startswith("[") else f"{FIELD}.{name}"

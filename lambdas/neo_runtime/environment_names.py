@@ -21,3 +21,9 @@ JOB_SLOT_WAITER_EXPIRY_SECONDS = "JOB_SLOT_WAITER_EXPIRY_SECONDS"
 MAX_QUEUE_WAIT_SECONDS = "MAX_QUEUE_WAIT_SECONDS"
 #: The pipeline's dead-letter queue: where a notification SNS would not take is kept (unset: none).
 DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
+#: A run whose IR job is still running this long (seconds) after it started stops the job and times out.
+JOB_DEADLINE_SECONDS = "JOB_DEADLINE_SECONDS"
+#: Name of the shared poller's schedule rule (set only when runs wait on the shared poller).
+WATCH_SCHEDULE_RULE = "WATCH_SCHEDULE_RULE"
+#: A run waiting on the shared poller checks its job itself after this long (seconds), then twice as long.
+WATCH_RECHECK_SECONDS = "WATCH_RECHECK_SECONDS"

@@ -14,8 +14,6 @@ from typing import Any
 
 from neo_runtime.errors import Finding
 from neo_runtime.manifest import ADVANCED_ONLY_FIELDS, manifest_schema
-from neo_runtime.neo_support import realtime_instance_types
-from neo_runtime.schema_check import check
 
 #: The fields a deployment may give defaults for.
 DEFAULT_FIELDS = ("JobType", "InstanceTypes", "JobDurationInSeconds", "TrafficPattern", "StoppingConditions",
@@ -58,6 +56,9 @@ def apply_job_defaults(document: dict[str, Any], defaults: dict[str, Any]) -> di
 
 def job_defaults_findings(defaults: dict[str, Any]) -> list[Finding]:
     """Every problem of ``defaults``, checked against the same schema as a manifest's fields."""
+    from neo_runtime.neo_support import realtime_instance_types  # noqa: PLC0415 - a synth-time check
+    from neo_runtime.schema_check import check  # noqa: PLC0415 - a synth-time check
+
     schema = manifest_schema()
     properties = {name: schema["properties"][name] for name in DEFAULT_FIELDS if name != "InstanceTypes"}
     properties["InstanceTypes"] = schema["properties"]["SupportedRealtimeInferenceInstanceTypes"]

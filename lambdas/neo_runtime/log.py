@@ -25,10 +25,6 @@ class RunLogger:
     def __init__(self, step: str, **context: Any) -> None:
         self._context: dict[str, Any] = {"step": step, **context}
 
-    def bind(self, **context: Any) -> None:
-        """Add fields (e.g. run_id once known) to every later line."""
-        self._context.update(context)
-
     def info(self, message: str, **fields: Any) -> None:
         """Log what happened."""
         self._emit(logging.INFO, message, fields)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from neo_runtime.errors import Finding, SubmissionInvalid
-from neo_runtime.schema_check import check
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 MAX_MANIFEST_BYTES = 256 * 1024
@@ -141,6 +140,8 @@ def decode_manifest(raw: bytes) -> dict[str, Any]:
 
 def manifest_findings(document: dict[str, Any]) -> list[Finding]:
     """Every problem of the decoded manifest against its schema and the rules a schema cannot express."""
+    from neo_runtime.schema_check import check  # noqa: PLC0415 - steps reading a checked manifest skip it
+
     findings = [Finding(v.path or "recommend.json", v.message, _action_for(v.path))
                 for v in check(document, manifest_schema())]
     reported = {finding.field for finding in findings}
@@ -200,15 +201,16 @@ def _check_data_input_string(value: Any) -> list[Finding]:
 
 
 def _control_character_findings(document: Any) -> list[Finding]:
+    from neo_runtime.schema_check import control_characters  # noqa: PLC0415 - as in manifest_findings
+
     # Iterative, so a deeply nested (hostile) document cannot exhaust the call stack.
     findings = []
     pending: list[tuple[str, Any]] = [("", document)]
     while pending:
         path, value = pending.pop()
         if isinstance(value, str):
-            controls = sorted({f"U+{ord(ch):04X}" for ch in value if ord(ch) < 32 or 127 <= ord(ch) < 160})
-            if controls:
-                message = f"contains control characters ({', '.join(controls)})"
+            message = control_characters(value)
+            if message:
                 findings.append(Finding(path or "recommend.json", message, "Use printable text only."))
         elif isinstance(value, dict):
             pending += [(f"{path}.{key}" if path else str(key), item) for key, item in reversed(value.items())]

@@ -106,10 +106,8 @@ def _instance_findings(manifest: Manifest) -> list[Finding]:
               for index, name in enumerate(manifest.instance_types)]
     listed += [("EndpointConfigurations", index, item.get("InstanceType", ""))
                for index, item in enumerate(manifest.advanced.get("EndpointConfigurations", []))]
+    findings = _unknown_instance_types(listed)
     known = neo_support.realtime_instance_types()
-    findings = [Finding(f"{field}[{index}]", f"{name} is not a SageMaker real-time instance type",
-                        "Use an instance type from the SageMaker pricing page, e.g. ml.c5.xlarge.")
-                for field, index, name in listed if name not in known]
     valid = [name for _, _, name in listed if name in known]
     if not valid or manifest.framework not in neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS:
         return findings
@@ -129,10 +127,8 @@ def _instance_findings(manifest: Manifest) -> list[Finding]:
 
 def _allowed_instance_findings(manifest: Manifest) -> list[Finding]:
     """``AllowedInstanceTypes`` must name real instance types, and should overlap what the job benchmarks."""
-    known = neo_support.realtime_instance_types()
-    findings = [Finding(f"AllowedInstanceTypes[{index}]", f"{name} is not a SageMaker real-time instance type",
-                        "Use an instance type from the SageMaker pricing page, e.g. ml.c5.xlarge.")
-                for index, name in enumerate(manifest.allowed_instance_types) if name not in known]
+    findings = _unknown_instance_types([("AllowedInstanceTypes", index, name)
+                                        for index, name in enumerate(manifest.allowed_instance_types)])
     benchmarked = set(manifest.instance_types) | {
         item.get("InstanceType", "") for item in manifest.advanced.get("EndpointConfigurations", [])}
     allowed = set(manifest.allowed_instance_types)
@@ -143,3 +139,11 @@ def _allowed_instance_findings(manifest: Manifest) -> list[Finding]:
             "Add the allowed types to SupportedRealtimeInferenceInstanceTypes (or EndpointConfigurations), "
             "or widen AllowedInstanceTypes.", WARNING))
     return findings
+
+
+def _unknown_instance_types(listed: list[tuple[str, int, str]]) -> list[Finding]:
+    """An error for each listed ``(field, index, name)`` that is not a SageMaker real-time instance type."""
+    known = neo_support.realtime_instance_types()
+    return [Finding(f"{field}[{index}]", f"{name} is not a SageMaker real-time instance type",
+                    "Use an instance type from the SageMaker pricing page, e.g. ml.c5.xlarge.")
+            for field, index, name in listed if name not in known]

@@ -22,10 +22,6 @@ class CompilationDiagnosis:
     category: str
     advice: str
 
-    def to_dict(self) -> dict[str, str]:
-        """JSON-ready form."""
-        return {"category": self.category, "advice": self.advice}
-
 
 # (category, keywords any of which identifies it, advice); first match wins, most specific first.
 _CATEGORIES: tuple[tuple[str, tuple[str, ...], str], ...] = (

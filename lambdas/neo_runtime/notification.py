@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from neo_runtime.decision import Decision
-from neo_runtime.formats import decision_rows
-from neo_runtime.ranking import Recommendation, format_table
+from neo_runtime.records import trim_to_fit
+
+if TYPE_CHECKING:  # the failure path needs none of the ranking code, so it is imported where a decision is
+    from neo_runtime.decision import Decision
+    from neo_runtime.ranking import Recommendation
 
 _SUBJECT_LIMIT = 99  # SNS subjects must be ASCII and shorter than 100 characters.
 #: SNS takes messages up to 256 KiB; the JSON and e-mail bodies together stay under this.
@@ -31,6 +33,8 @@ def describe_recommendation(rec: Recommendation) -> str:
 
 def success_message(summary: dict[str, Any], decision: Decision) -> dict[str, Any]:
     """Publish parameters for a completed run: subject, e-mail text, JSON facts, filterable attributes."""
+    from neo_runtime.formats import decision_rows  # noqa: PLC0415 - success path only (see the imports)
+
     model = summary["model_name"]
     lines = [f"Inference Recommender finished for model {model}.",
              f"Run {summary['run_id']}, job {summary['job_name']}.", ""]
@@ -110,6 +114,8 @@ def _failed_step_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def _table_lines(run_id: str, decision: Decision) -> list[str]:
+    from neo_runtime.ranking import format_table  # noqa: PLC0415 - success path only (see the imports)
+
     shown = decision.ranked[:EMAIL_TABLE_ROWS]
     lines = ["", "Ranked recommendations (cheapest per inference first; MaxInvocations per minute, "
                  "ModelLatency in ms):", format_table(shown)]
@@ -197,17 +203,14 @@ def _publish_params(subject: str, text: str, facts: dict[str, Any], attributes: 
     if len(encoded) > EMAIL_BUDGET_BYTES:
         text = (encoded[:EMAIL_BUDGET_BYTES].decode(errors="ignore").rsplit("\n", 1)[0]
                 + f"\n... (cut to fit an e-mail; the whole run: neo-recommender results --run {run_id})")
-    while True:
-        machine = json.dumps(facts, default=str, ensure_ascii=False, allow_nan=False)
-        message = json.dumps({"default": machine, "email": text}, ensure_ascii=False)
-        lists = [name for name in _TRIMMABLE_FACTS if len(facts.get(name) or []) > 1]
-        if len(message.encode()) <= MESSAGE_BUDGET_BYTES or not lists:
-            break
-        name = max(lists, key=lambda candidate: len(json.dumps(facts[candidate], default=str, ensure_ascii=False)))
-        keep = len(facts[name]) // 2
-        omitted = f"{name}_omitted"
-        facts = {**facts, name: facts[name][:keep], omitted: facts.get(omitted, 0) + len(facts[name]) - keep}
-    return {"Subject": _ascii(subject)[:_SUBJECT_LIMIT], "MessageStructure": "json", "Message": message,
+
+    def message(content: dict[str, Any]) -> str:
+        machine = json.dumps(content, default=str, ensure_ascii=False, allow_nan=False)
+        return json.dumps({"default": machine, "email": text}, ensure_ascii=False)
+
+    facts = trim_to_fit(facts, _TRIMMABLE_FACTS, lambda trimmed: len(message(trimmed).encode()) <= MESSAGE_BUDGET_BYTES,
+                        lambda _, value: len(json.dumps(value, default=str, ensure_ascii=False)))
+    return {"Subject": _ascii(subject)[:_SUBJECT_LIMIT], "MessageStructure": "json", "Message": message(facts),
             "MessageAttributes": attributes}
 
 

@@ -10,17 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-TABLE_COLUMNS = (
-    "EndpointName",
-    "InstanceType",
-    "InitialInstanceCount",
-    "EnvironmentParameters",
-    "CostPerHour",
-    "CostPerInference",
-    "MaxInvocations",
-    "ModelLatency",
-    "InferenceSpecificationName",
-)
+TABLE_COLUMNS = ("EndpointName", "InstanceType", "InitialInstanceCount", "EnvironmentParameters", "CostPerHour",
+                 "CostPerInference", "MaxInvocations", "ModelLatency", "InferenceSpecificationName")
 
 
 @dataclass(frozen=True)
@@ -126,6 +117,11 @@ class CompiledComparison:
     compiled: Recommendation
 
     @property
+    def where(self) -> str:
+        """The instance type, with the count when it is not one: ``ml.c5.xlarge`` or ``ml.c5.xlarge x2``."""
+        return self.instance_type + (f" x{self.initial_instance_count}" if self.initial_instance_count != 1 else "")
+
+    @property
     def cost_change_percent(self) -> float | None:
         """Change in cost per inference from uncompiled to compiled (negative is cheaper)."""
         return _percent_change(self.uncompiled.cost_per_inference, self.compiled.cost_per_inference)
@@ -142,9 +138,7 @@ class CompiledComparison:
 
     def summary(self) -> str:
         """One sentence, e.g. 'Neo compilation cuts cost per inference by 14% on ml.c5.xlarge'."""
-        change = self.cost_change_percent
-        where = self.instance_type + (
-            f" x{self.initial_instance_count}" if self.initial_instance_count != 1 else "")
+        change, where = self.cost_change_percent, self.where
         if change is None:
             return f"Neo compilation: no cost per inference to compare on {where}"
         if round(change) == 0:
@@ -154,9 +148,7 @@ class CompiledComparison:
 
     def detail(self) -> str:
         """The three changes in one line, e.g. 'ml.c5.xlarge: cost per inference -14%, latency -17%, ...'."""
-        where = self.instance_type + (
-            f" x{self.initial_instance_count}" if self.initial_instance_count != 1 else "")
-        return (f"{where}: cost per inference {_signed(self.cost_change_percent)}, "
+        return (f"{self.where}: cost per inference {_signed(self.cost_change_percent)}, "
                 f"model latency {_signed(self.latency_change_percent)}, "
                 f"max invocations {_signed(self.throughput_change_percent)} (compiled vs uncompiled)")
 
@@ -187,10 +179,8 @@ def overall_comparison(comparisons: list[CompiledComparison]) -> str | None:
         return (f"Neo compilation cuts cost per inference on none of the {len(measured)} configurations "
                 "benchmarked both ways")
     biggest = min(cuts, key=lambda c: c.cost_change_percent)  # type: ignore[arg-type,return-value]
-    where = biggest.instance_type + (
-        f" x{biggest.initial_instance_count}" if biggest.initial_instance_count != 1 else "")
     return (f"Neo compilation cuts cost per inference on {len(cuts)} of {len(measured)} configurations "
-            f"benchmarked both ways, most on {where} "
+            f"benchmarked both ways, most on {biggest.where} "
             f"({abs(biggest.cost_change_percent):.0f}%)")  # type: ignore[arg-type]
 
 

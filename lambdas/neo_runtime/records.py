@@ -20,12 +20,15 @@ import os
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from neo_runtime.decision import Decision
-from neo_runtime.ranking import Recommendation, overall_comparison
+if TYPE_CHECKING:  # only the results step has decisions; every step that records a run imports this module
+    from collections.abc import Callable
+
+    from neo_runtime.decision import Decision
+    from neo_runtime.ranking import Recommendation
 
 SUMMARY_SK = "SUMMARY"
 #: The summary item is trimmed to this size; DynamoDB's limit is 400 KB.
@@ -93,6 +96,8 @@ def recommendation_items(run_id: str, decision: Decision, extra: dict[str, Any] 
 
 def decision_fields(decision: Decision) -> dict[str, Any]:
     """What the run's summary item says about the decision (plain values, ``None`` for absent)."""
+    from neo_runtime.ranking import overall_comparison  # noqa: PLC0415 - loaded already wherever a Decision exists
+
     ranks = {id(rec): position for position, rec in enumerate(decision.ranked, start=1)}
 
     def with_rank(rec: Recommendation | None) -> dict[str, Any] | None:
@@ -114,12 +119,23 @@ def decision_fields(decision: Decision) -> dict[str, Any]:
 
 def fit_summary(fields: dict[str, Any], budget: int = SUMMARY_BUDGET_BYTES) -> dict[str, Any]:
     """Shorten the summary's longest lists until the item fits ``budget``; ``<name>_omitted`` counts the cut."""
+    return trim_to_fit(fields, TRIMMABLE_LISTS, lambda item: item_size(to_attribute_values(item)) <= budget,
+                       lambda name, value: item_size(to_attribute_values({name: value})))
+
+
+def trim_to_fit(fields: dict[str, Any], lists: tuple[str, ...], fits: Callable[[dict[str, Any]], bool],
+                weight: Callable[[str, list[Any]], int]) -> dict[str, Any]:
+    """A copy of ``fields`` whose heaviest ``lists`` are halved until it ``fits``; ``<name>_omitted`` counts the cut.
+
+    Shared by the run's summary item (DynamoDB's item limit) and its SNS message (SNS's message limit).
+    A list of one item is never cut, so the result may still not fit.
+    """
     fields = dict(fields)
-    while item_size(to_attribute_values(fields)) > budget:
-        lists = [name for name in TRIMMABLE_LISTS if len(fields.get(name) or []) > 1]
-        if not lists:
+    while not fits(fields):
+        names = [name for name in lists if len(fields.get(name) or []) > 1]
+        if not names:
             break
-        name = max(lists, key=lambda candidate: item_size(to_attribute_values({candidate: fields[candidate]})))
+        name = max(names, key=lambda candidate: weight(candidate, fields[candidate]))
         keep = len(fields[name]) // 2
         fields[f"{name}_omitted"] = fields.get(f"{name}_omitted", 0) + len(fields[name]) - keep
         fields[name] = fields[name][:keep]

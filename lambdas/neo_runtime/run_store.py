@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from neo_runtime import environment_names as names
 from neo_runtime.aws import client, error_code
 from neo_runtime.records import expiry_fields, from_attribute_values, now_iso, run_key, to_attribute_values
 
@@ -18,6 +19,14 @@ _BATCH_ATTEMPTS = 8
 def table_name() -> str:
     """The results table, from the function's environment."""
     return os.environ["TABLE_NAME"]
+
+
+def release_job_slot(run_id: str) -> None:
+    """Give back ``run_id``'s job slot and wake the next in line, when the deployment limits concurrent jobs."""
+    if os.environ.get(names.MAX_CONCURRENT_JOBS):
+        from neo_runtime import job_slots  # noqa: PLC0415 - only deployments with a limit load the queue
+
+        job_slots.release_if_limited(table_name(), run_id)
 
 
 def claim_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:

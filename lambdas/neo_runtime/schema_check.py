@@ -105,10 +105,16 @@ def _check_string(value: str, schema: dict[str, Any], path: str, out: list[Schem
         out.append(SchemaViolation(path, _pattern_message(value)))
 
 
+def control_characters(text: str) -> str | None:
+    """``contains control characters (U+0009, ...)`` when ``text`` holds any (C0, DEL or C1), else None."""
+    controls = sorted({f"U+{ord(ch):04X}" for ch in text if ord(ch) < 32 or 127 <= ord(ch) < 160})
+    return f"contains control characters ({', '.join(controls)})" if controls else None
+
+
 def _pattern_message(value: str) -> str:
-    controls = sorted({f"U+{ord(ch):04X}" for ch in value if ord(ch) < 32 or 127 <= ord(ch) < 160})
+    controls = control_characters(value)
     if controls:
-        return f"contains control characters ({', '.join(controls)})"
+        return controls
     specials = sorted({ch for ch in value if ch in _SHELL_METACHARACTERS})
     if specials:
         listed = " ".join(repr(ch) for ch in specials)
@@ -209,14 +215,9 @@ def _is_type(value: Any, expected: str) -> bool:
 
 
 def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    for name, python_type in (("a whole number", int), ("a number", float), ("a string", str),
-                              ("a list", list), ("an object", dict)):
-        if isinstance(value, python_type):
-            return name
+    for kind in ("null", "boolean", "integer", "number", "string", "array", "object"):  # integer before number
+        if _is_type(value, kind):
+            return _TYPE_NAMES[kind]
     return type(value).__name__
 
 

@@ -149,8 +149,8 @@ def pipeline(synthesized: Any) -> Iterator[DeployedPipeline]:
 
 
 CONFIGURED_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-#: cdk.json context of the configured stack: a KMS key, Advanced job settings and at most two jobs at once,
-#: as users would set them.
+#: cdk.json context of the configured stack: a KMS key, Advanced job settings, at most two jobs at once and
+#: each run polling its own job, as users would set them.
 CONFIGURED_CONTEXT = {
     "neo-recommender:kmsKeyArn": CONFIGURED_KEY_ARN,
     "neo-recommender:jobType": "Advanced",
@@ -161,6 +161,7 @@ CONFIGURED_CONTEXT = {
     "neo-recommender:stoppingConditions": {"MaxInvocations": 300},
     "neo-recommender:namePrefix": "team-a-",
     "neo-recommender:maxConcurrentJobs": 2,
+    "neo-recommender:jobPolling": "perRun",
 }
 
 

@@ -30,7 +30,10 @@ CALLS = [("s3", "GetObject"), ("s3", "HeadObject"), ("dynamodb", "PutItem"), ("d
          ("dynamodb", "GetItem"), ("dynamodb", "BatchWriteItem"), ("sagemaker", "CreateModelPackageGroup"),
          ("sagemaker", "CreateModelPackage"), ("sagemaker", "DescribeModelPackage"),
          ("sagemaker", "CreateInferenceRecommendationsJob"), ("sagemaker", "DescribeInferenceRecommendationsJob"),
-         ("sagemaker", "ListInferenceRecommendationsJobSteps"), ("sns", "Publish"), ("lambda", "Invoke")]
+         ("sagemaker", "ListInferenceRecommendationsJobSteps"), ("sns", "Publish"), ("lambda", "Invoke"),
+         # the shared poller's calls, and the start step's turning its schedule on
+         ("eventbridge", "EnableRule"), ("dynamodb", "Query"), ("sagemaker", "ListInferenceRecommendationsJobs"),
+         ("sfn", "SendTaskSuccess")]
 
 
 @dataclass(frozen=True)
@@ -108,21 +111,30 @@ def _archive_deleted(pipeline: DeployedPipeline, model: str) -> Callable[[], boo
 
 
 def _stopped_by_hand(pipeline: DeployedPipeline, model: str) -> Callable[[], bool]:
-    """Someone stops the execution while its job runs (the second poll)."""
-    stopped = []
+    """Someone stops the execution while its job runs (at the second pass of the shared poller over it)."""
+    stopped: list[str] = []
+    passes_over_the_job: list[int] = []
     pipeline.aws.recommender.faults.stall_jobs.add(f"nr-{model}")  # still running when the stop is recorded
 
     def stop() -> None:
-        polls = pipeline.aws.lambdas.invocations["neo_runtime.handlers.check_job.handler"]
-        if not stopped and polls >= 2:
+        if stopped or not pipeline.jobs_of(model):
+            return
+        passes_over_the_job.append(1)
+        if len(passes_over_the_job) >= 2:
             (arn,) = [e["executionArn"] for e in pipeline.stepfunctions.list_executions(
                 stateMachineArn=pipeline.outputs["StateMachineArn"], statusFilter="RUNNING")["executions"]]
             threading.Thread(target=pipeline.stepfunctions.stop_execution,
                              kwargs={"executionArn": arn, "cause": "stopped by an operator"}).start()
             stopped.append(arn)
 
-    pipeline.aws.lambdas.before_invoke["check_job"] = stop
+    pipeline.aws.lambdas.before_invoke["watch_jobs"] = stop
     return lambda: bool(stopped)
+
+
+def _poller_silent_and_check_raising_once(pipeline: DeployedPipeline, model: str) -> Callable[[], bool]:
+    """The poller fails, and the run's own check fails once too: it is retried, and the run completes."""
+    _crashing("watch_jobs", None)(pipeline, model)
+    return _crashing("check_job", 1)(pipeline, model)
 
 
 def _failure_path_fails(pipeline: DeployedPipeline, model: str) -> Callable[[], bool]:
@@ -143,10 +155,12 @@ SCENARIOS = [
              status="FAILED", error="TransientAwsError"),
     Scenario("sns-publish-refused", _failing("sns", "Publish", "KMSDisabled", 400), announced=False,
              dead_letters=1, extra={"notification_error": "KMSDisabled"}),
-    Scenario("lambda-raises-once-while-polling", _crashing("check_job", 1)),
-    Scenario("lambda-raises-while-polling", _crashing("check_job", None, job_runs_on=True), status="FAILED",
-             error="RuntimeError",
-             job_stopped=True),
+    Scenario("poller-raises-once", _crashing("watch_jobs", 1)),
+    # The shared poller keeps failing: after an hour each run checks its job itself, and finishes.
+    Scenario("poller-raises-always", _crashing("watch_jobs", None)),
+    Scenario("poller-raises-past-the-deadline", _crashing("watch_jobs", None, job_runs_on=True), status="TIMED_OUT",
+             error="RecommendationJobTimedOut", job_stopped=True),
+    Scenario("run-check-raises-once", _poller_silent_and_check_raising_once),
     Scenario("lambda-raises-before-the-job", _crashing("start_job", None), status="FAILED", error="RuntimeError",
              jobs=0),
     Scenario("model-archive-deleted-mid-run", _archive_deleted, status="FAILED", error="RecommendationJobFailed"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -65,6 +66,30 @@ def test_happy_path_ranks_compiled_beside_uncompiled_and_publishes(pipeline: Any
     assert facts["comparisons"][0]["cost_per_inference_change_percent"] is not None
 
 
+def test_a_run_waits_on_the_shared_poller_which_turns_itself_off(pipeline: Any) -> None:
+    passes_before = pipeline.aws.lambdas.invocations["neo_runtime.handlers.watch_jobs.handler"]
+    outcome = pipeline.run("xgb-watched")
+
+    # Eight states, however long the job ran: the run's token waited on the watch list meanwhile.
+    assert outcome.states_entered() == ["ValidateSubmission", "DuplicateEvent?", "RegisterModel",
+                                        "StartRecommendationJob", "JobStarted?", "AwaitRecommendationJob",
+                                        "PublishResults", "RunCompleted"]
+    assert pipeline.aws.lambdas.invocations["neo_runtime.handlers.watch_jobs.handler"] > passes_before
+    # With no job left to watch, the poller turned its schedule off and the watch list is empty.
+    events = pipeline.aws.client("events")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        schedules = [rule for rule in events.list_rules()["Rules"] if "ScheduleExpression" in rule]
+        if all(rule["State"] == "DISABLED" for rule in schedules):
+            break
+        time.sleep(0.05)
+    assert [rule["State"] for rule in schedules] == ["DISABLED"]
+    watched = pipeline.dynamodb.query(TableName=pipeline.outputs["ResultsTableName"],
+                                      KeyConditionExpression="pk = :pk",
+                                      ExpressionAttributeValues={":pk": {"S": "JOB_WATCH"}})["Items"]
+    assert watched == []
+
+
 def test_constraints_from_the_manifest_choose_the_recommended_configuration(pipeline: Any) -> None:
     manifest = samples.xgboost_manifest("xgb-constrained", AllowedInstanceTypes=["ml.c5.2xlarge", "ml.c5.9xlarge"],
                                         MinInvocationsPerMinute=1000)
@@ -121,11 +146,11 @@ def test_failed_job_is_recorded_and_announced_with_irs_reason(pipeline: Any) -> 
     assert outcome.execution["status"] == "FAILED"
     error = outcome.summary["error"]
     assert outcome.summary["status"] == "FAILED"
-    assert error["step"] == "CheckRecommendationJob" and error["type"] == "RecommendationJobFailed"
+    assert error["step"] == "AwaitRecommendationJob" and error["type"] == "RecommendationJobFailed"
     assert "the container exited with code 1" in error["message"]
     assert "FailureReason" in error["advice"]
     (message,) = outcome.messages
-    assert message["subject"] == "xgb-fails FAILED in CheckRecommendationJob - neo-recommender"
+    assert message["subject"] == "xgb-fails FAILED in AwaitRecommendationJob - neo-recommender"
     assert message["attributes"]["neo_eligible"]["Value"] == "true"
     email, facts = _email_and_json(message)
     assert "the container exited with code 1" in email and facts["status"] == "FAILED"

@@ -92,19 +92,20 @@ def test_register_then_start_is_idempotent_for_the_same_run(env: dict[str, Any])
     request = {"submission": submission, "model_package": package, "execution_arn": EXECUTION}
     first = start_job.handler(request)
     second = start_job.handler(request)  # a retry after a lost response reuses the job
-    assert first == second and len(env["simulator"].jobs()) == 1
+    assert (first["job_name"], first["job_arn"]) == (second["job_name"], second["job_arn"])
+    assert len(env["simulator"].jobs()) == 1
     assert _summary(env["dynamodb"], submission["run_id"])["status"]["S"] == "RUNNING"
 
 
 def test_check_job_stops_the_job_at_the_deadline(env: dict[str, Any]) -> None:
     submission = validate_submission.handler({"event": _event(env["s3"]), "execution_arn": EXECUTION})
+    env["simulator"].job_duration_seconds = 10**9
     job = start_job.handler({"submission": submission, "model_package": register_model.handler(
         {"submission": submission}), "execution_arn": EXECUTION})
-    env["simulator"].job_duration_seconds = 10**9
-    status = check_job.handler({"run_id": "r", "job_name": job["job_name"], "polls": 0, "max_polls": 3})
-    assert status["polls"] == 1 and status["status"] in ("PENDING", "IN_PROGRESS")
-    with pytest.raises(errors.RecommendationJobTimedOut):
-        check_job.handler({"run_id": "r", "job_name": job["job_name"], "polls": 2, "max_polls": 3})
+    status = check_job.handler({"run_id": "r", "job": job})
+    assert status == {**job, "status": status["status"]} and status["status"] in ("PENDING", "IN_PROGRESS")
+    with pytest.raises(errors.RecommendationJobTimedOut, match="still (PENDING|IN_PROGRESS) at the run's deadline"):
+        check_job.handler({"run_id": "r", "job": {**job, "deadline_at": job["started_at"]}})
     described = boto3.client("sagemaker").describe_inference_recommendations_job(JobName=job["job_name"])
     assert described["Status"] in ("STOPPING", "STOPPED")
 
@@ -175,7 +176,7 @@ def test_publish_results_stores_the_decision_with_an_expiry(env: dict[str, Any],
     job = start_job.handler({"submission": submission, "model_package": register_model.handler(
         {"submission": submission}), "execution_arn": EXECUTION})
     for _ in range(200):
-        status = check_job.handler({"run_id": "r", "job_name": job["job_name"], "polls": 0, "max_polls": 10})
+        status = check_job.handler({"run_id": "r", "job": job})
         if status["status"] == "COMPLETED":
             break
         time.sleep(0.01)
@@ -243,9 +244,9 @@ def test_a_run_failing_while_its_job_runs_stops_the_job(env: dict[str, Any]) -> 
     """E.g. the polling step kept failing: the job would bill on with nobody to read its results."""
     event = _event(env["s3"])
     submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    env["simulator"].job_duration_seconds = 10**9
     job = start_job.handler({"submission": submission, "model_package": register_model.handler(
         {"submission": submission}), "execution_arn": EXECUTION})
-    env["simulator"].job_duration_seconds = 10**9
     state = {**event, "submission": submission, "job": job, "failed_step": {"step": "CheckRecommendationJob"},
              "error": {"Error": "Lambda.ServiceException", "Cause": "Rate exceeded"}}
     summary = record_failure.handler({"state": state, "execution_arn": EXECUTION})
@@ -277,9 +278,9 @@ def test_a_run_past_its_deadline_is_recorded_and_announced_as_timed_out(env: dic
 def test_a_job_created_by_a_start_step_that_then_failed_is_stopped_too(env: dict[str, Any]) -> None:
     event = _event(env["s3"])
     submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    env["simulator"].job_duration_seconds = 10**9  # still running when the failure is recorded
     start_job.handler({"submission": submission, "model_package": register_model.handler(
         {"submission": submission}), "execution_arn": EXECUTION})
-    env["simulator"].job_duration_seconds = 10**9
     # The step created the job, then failed: the Catch left no $.job, only the submission's job name.
     state = {**event, "submission": submission, "failed_step": {"step": "StartRecommendationJob"},
              "error": {"Error": "States.TaskFailed", "Cause": "DynamoDB write failed"}}
@@ -312,3 +313,54 @@ def test_a_run_waiting_longer_than_max_queue_wait_ends_with_job_queue_timed_out(
     env["simulator"].faults.resource_limit = 1
     with pytest.raises(errors.JobQueueTimedOut, match="account quota stayed full"):
         start_job.handler(requests[1])
+
+
+def _scheduled_event(rule_name: str) -> dict[str, Any]:
+    return {"detail-type": "Scheduled Event", "source": "aws.events",
+            "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule_name}"], "detail": {}}
+
+
+def test_the_shared_poller_turns_its_schedule_off_when_nothing_is_watched(
+        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from neo_runtime.handlers import watch_jobs
+
+    events = boto3.client("events")
+    events.put_rule(Name="watch", ScheduleExpression="rate(1 minute)", State="ENABLED")
+    assert watch_jobs.handler(_scheduled_event("watch")) == {"watched": 0, "schedule_off": True}
+    assert events.describe_rule(Name="watch")["State"] == "DISABLED"
+
+    # A run starting a job puts it on the list, then turns the schedule on again.
+    monkeypatch.setenv("WATCH_SCHEDULE_RULE", "watch")
+    submission = validate_submission.handler({"event": _event(env["s3"]), "execution_arn": EXECUTION})
+    job = start_job.handler({"submission": submission, "model_package": register_model.handler(
+        {"submission": submission}), "execution_arn": EXECUTION})
+    assert events.describe_rule(Name="watch")["State"] == "ENABLED"
+    (item,) = env["dynamodb"].query(TableName="runs", KeyConditionExpression="pk = :pk",
+                                    ExpressionAttributeValues={":pk": {"S": "JOB_WATCH"}})["Items"]
+    assert item["sk"]["S"] == job["watch_key"] == f"nr-#{job['job_name']}"
+    assert "task_token" not in item  # the run's AwaitRecommendationJob state adds it
+    # A pass with the job still waiting for its run's token leaves everything as it is.
+    assert watch_jobs.handler(_scheduled_event("watch")) == {"watched": 1}
+    assert events.describe_rule(Name="watch")["State"] == "ENABLED"
+
+
+def test_the_shared_poller_stops_a_job_past_its_deadline_fails_its_run_and_unlists_it(
+        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from neo_runtime.handlers import watch_jobs
+
+    monkeypatch.setenv("WATCH_SCHEDULE_RULE", "watch")
+    monkeypatch.setenv("JOB_DEADLINE_SECONDS", "0")  # every job is past its deadline
+    boto3.client("events").put_rule(Name="watch", ScheduleExpression="rate(1 minute)", State="DISABLED")
+    env["simulator"].job_duration_seconds = 10**9
+    submission = validate_submission.handler({"event": _event(env["s3"]), "execution_arn": EXECUTION})
+    job = start_job.handler({"submission": submission, "model_package": register_model.handler(
+        {"submission": submission}), "execution_arn": EXECUTION})
+    env["dynamodb"].update_item(TableName="runs", Key={"pk": {"S": "JOB_WATCH"}, "sk": {"S": job["watch_key"]}},
+                                UpdateExpression="SET task_token = :token",
+                                ExpressionAttributeValues={":token": {"S": "the-run's-task-token"}})
+    # (moto accepts any token here; a stale one is counted "gone", see the stopped-by-hand fault scenario)
+    assert watch_jobs.handler(_scheduled_event("watch")) == {"watched": 1, "failed": 1}
+    described = boto3.client("sagemaker").describe_inference_recommendations_job(JobName=job["job_name"])
+    assert described["Status"] in ("STOPPING", "STOPPED")
+    assert env["dynamodb"].query(TableName="runs", KeyConditionExpression="pk = :pk",
+                                 ExpressionAttributeValues={":pk": {"S": "JOB_WATCH"}})["Items"] == []

@@ -19,7 +19,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from neo_recommender import InferenceRecommenderPipeline, JobSettings, NeoRecommenderStack
+from neo_recommender import InferenceRecommenderPipeline, JobPolling, JobSettings, NeoRecommenderStack
 
 TRAFFIC = {"TrafficType": "PHASES",
            "Phases": [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}
@@ -65,6 +65,8 @@ def synthesized() -> Synthesized:
                                  job_settings=JobSettings(traffic_pattern=TRAFFIC))
     InferenceRecommenderPipeline(stack, "AdvancedOnly", name_prefix="adv-", job_settings=JobSettings(
         job_type="Advanced"))
+    InferenceRecommenderPipeline(stack, "PerRun", name_prefix="per-", job_polling=JobPolling.PER_RUN,
+                                 poll_interval=Duration.seconds(90))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # a finding fails the synthesis below
     annotations = Annotations.from_stack(stack)
     template = Template.from_stack(stack)
@@ -115,6 +117,22 @@ def test_ir_gets_the_key_for_its_volumes_and_may_create_grants_for_aws_resources
     assert '"kms:CreateGrant"' in role_policy and '"kms:GrantIsForAWSResource": "true"' in role_policy
     for step in ("ValidateSubmission", "RegisterModel", "CheckRecommendationJob"):
         assert "VOLUME_KMS_KEY_ID" not in synthesized.function_environment("Secured", step)
+
+
+def test_per_run_polling_loops_in_the_run_and_has_no_shared_poller(synthesized: Synthesized) -> None:
+    (machine,) = synthesized.of("PerRun", "AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    states = json.loads("".join(p if isinstance(p, str) else "ref" for p in parts))["States"]
+    assert states["JobStarted?"]["Choices"][0]["Next"] == "WaitForJob"
+    assert states["WaitForJob"] == {"Type": "Wait", "Seconds": 90, "Next": "CheckRecommendationJob"}
+    assert states["CheckRecommendationJob"]["Next"] == "JobFinished?"
+    assert states["JobFinished?"]["Default"] == "WaitForJob"
+    assert "AwaitRecommendationJob" not in states
+    assert not [name for name in synthesized.of("PerRun", "AWS::Lambda::Function") if "WatchJobs" in name]
+    assert not [r for r in synthesized.of("PerRun", "AWS::Events::Rule").values()
+                if "ScheduleExpression" in r["Properties"]]
+    assert "WATCH_SCHEDULE_RULE" not in synthesized.function_environment("PerRun", "StartRecommendationJob")
+    assert synthesized.function_environment("PerRun", "CheckRecommendationJob")["JOB_DEADLINE_SECONDS"] == "10800"
 
 
 def test_no_policy_grants_a_kms_wildcard_action(synthesized: Synthesized) -> None:
@@ -200,7 +218,10 @@ def test_sensible_props_carry_no_warning(synthesized: Synthesized) -> None:
     ({"job_deadline": Duration.minutes(50), "job_settings": JobSettings(job_duration=Duration.hours(1))},
      "job_deadline (50 minutes) is not longer than job_settings.job_duration (1 hour)"),
     ({"job_deadline": Duration.seconds(50)}, "job_deadline (50 seconds) must be longer than poll_interval"),
-    ({"job_deadline": Duration.days(2)}, "more than one Step Functions execution's 25,000 history events hold"),
+    ({"job_deadline": Duration.days(2), "job_polling": JobPolling.PER_RUN},
+     "more than one Step Functions execution's 25,000 history events hold"),
+    ({"poll_interval": Duration.seconds(90)}, "poll_interval is 1 minute 30 seconds; the shared poller runs on an "
+                                              "EventBridge schedule, so give whole minutes"),
     ({"poll_interval": Duration.minutes(10), "job_deadline": Duration.days(4), "max_queue_wait": Duration.days(20)},
      "together they may last at most 443 hours at this poll_interval"),
     ({"results_retention": Duration.minutes(90)}, "results_retention is 1 hour 30 minutes; give whole days"),
@@ -258,6 +279,7 @@ def test_too_many_security_groups_are_rejected() -> None:
      "poll_interval is 10 seconds; give at least 30 seconds"),
     ({"neo-recommender:trafficPattern": "{not json"}, "context neo-recommender:trafficPattern is not valid JSON"),
     ({"neo-recommender:kmsKeyArn": "alias/mine"}, "context neo-recommender:kmsKeyArn must be a KMS key ARN"),
+    ({"neo-recommender:jobPolling": "perrun"}, "context neo-recommender:jobPolling must be 'shared'"),
     ({"neo-recommender:removalPolicy": "keep"}, "context neo-recommender:removalPolicy must be 'retain' or 'destroy'"),
     ({"neo-recommender:instanceTypes": "ml.c5.xlarge,ml.nope"}, "job_settings.instance_types[1] 'ml.nope'"),
     ({"neo-recommender:instanceTypes": '["ml.c5.xlarge", "ml.nope"]'}, "job_settings.instance_types[1] 'ml.nope'"),

@@ -20,6 +20,7 @@ UNSCOPABLE = {
     "logs:DescribeLogGroups",  # Step Functions' vended log delivery
     "ecr:GetAuthorizationToken",  # IR pulls SageMaker's images
     "cloudwatch:PutMetricData",  # IR's endpoints; limited by a namespace condition
+    "sagemaker:ListInferenceRecommendationsJobs",  # the shared poller's one listing per pass
 }
 
 

@@ -12,6 +12,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 RESOURCES = {
     "S3 submission bucket": "AWS::S3::Bucket",
     "EventBridge rule": "AWS::Events::Rule",
+    "EventBridge schedule": "AWS::Events::Rule",
+    "WatchJobs": "AWS::Lambda::Function",
     "Step Functions": "AWS::StepFunctions::StateMachine",
     "DynamoDB results table": "AWS::DynamoDB::Table",
     "SNS topic": "AWS::SNS::Topic",
@@ -19,7 +21,7 @@ RESOURCES = {
     "CloudWatch alarms": "AWS::CloudWatch::Alarm",
 }
 #: States that are plumbing (Pass/Succeed/Fail markers), not boxes of the diagram.
-UNDRAWN = {"StartPolling", "SubmissionRejected", "AlreadyHandled", "RunCompleted", "RunFailed"}
+UNDRAWN = {"SubmissionRejected", "AlreadyHandled", "RunCompleted", "RunFailed"}
 
 
 def _diagram() -> str:

@@ -152,7 +152,7 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     # A full IR quota backs off and asks again; a queued run (max_concurrent_jobs) waits on its task token
     # until a released slot wakes it, or asks again after an hour.
     assert states["JobStarted?"]["Choices"] == [
-        {"Variable": "$.job.started", "BooleanEquals": True, "Next": "StartPolling"},
+        {"Variable": "$.job.started", "BooleanEquals": True, "Next": "AwaitRecommendationJob"},
         {"Variable": "$.job.reason", "StringEquals": "ResourceLimitExceeded", "Next": "WaitForQuota"}]
     assert states["JobStarted?"]["Default"] == "AwaitJobSlot"
     assert states["WaitForQuota"] == {"Type": "Wait", "SecondsPath": "$.job.retry_after_seconds",
@@ -164,12 +164,24 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     assert await_slot["Next"] == "StartRecommendationJob"
     assert await_slot["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": None,
                                       "Next": "StartRecommendationJob"}
-    assert states["StartPolling"]["Next"] == "WaitForJob"
-    assert states["WaitForJob"] == {"Type": "Wait", "Seconds": 60, "Next": "CheckRecommendationJob"}
+    # The run waits on the shared poller (JobPolling.SHARED, the default): its token goes into its job's
+    # watch-list item, written by Step Functions itself; a silent poller makes the run check its job itself.
+    await_job = states["AwaitRecommendationJob"]
+    assert await_job["Resource"].endswith(":states:::aws-sdk:dynamodb:updateItem.waitForTaskToken")
+    assert await_job["Parameters"]["Key"] == {"pk": {"S": "JOB_WATCH"}, "sk": {"S.$": "$.job.watch_key"}}
+    assert await_job["Parameters"]["ExpressionAttributeValues"][":token"] == {"S.$": "$$.Task.Token"}
+    assert await_job["Parameters"]["ConditionExpression"] == "attribute_exists(pk)"
+    assert await_job["TimeoutSecondsPath"] == "$.job.watch_timeout_seconds" and await_job["ResultPath"] is None
+    assert await_job["Next"] == "PublishResults"
+    assert await_job["Catch"] == [
+        {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "CheckRecommendationJob"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "AwaitRecommendationJobFailed"}]
+    assert "WaitForJob" not in states
     assert states["CheckRecommendationJob"]["Next"] == "JobFinished?"
+    assert states["CheckRecommendationJob"]["ResultPath"] == "$.job"
     choice = states["JobFinished?"]
-    assert choice["Choices"] == [{"Variable": "$.poll.status", "StringEquals": "COMPLETED", "Next": "PublishResults"}]
-    assert choice["Default"] == "WaitForJob"
+    assert choice["Choices"] == [{"Variable": "$.job.status", "StringEquals": "COMPLETED", "Next": "PublishResults"}]
+    assert choice["Default"] == "AwaitRecommendationJob"
     assert states["PublishResults"]["Next"] == "RunCompleted"
     assert states["RecordFailure"]["Next"] == "RunFailed"
     assert states["RunFailed"]["Type"] == "Fail"
@@ -187,9 +199,27 @@ def test_an_invalid_submission_goes_from_the_first_state_to_the_failure_path(syn
     assert states["ValidateSubmissionFailed"]["Next"] == "RecordFailure"
 
 
-def test_deadline_is_counted_in_polls(synthesized: Any) -> None:
+def test_the_deadline_and_the_shared_poller_reach_the_steps(synthesized: Any) -> None:
     check = _definition(synthesized)["States"]["CheckRecommendationJob"]
-    assert check["Parameters"]["max_polls"] == 180  # 180 minutes of one-minute polls
+    assert check["Parameters"] == {"run_id.$": "$.submission.run_id", "job.$": "$.job"}
+    functions = _resources(synthesized, "AWS::Lambda::Function")
+    start = next(f for name, f in functions.items() if name.startswith("PipelineStartRecommendationJob"))
+    variables = start["Properties"]["Environment"]["Variables"]
+    assert variables["JOB_DEADLINE_SECONDS"] == "10800" and variables["WATCH_RECHECK_SECONDS"] == "3600"
+    (schedule,) = [name for name in _resources(synthesized, "AWS::Events::Rule") if "JobWatchSchedule" in name]
+    assert variables["WATCH_SCHEDULE_RULE"] == {"Ref": schedule}
+
+
+def test_the_shared_poller_runs_on_a_schedule_that_starts_off(synthesized: Any) -> None:
+    synthesized.template.has_resource_properties("AWS::Events::Rule", {
+        "ScheduleExpression": "rate(1 minute)", "State": "DISABLED",
+        "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [Match.string_like_regexp("^PipelineWatchJobs"), "Arn"]},
+                                       "RetryPolicy": {"MaximumEventAgeInSeconds": 60, "MaximumRetryAttempts": 0}})]})
+    poller = _actions(_statements_of(synthesized, "WatchJobsRole"))
+    assert poller >= {"dynamodb:Query", "dynamodb:DeleteItem", "sagemaker:ListInferenceRecommendationsJobs",
+                      "sagemaker:StopInferenceRecommendationsJob", "events:EnableRule", "events:DisableRule",
+                      "states:SendTaskSuccess", "states:SendTaskFailure"}
+    assert not any(a.startswith(("s3:", "sns:", "dynamodb:PutItem", "dynamodb:UpdateItem")) for a in poller)
 
 
 @pytest.mark.parametrize("step", ["ValidateSubmission", "RegisterModel", "StartRecommendationJob",
@@ -204,7 +234,7 @@ def test_every_step_catches_everything_into_the_failure_path(synthesized: Any, s
 
 def test_lambda_service_errors_are_retried_and_registration_waits(synthesized: Any) -> None:
     states = _definition(synthesized)["States"]
-    tasks = [name for name, state in states.items() if state["Type"] == "Task"]
+    tasks = [name for name, state in states.items() if state["Type"] == "Task" and ":aws-sdk:" not in state["Resource"]]
     assert len(tasks) == 7
     for step in tasks:
         retried = {e for r in states[step]["Retry"] for e in r["ErrorEquals"]}
@@ -241,7 +271,9 @@ def test_pass_role_is_only_for_the_recommender_role_and_only_to_sagemaker(synthe
 def test_step_functions_are_scoped_to_their_own_calls(synthesized: Any) -> None:
     check = _actions(_statements_of(synthesized, "CheckRecommendationJobRole"))
     assert {"sagemaker:DescribeInferenceRecommendationsJob", "sagemaker:StopInferenceRecommendationsJob"} <= check
-    assert not any(a.startswith(("dynamodb:", "sns:", "s3:")) for a in check)
+    # A job still running goes back on the shared poller's list, and the poller's schedule on.
+    assert {a for a in check if a.startswith(("dynamodb:", "events:"))} == {"dynamodb:PutItem", "events:EnableRule"}
+    assert not any(a.startswith(("sns:", "s3:")) for a in check)
     validate = _actions(_statements_of(synthesized, "ValidateSubmissionRole"))
     assert not any(a.startswith("sagemaker:") or a.startswith("sns:") for a in validate)
     assert not any(a in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion") for a in validate)
@@ -272,7 +304,8 @@ def test_no_statement_allows_every_resource_except_where_aws_allows_no_scope(syn
                   "xray:GetSamplingTargets", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
                   "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                   "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                  "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+                  "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+                  "sagemaker:ListInferenceRecommendationsJobs"}
     for policy in _resources(synthesized, "AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement["Resource"] == "*":
@@ -316,8 +349,9 @@ def test_undeliverable_events_land_in_an_encrypted_tls_only_dead_letter_queue(sy
     synthesized.template.has_resource_properties("AWS::SQS::QueuePolicy", {
         "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
             "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
-    rules = _resources(synthesized, "AWS::Events::Rule")
-    for rule in rules.values():
+    rules = [r for r in _resources(synthesized, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    assert len(rules) == 2  # (the shared poller's schedule needs no DLQ: a missed pass is made up by the next)
+    for rule in rules:
         (target,) = rule["Properties"]["Targets"]
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}

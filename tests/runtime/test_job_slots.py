@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from neo_runtime import aws, job_slots
 from neo_runtime.job_slots import SlotLimits, SlotState, decide, without
@@ -67,6 +69,16 @@ def test_without_removes_holders_and_waiters() -> None:
 
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    # DynamoDB checks a write's condition and applies the write atomically; moto's in-memory backend does
+    # not, so two threads can both pass the same version check. Serialize its writes as DynamoDB does.
+    atomic = threading.Lock()
+    original_put = DynamoDBBackend.put_item
+
+    def put_item(*args: Any, **kwargs: Any) -> Any:
+        with atomic:
+            return original_put(*args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "put_item", put_item)
     with mock_aws():
         aws.reset_clients()
         boto3.client("dynamodb").create_table(

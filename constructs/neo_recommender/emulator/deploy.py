@@ -14,7 +14,7 @@ import json
 import logging
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ class DeployedStack:
     resource_types: dict[str, str]
     function_dead_letter_queues: dict[str, str]
     """Function name -> URL of the queue its DeadLetterConfig names (moto's Lambda does not keep it)."""
+    function_retry_attempts: dict[str, int] = field(default_factory=dict)
+    """Function name -> retries of a failed asynchronous invocation (its EventInvokeConfig), when set."""
 
     def physical_id_of_type(self, resource_type: str) -> list[str]:
         """Physical ids of every resource of one CloudFormation type."""
@@ -75,6 +77,7 @@ def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str) -> D
         function_dead_letter_queues={},
     )
     deployed.function_dead_letter_queues.update(_function_dead_letter_queues(template, deployed))
+    deployed.function_retry_attempts.update(_function_retry_attempts(template, deployed))
     _apply_bucket_properties(template, deployed, region)
     _create_executable_state_machines(deployed, account, region)
     return deployed
@@ -104,6 +107,17 @@ def _function_dead_letter_queues(template: dict[str, Any], deployed: DeployedSta
         if resource.get("Type") == "AWS::Lambda::Function" and isinstance(target, dict) and "Fn::GetAtt" in target:
             queues[deployed.physical_ids[logical_id]] = deployed.physical_ids[target["Fn::GetAtt"][0]]
     return queues
+
+
+def _function_retry_attempts(template: dict[str, Any], deployed: DeployedStack) -> dict[str, int]:
+    attempts = {}
+    for resource in template.get("Resources", {}).values():
+        properties = resource.get("Properties", {})
+        function = properties.get("FunctionName")
+        if (resource.get("Type") == "AWS::Lambda::EventInvokeConfig" and "MaximumRetryAttempts" in properties
+                and isinstance(function, dict) and "Ref" in function):
+            attempts[deployed.physical_ids[function["Ref"]]] = int(properties["MaximumRetryAttempts"])
+    return attempts
 
 
 def _apply_bucket_properties(template: dict[str, Any], deployed: DeployedStack, region: str) -> None:

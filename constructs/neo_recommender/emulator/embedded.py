@@ -33,7 +33,7 @@ class EmbeddedAws:
         self.clock = SimulatedClock(speedup=speedup)
         self.recommender = InferenceRecommenderSimulator(self.clock, job_duration_seconds=job_duration_seconds,
                                                          faults=faults or FaultPlan())
-        self.lambdas = InProcessLambdas()
+        self.lambdas = InProcessLambdas(self.clock)
         self.wiring = ServiceWiring(self.clock)
         self.aws_faults = AwsFaults()
         self._mock = mock_aws(config={"lambda": {"use_docker": False},
@@ -62,6 +62,7 @@ class EmbeddedAws:
         """Deploy a stack of a synthesized cloud assembly."""
         deployed = deploy_stack(Path(assembly_dir), stack_name, ACCOUNT_ID, REGION)
         self.wiring.function_dead_letter_queues.update(deployed.function_dead_letter_queues)
+        self.wiring.function_retry_attempts.update(deployed.function_retry_attempts)
         return deployed
 
     def wait_for_executions(self, state_machine_arn: str, count: int = 1,

@@ -2,7 +2,8 @@
 
 moto emulates SageMaker in-process but has no Inference Recommender.  This module adds
 ``CreateInferenceRecommendationsJob``, ``DescribeInferenceRecommendationsJob``,
-``ListInferenceRecommendationsJobSteps`` and ``StopInferenceRecommendationsJob`` to moto's
+``ListInferenceRecommendationsJobSteps``, ``ListInferenceRecommendationsJobs`` and
+``StopInferenceRecommendationsJob`` to moto's
 ``SageMakerResponse`` so that an ordinary boto3 ``sagemaker`` client inside
 ``moto.mock_aws()`` can drive IR jobs.  Requests are parsed and responses serialized by
 moto with botocore's service model, so shapes are checked exactly as for real AWS calls.
@@ -29,9 +30,10 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -49,6 +51,7 @@ CREATE = "CreateInferenceRecommendationsJob"
 DESCRIBE = "DescribeInferenceRecommendationsJob"
 LIST_STEPS = "ListInferenceRecommendationsJobSteps"
 STOP = "StopInferenceRecommendationsJob"
+LIST = "ListInferenceRecommendationsJobs"
 
 # API operation -> the SageMakerResponse method moto dispatches it to.
 _OPERATIONS: dict[str, str] = {
@@ -56,6 +59,7 @@ _OPERATIONS: dict[str, str] = {
     DESCRIBE: "describe_inference_recommendations_job",
     LIST_STEPS: "list_inference_recommendations_job_steps",
     STOP: "stop_inference_recommendations_job",
+    LIST: "list_inference_recommendations_jobs",
 }
 
 PENDING_SECONDS = 60.0
@@ -336,13 +340,17 @@ class InferenceRecommenderSimulator:
         self.job_duration_seconds = job_duration_seconds
         self.faults = faults if faults is not None else FaultPlan()
         self.calls: collections.Counter[str] = collections.Counter()
+        #: Model package group -> simulated duration of its jobs, overriding ``job_duration_seconds``.
+        self.durations: dict[str, float] = {}
+        #: Job name -> (simulated, real epoch) time a Describe or List call first reported it COMPLETED.
+        self.first_reported_completed: dict[str, tuple[datetime, float]] = {}
         self._jobs: dict[tuple[str, str, str], _Job] = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ install
 
     def install(self) -> None:
-        """Patch the four IR operations onto moto's SageMakerResponse; idempotent.
+        """Patch the IR operations onto moto's SageMakerResponse; idempotent.
 
         This instance becomes the active simulator (the one answering requests).
         """
@@ -397,6 +405,7 @@ class InferenceRecommenderSimulator:
             DESCRIBE: self._describe,
             LIST_STEPS: self._list_steps,
             STOP: self._stop,
+            LIST: self._list,
         }
         with self._lock:
             self.calls[operation] += 1
@@ -443,7 +452,8 @@ class InferenceRecommenderSimulator:
         fault_key = package.get("ModelPackageGroupName") or package["ModelPackageName"]
         unreadable = _unreadable_model(account, containers[0].get("ModelDataUrl"))
         duration = (UNREADABLE_MODEL_SECONDS if unreadable else
-                    STALLED_SECONDS if fault_key in self.faults.stall_jobs else float(self.job_duration_seconds))
+                    STALLED_SECONDS if fault_key in self.faults.stall_jobs
+                    else float(self.durations.get(fault_key, self.job_duration_seconds)))
         job = _Job(
             account=account,
             region=region,
@@ -473,7 +483,7 @@ class InferenceRecommenderSimulator:
 
     def _describe(self, response: SageMakerResponse) -> ActionResult:
         job = self._get_job(response)
-        status = self._status(job, self.clock.now(), observe_stop=True)
+        status = self._reported(job, self._status(job, self.clock.now(), observe_stop=True))
         result: dict[str, Any] = {
             "JobName": job.name,
             "JobType": job.job_type,
@@ -530,6 +540,37 @@ class InferenceRecommenderSimulator:
             job.stop_time = now
         return EmptyResult()
 
+    # --------------------------------------------------------------------- list
+
+    def _list(self, response: SageMakerResponse) -> ActionResult:
+        """The account's jobs in the region, filtered, sorted and paged as the API documents."""
+        now = self.clock.now()
+        rows = []
+        for (account, region, _), job in self._jobs.items():
+            if (account, region) != (response.current_account, response.region):
+                continue
+            status = self._reported(job, self._status(job, now, observe_stop=True))
+            row: dict[str, Any] = {
+                "JobName": job.name, "JobDescription": job.description or "", "JobType": job.job_type,
+                "JobArn": job.arn, "Status": status, "CreationTime": job.creation_time,
+                "RoleArn": job.role_arn, "LastModifiedTime": self._last_modified(job, status),
+                "ModelPackageVersionArn": job.package_arn,
+            }
+            if status in _FINISHED:
+                row["CompletionTime"] = job.stop_time or job.completion_time
+            if status == "FAILED":
+                row["FailureReason"] = self._outcome(job).failure_reason
+            if _listed(row, response):
+                rows.append(row)
+        sort_key = {"Name": "JobName", "Status": "Status"}.get(response._get_param("SortBy"), "CreationTime")
+        rows.sort(key=lambda row: row[sort_key], reverse=response._get_param("SortOrder") != "Ascending")
+        start = _decode_token(response._get_param("NextToken"), len(rows))
+        end = start + (response._get_param("MaxResults") or MAX_STEPS_PAGE)
+        result: dict[str, Any] = {"InferenceRecommendationsJobs": rows[start:end]}
+        if end < len(rows):
+            result["NextToken"] = str(end)
+        return ActionResult(result)
+
     # ------------------------------------------------------------------ helpers
 
     def _get_job(self, response: SageMakerResponse) -> _Job:
@@ -552,6 +593,12 @@ class InferenceRecommenderSimulator:
         if elapsed < job.duration_seconds:
             return "IN_PROGRESS"
         return "FAILED" if self._outcome(job).failure_reason else "COMPLETED"
+
+    def _reported(self, job: _Job, status: str) -> str:
+        """Note the first time a job is reported COMPLETED; return the status."""
+        if status == "COMPLETED" and job.name not in self.first_reported_completed:
+            self.first_reported_completed[job.name] = (self.clock.now(), time.time())
+        return status
 
     def _outcome(self, job: _Job) -> _Outcome:
         """Apply the fault plan the first time a job is seen finished, then keep it."""
@@ -631,6 +678,33 @@ class InferenceRecommenderSimulator:
 
 
 # --------------------------------------------------------------------------- jobs
+
+
+def _listed(row: dict[str, Any], response: SageMakerResponse) -> bool:
+    """Whether a job passes ListInferenceRecommendationsJobs' filters."""
+    for parameter, field_name, after in (("CreationTimeAfter", "CreationTime", True),
+                                         ("CreationTimeBefore", "CreationTime", False),
+                                         ("LastModifiedTimeAfter", "LastModifiedTime", True),
+                                         ("LastModifiedTimeBefore", "LastModifiedTime", False)):
+        bound = response._get_param(parameter)
+        if bound is None:
+            continue
+        bound = _as_datetime(bound)
+        if (row[field_name] <= bound) if after else (row[field_name] >= bound):
+            return False
+    name = response._get_param("NameContains")
+    status = response._get_param("StatusEquals")
+    package = response._get_param("ModelPackageVersionArnEquals")
+    return ((not name or name in row["JobName"]) and (not status or row["Status"] == status)
+            and (not package or row["ModelPackageVersionArn"] == package))
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A timestamp parameter as moto hands it over (epoch seconds, ISO text or datetime), in UTC."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), UTC)
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _validation_error(message: str) -> JsonRESTError:

@@ -5,6 +5,9 @@ package (the zip moto received from the deployed template) and called with the e
 the function's environment. A handler that raises answers the way Lambda does: an
 ``Unhandled`` function error whose payload carries ``errorType`` and ``errorMessage``, which
 Step Functions turns into the error name its Catch and Retry rules match.
+
+With a simulated clock, the deployed code's ``neo_runtime.clock.utc_now`` reads it, so run
+deadlines pass in simulated time as the IR simulator's jobs do.
 """
 
 from __future__ import annotations
@@ -18,19 +21,28 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.botocore_stubber import BotocoreStubber
+
+if TYPE_CHECKING:
+    from neo_recommender.emulator.clock import SimulatedClock
 
 # Handlers share module state (cached clients, boto3's default session): one invocation at a time.
 _INVOKE_LOCK = threading.RLock()
+#: The AWS calls of the invocation running in this thread (``_counting_calls``).
+_calls_of_invocation = threading.local()
 
 
 class LambdaContext:
@@ -48,11 +60,28 @@ class LambdaContext:
         return 300_000
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation: which function; when (simulated time, if a clock was given, and real epoch seconds);
+    how long (real seconds); and the AWS calls it made (``"dynamodb.PutItem"`` -> count)."""
+
+    function_name: str
+    module: str
+    at: datetime | None
+    started: float
+    seconds: float
+    failed: bool
+    calls: dict[str, int]
+
+
 class InProcessLambdas:
     """Replaces moto's simple Lambda ``invoke`` with a call of the real handler."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: SimulatedClock | None = None) -> None:
+        self.clock = clock
         self.invocations: Counter[str] = Counter()
+        #: Every invocation, in order.
+        self.records: list[Invocation] = []
         #: Handler module (e.g. ``"check_job"``) -> how many of its next invocations raise (None: all).
         self.crashes: dict[str, int | None] = {}
         #: Handler module -> a callable run before each of its invocations (to change the world mid-run).
@@ -60,12 +89,28 @@ class InProcessLambdas:
         self._code_dirs: dict[str, Path] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="neo-recommender-lambda-")
         self._original: Callable[..., Any] | None = None
+        self._clock_module: Any = None
+        self._real_utc_now: Callable[[], datetime] | None = None
 
     def install(self) -> None:
-        """Patch moto's Docker-free Lambda backend."""
+        """Patch moto's Docker-free Lambda backend (and count each invocation's AWS calls)."""
         if self._original is not None:
             return
         _InvocationEnvironment.install()
+        self._original_stubber = BotocoreStubber.__call__
+        original_stubber = self._original_stubber
+
+        def count_call(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+            calls = getattr(_calls_of_invocation, "calls", None)
+            if calls is not None:
+                _, service, operation = (event_name.split(".") + ["", ""])[:3]
+                calls[f"{service}.{operation}"] += 1
+                if (service, operation) == ("dynamodb", "BatchWriteItem"):  # items written, for request units
+                    batches = json.loads(request.body or b"{}").get("RequestItems", {}).values()
+                    calls["dynamodb.BatchWriteItem.items"] += sum(len(batch) for batch in batches)
+            return original_stubber(stubber, event_name, request, **kwargs)
+
+        BotocoreStubber.__call__ = count_call  # type: ignore[method-assign]
         self._original = LambdaSimpleBackend.invoke
         runner = self
 
@@ -80,8 +125,12 @@ class InProcessLambdas:
         """Restore moto's own behaviour and delete extracted code."""
         if self._original is not None:
             LambdaSimpleBackend.invoke = self._original  # type: ignore[method-assign]
+            BotocoreStubber.__call__ = self._original_stubber  # type: ignore[method-assign]
             self._original = None
             _InvocationEnvironment.uninstall()
+        if self._clock_module is not None:
+            self._clock_module.utc_now = self._real_utc_now
+            self._clock_module = None
         self._tmp.cleanup()
 
     def invoke(self, function: Any, body: Any, response_headers: dict[str, str]) -> bytes:
@@ -89,7 +138,9 @@ class InProcessLambdas:
         event = json.loads(body) if body else {}
         self.invocations[function.handler] += 1
         module = function.handler.rsplit(".", 2)[-2]
-        with _INVOKE_LOCK, _environment(self._environment_of(function)):
+        with _INVOKE_LOCK, _environment(self._environment_of(function)), _counting_calls() as calls:
+            started, at, failed = time.perf_counter(), self.clock.now() if self.clock else None, False
+            started_epoch = time.time()
             try:
                 if module in self.before_invoke:
                     self.before_invoke[module]()
@@ -97,12 +148,15 @@ class InProcessLambdas:
                 result = self._handler_of(function)(event, LambdaContext(function))
                 payload = json.dumps(result)
             except Exception as error:  # noqa: BLE001 - reported to the caller, as Lambda does
+                failed = True
                 response_headers["x-amz-function-error"] = "Unhandled"
                 payload = json.dumps({
                     "errorMessage": str(error),
                     "errorType": type(error).__name__,
                     "stackTrace": traceback.format_tb(error.__traceback__),
                 })
+            self.records.append(Invocation(function.function_name, module, at, started_epoch,
+                                           time.perf_counter() - started, failed, dict(calls)))
         return payload.encode("utf-8")
 
     def _crash_if_planned(self, module: str) -> None:
@@ -130,11 +184,20 @@ class InProcessLambdas:
         if not (code_dir / module_file).is_file():
             raise RuntimeError(f"{function.function_name}: handler module {module_file} is not in its code package")
         module = _import_from(code_dir, module_name)
+        self._use_simulated_clock()
         # The handler must be the code that was deployed, not an unrelated copy on sys.path.
         if Path(module.__file__ or "").read_bytes() != (code_dir / module_file).read_bytes():
             raise RuntimeError(f"{function.function_name}: imported {module.__file__} differs from the deployed "
                                "code package; synthesize again")
         return getattr(module, attribute)
+
+    def _use_simulated_clock(self) -> None:
+        """Let the deployed code's ``neo_runtime.clock`` read the simulated clock (undone by ``uninstall``)."""
+        clock_module = sys.modules.get("neo_runtime.clock")
+        if self.clock is None or clock_module is None or self._clock_module is not None:
+            return
+        self._clock_module, self._real_utc_now = clock_module, clock_module.utc_now
+        clock_module.utc_now = self.clock.now
 
     def _code_dir(self, function: Any) -> Path:
         digest = hashlib.sha256(function.code_bytes).hexdigest()
@@ -213,6 +276,18 @@ class _InvocationEnvironment(MutableMapping[str, str]):
     def copy(self) -> dict[str, str]:
         """What ``os.environ.copy()`` returns: a plain dict."""
         return dict(self)
+
+
+@contextmanager
+def _counting_calls() -> Iterator[Counter[str]]:
+    """Count the AWS calls this thread makes meanwhile (nested invocations keep their own counts)."""
+    saved = getattr(_calls_of_invocation, "calls", None)
+    calls: Counter[str] = Counter()
+    _calls_of_invocation.calls = calls
+    try:
+        yield calls
+    finally:
+        _calls_of_invocation.calls = saved
 
 
 @contextmanager

@@ -9,6 +9,12 @@
   default bus, as Step Functions does.
 - Lambda invocations the Lambda service refuses (e.g. throttled): Step Functions names the
   error ``Lambda.<code>`` (``Lambda.TooManyRequestsException``); moto calls it ``Exception``.
+- Scheduled rules (``rate(...)``): moto stores them but never fires them (and its empty event
+  pattern would match every event); here an enabled rule invokes its Lambda targets with a
+  "Scheduled Event" every interval of simulated time, one delivery at a time, and nothing else.
+- ``SendTaskFailure``'s ``cause``: moto passes only the error on to the waiting task.
+- ``StopExecution`` of an execution waiting on a task token: moto lets the wait run on until its
+  timeout; here the stop interrupts it, and the execution ends ``ABORTED`` at once.
 - Wait states, Retry intervals, task timeouts (a ``.waitForTaskToken`` task's ``TimeoutSeconds``)
   and boto3's retry backoff: moto and botocore sleep for real; here they sleep on the simulated
   clock, so a 45-minute job and its polling take seconds.
@@ -17,17 +23,20 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import botocore.endpoint
 from botocore.exceptions import ClientError
+from moto.core.responses import EmptyResult
 from moto.events.models import Rule, events_backends
 from moto.stepfunctions.parser.api import LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
@@ -36,15 +45,21 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+from moto.stepfunctions.responses import StepFunctionResponse
 from moto.utilities.arns import parse_arn
 
 from neo_recommender.emulator.clock import SimulatedClock
 
-#: How often Lambda retries an asynchronous invocation that returned an error, before its dead-letter queue.
+#: How often Lambda retries an asynchronous invocation that returned an error, before its dead-letter queue
+#: (unless the function's EventInvokeConfig says otherwise).
 ASYNC_RETRIES = 2
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 class ServiceWiring:
@@ -56,10 +71,16 @@ class ServiceWiring:
         self.status_changes: list[dict[str, Any]] = []
         #: Function name -> URL of its dead-letter queue (moto's Lambda does not keep DeadLetterConfig).
         self.function_dead_letter_queues: dict[str, str] = {}
+        #: Function name -> retries of a failed asynchronous invocation (its EventInvokeConfig).
+        self.function_retry_attempts: dict[str, int] = {}
         #: The next N deliveries to a Step Functions target fail (EventBridge's retries are spent).
         self.fail_deliveries = 0
+        #: Rule name -> how many scheduled events it delivered.
+        self.scheduled_deliveries: Counter[str] = Counter()
         self._async_invocations: list[threading.Thread] = []
         self._originals: dict[str, Callable[..., Any]] = {}
+        self._stop_schedules = threading.Event()
+        self._schedules: threading.Thread | None = None
 
     def install(self) -> None:
         """Patch moto; idempotent."""
@@ -69,11 +90,15 @@ class ServiceWiring:
                            "retry_time": retrier_decl.time, "timeout": Timeout._eval_body,
                            "botocore_time": botocore.endpoint.time,
                            "terminated": BaseExecutionWorkerCommunication.terminated,
-                           "lambda_error": StateTaskLambda._from_error}
+                           "lambda_error": StateTaskLambda._from_error,
+                           "send_task_failure": StepFunctionResponse.send_task_failure,
+                           "set_stop": Environment.set_stop, "set_error": Environment.set_error}
         wiring = self
         original_send = self._originals["send_to_targets"]
 
         def send_to_targets(rule: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+            if not rule.event_pattern.get_pattern():  # a schedule-only rule: moto's empty pattern matches all
+                return
             wired = [t for t in rule.targets if parse_arn(t["Arn"]).service in ("states", "lambda")]
             if wired and rule.event_pattern.matches_event(original_event):
                 for target in wired:
@@ -110,7 +135,27 @@ class ServiceWiring:
         def timeout_seconds(timeout: Timeout, env: Any) -> None:
             env.stack.append(wiring.clock.real_seconds(timeout._eval_seconds(env)))
 
+        def send_task_failure(response: StepFunctionResponse) -> EmptyResult:
+            response.stepfunction_backend.send_task_failure(
+                response._get_param("taskToken"), error=response._get_param("error"),
+                cause=response._get_param("cause"))
+            return EmptyResult()
+
+        original_set_stop, original_set_error = self._originals["set_stop"], self._originals["set_error"]
+
+        def set_stop(env: Environment, stop_date: Any, cause: str | None, error: str | None) -> None:
+            original_set_stop(env, stop_date, cause, error)
+            for endpoint in list(env.callback_pool_manager._pool.values()):
+                endpoint.interrupt_all()
+
+        def set_error(env: Environment, error: Any) -> None:
+            if not isinstance(env._program_state, ProgramStopped):  # an aborted execution stays aborted
+                original_set_error(env, error)
+
         Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        Environment.set_stop = set_stop  # type: ignore[method-assign]
+        Environment.set_error = set_error  # type: ignore[method-assign]
+        StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
         WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
         retrier_decl.time = SimpleNamespace(sleep=wiring.clock.sleep)  # type: ignore[assignment]
         Timeout._eval_body = timeout_seconds  # type: ignore[method-assign]
@@ -118,9 +163,16 @@ class ServiceWiring:
         StateTaskLambda._from_error = lambda_error  # type: ignore[method-assign]
         botocore.endpoint.time = SimpleNamespace(  # type: ignore[assignment]
             sleep=wiring.clock.sleep, time=time.time, monotonic=time.monotonic)
+        self._stop_schedules.clear()
+        self._schedules = threading.Thread(target=self._run_schedules, name="emulated-schedules", daemon=True)
+        self._schedules.start()
 
     def uninstall(self) -> None:
         """Restore moto."""
+        if self._schedules is not None:
+            self._stop_schedules.set()
+            self._schedules.join(timeout=30)
+            self._schedules = None
         if self._originals:
             Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign]
             WaitFunction._wait_interval = self._originals["wait"]  # type: ignore[method-assign]
@@ -129,6 +181,9 @@ class ServiceWiring:
             botocore.endpoint.time = self._originals["botocore_time"]  # type: ignore[assignment]
             BaseExecutionWorkerCommunication.terminated = self._originals["terminated"]  # type: ignore[method-assign]
             StateTaskLambda._from_error = self._originals["lambda_error"]  # type: ignore[method-assign]
+            StepFunctionResponse.send_task_failure = self._originals["send_task_failure"]  # type: ignore[method-assign]
+            Environment.set_stop = self._originals["set_stop"]  # type: ignore[method-assign]
+            Environment.set_error = self._originals["set_error"]  # type: ignore[method-assign]
             self._originals = {}
 
     def deliver(self, target: dict[str, Any], event: dict[str, Any]) -> None:
@@ -166,17 +221,42 @@ class ServiceWiring:
             "Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
             "Detail": json.dumps(detail), "Resources": [execution.exec_arn], "EventBusName": "default"}])
 
+    def _run_schedules(self) -> None:
+        """Fire every enabled ``rate(...)`` rule once per interval of simulated time, the first an
+        interval after it was seen enabled; a disabled rule starts afresh when enabled again."""
+        next_fire: dict[str, datetime] = {}
+        while not self._stop_schedules.is_set():
+            now = self.clock.now()
+            enabled = _enabled_schedules()
+            for arn in set(next_fire) - set(enabled):
+                del next_fire[arn]
+            for arn, (rule, interval) in enabled.items():
+                due = next_fire.setdefault(arn, now + interval)
+                if now < due:
+                    continue
+                event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                         "source": "aws.events", "account": rule.account_id, "time": _iso_time(now.isoformat()),
+                         "region": rule.region_name, "resources": [arn], "detail": {}}
+                for target in rule.targets:
+                    if parse_arn(target["Arn"]).service == "lambda":
+                        self._invoke_async(target["Arn"], event)
+                self.scheduled_deliveries[rule.name] += 1
+                # A delivery slower than the interval delays the next one; missed ones are not replayed.
+                next_fire[arn] = due + interval if due + interval > self.clock.now() else self.clock.now() + interval
+            self._stop_schedules.wait(max(0.005, min(0.05, self.clock.real_seconds(1))))
+
     def _invoke_async(self, function_arn: str, event: dict[str, Any]) -> None:
         arn = parse_arn(function_arn)
         lambda_client = boto3.client("lambda", region_name=arn.region)
         payload = json.dumps({**event, "id": event.get("id") or str(uuid.uuid4())})
         error = ""
-        for _ in range(1 + ASYNC_RETRIES):
+        function_name = arn.resource_id.split(":")[0]
+        for _ in range(1 + self.function_retry_attempts.get(function_name, ASYNC_RETRIES)):
             response = lambda_client.invoke(FunctionName=function_arn, Payload=payload)
             if "FunctionError" not in response:
                 return
             error = response["Payload"].read().decode("utf-8", "replace")[:1000]
-        queue_url = self.function_dead_letter_queues.get(arn.resource_id.split(":")[0])
+        queue_url = self.function_dead_letter_queues.get(function_name)
         if queue_url:
             boto3.client("sqs", region_name=arn.region).send_message(
                 QueueUrl=queue_url, MessageBody=payload,
@@ -201,6 +281,19 @@ class ServiceWiring:
         execution = backend.start_execution(state_machine_arn, name=f"{delivered['id']}",
                                             execution_input=json.dumps(delivered))
         return execution.execution_arn
+
+
+def _enabled_schedules() -> dict[str, tuple[Rule, timedelta]]:
+    """Enabled rules with a ``rate(...)`` schedule in every emulated account and region, by ARN."""
+    rules = {}
+    for _, _, backend in list(events_backends.iter_backends()):
+        for bus in list(backend.event_buses.values()):
+            for rule in list(bus.rules.values()):
+                match = _RATE.fullmatch(rule.scheduled_expression or "")
+                if match and rule.state == "ENABLED":
+                    unit = match.group(2).rstrip("s")
+                    rules[rule.arn] = (rule, timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[unit]))
+    return rules
 
 
 def _iso_time(value: Any) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from neo_runtime import job_slots, records, run_store
+from neo_runtime import records, run_store
 from neo_runtime.announce import announce
 from neo_runtime.aws import client, retried_when_transient
 from neo_runtime.decision import Constraints, decide
 from neo_runtime.log import RunLogger
-from neo_runtime.neo_troubleshooting import diagnose, is_compilation_failure
 from neo_runtime.notification import success_message
 from neo_runtime.ranking import Recommendation
 
@@ -28,7 +27,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     sagemaker = client("sagemaker")
     job = sagemaker.describe_inference_recommendations_job(JobName=job_name)
     # The job has ended: its slot is free for the next run in the queue.
-    job_slots.release_if_limited(run_store.table_name(), run_id)
+    run_store.release_job_slot(run_id)
     decision = decide((Recommendation.from_ir(item) for item in job.get("InferenceRecommendations", [])),
                       Constraints.from_manifest(manifest))
     failed_steps = list_failed_steps(sagemaker, job_name)
@@ -63,24 +62,27 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 def list_failed_steps(sagemaker: Any, job_name: str) -> list[dict[str, str]]:
     """Benchmarks that failed, with IR's reason; a failed Neo compilation gets its category and AWS's advice."""
-    failed = []
     paginator = sagemaker.get_paginator("list_inference_recommendations_job_steps")
-    for page in paginator.paginate(JobName=job_name, Status="FAILED"):
-        for step in page.get("Steps", []):
-            benchmark = step.get("InferenceBenchmark", {})
-            model = benchmark.get("ModelConfiguration", {})
-            compiled = bool(model.get("CompilationJobName") or model.get("InferenceSpecificationName"))
-            reason = str(benchmark.get("FailureReason") or "no reason given")[:MAX_REASON_CHARS]
-            step_summary = {
-                "instance_type": benchmark.get("EndpointConfiguration", {}).get("InstanceType", "unknown"),
-                "variant": "compiled" if compiled else "uncompiled",
-                "failure_reason": reason,
-            }
-            if is_compilation_failure(reason, compiled):
-                diagnosis = diagnose(reason)
-                step_summary.update(category=diagnosis.category, advice=diagnosis.advice)
-            failed.append(step_summary)
-    return failed
+    return [_failed_step(step) for page in paginator.paginate(JobName=job_name, Status="FAILED")
+            for step in page.get("Steps", [])]
+
+
+def _failed_step(step: dict[str, Any]) -> dict[str, str]:
+    from neo_runtime.neo_troubleshooting import diagnose, is_compilation_failure  # noqa: PLC0415 - failures only
+
+    benchmark = step.get("InferenceBenchmark", {})
+    model = benchmark.get("ModelConfiguration", {})
+    compiled = bool(model.get("CompilationJobName") or model.get("InferenceSpecificationName"))
+    reason = str(benchmark.get("FailureReason") or "no reason given")[:MAX_REASON_CHARS]
+    summary = {
+        "instance_type": benchmark.get("EndpointConfiguration", {}).get("InstanceType", "unknown"),
+        "variant": "compiled" if compiled else "uncompiled",
+        "failure_reason": reason,
+    }
+    if is_compilation_failure(reason, compiled):
+        diagnosis = diagnose(reason)
+        summary.update(category=diagnosis.category, advice=diagnosis.advice)
+    return summary
 
 
 def _iso(value: Any) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from neo_runtime import errors, job_slots, records, run_store
+from neo_runtime import errors, records, run_store
 from neo_runtime.announce import announce, keep_in_dead_letter_queue
 from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.log import RunLogger
@@ -73,7 +73,7 @@ def record_failed_run(state: dict[str, Any], execution_arn: str, step_name: str)
         summary["job_stopped"] = True  # by this step, or by the poll that found the deadline passed
         _note(run_id, execution_arn, {"job_stopped": True}, log)
     try:
-        job_slots.release_if_limited(run_store.table_name(), run_id)
+        run_store.release_job_slot(run_id)
     except (ClientError, BotoCoreError) as slot_error:  # the slot expires on its own; the failure must be told
         log.error("could not give back the job slot", error=str(slot_error))
     notification_error = announce(failure_message(summary), run_id)

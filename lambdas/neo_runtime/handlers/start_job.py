@@ -7,12 +7,12 @@ import os
 import random
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from neo_runtime import environment_names as names
-from neo_runtime import job_slots, run_store
+from neo_runtime import job_watch, run_store
 from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.errors import JobQueueTimedOut
 from neo_runtime.log import RunLogger
@@ -20,24 +20,31 @@ from neo_runtime.manifest import Manifest
 from neo_runtime.records import now_iso
 from neo_runtime.sagemaker_requests import create_recommendation_job_request
 
+if TYPE_CHECKING:
+    from neo_runtime.job_slots import SlotDecision
+
 
 @retried_when_transient
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Event: ``{"submission", "model_package", "execution_arn", "execution_started"}``.
 
-    Returns ``{"started": true, "job_name", "job_arn"}``, or ``{"started": false, ...}`` while every
-    job slot is taken (the run waits for a released slot to wake it) or the account's IR quota is
-    full (``ResourceLimitExceeded``: it waits ``retry_after_seconds``, a growing backoff with
-    jitter), until ``MAX_QUEUE_WAIT_SECONDS`` have passed.
+    Returns ``{"started": true, "job_name", "job_arn", "started_at", "deadline_at", "watch_timeout_seconds"}``
+    (with the shared poller, the job is on its watch list and the poller's schedule is on), or
+    ``{"started": false, ...}`` while every job slot is taken (the run waits for a released slot to
+    wake it) or the account's IR quota is full (``ResourceLimitExceeded``: it waits
+    ``retry_after_seconds``, a growing backoff with jitter), until ``MAX_QUEUE_WAIT_SECONDS`` have passed.
     """
     submission = event["submission"]
     run_id = submission["run_id"]
     log = RunLogger("StartRecommendationJob", run_id=run_id)
-    limits = job_slots.limits_from_environment()
-    if limits is not None:
-        slot = job_slots.acquire(run_store.table_name(), job_slots.scope_of_deployment(), run_id, limits)
-        if not slot.granted:
-            return _queued(slot, run_id, event["execution_arn"], log)
+    if os.environ.get(names.MAX_CONCURRENT_JOBS):
+        from neo_runtime import job_slots  # noqa: PLC0415 - only deployments with a limit load the queue
+
+        limits = job_slots.limits_from_environment()
+        if limits is not None:
+            slot = job_slots.acquire(run_store.table_name(), job_slots.scope_of_deployment(), run_id, limits)
+            if not slot.granted:
+                return _queued(slot, run_id, event["execution_arn"], log)
 
     package_arn = event["model_package"]["model_package_arn"]
     request = create_recommendation_job_request(
@@ -66,8 +73,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         log.info("job already existed; reusing it", job_name=request["JobName"])
     run_store.update_run(run_id, event["execution_arn"], {
         "status": "RUNNING", "job_arn": job_arn, "model_package_arn": package_arn})
+    job = job_watch.watched_job(run_store.table_name(), request["JobName"], run_id)
     log.info("inference recommendations job started", job_name=request["JobName"], job_arn=job_arn)
-    return {"started": True, "job_name": request["JobName"], "job_arn": job_arn}
+    return {"started": True, "job_arn": job_arn, **job}
 
 
 def _end_a_wait_too_long(since: str | None, message: Callable[[int, int], str]) -> float:
@@ -103,7 +111,7 @@ def _waiting_for_quota(run_id: str, event: dict[str, Any], reason: str, log: Run
     return {"started": False, "reason": "ResourceLimitExceeded", "retry_after_seconds": retry_after}
 
 
-def _queued(slot: job_slots.SlotDecision, run_id: str, execution_arn: str, log: RunLogger) -> dict[str, Any]:
+def _queued(slot: SlotDecision, run_id: str, execution_arn: str, log: RunLogger) -> dict[str, Any]:
     """Every slot is taken: record the run as QUEUED (once), or fail it when it has waited too long."""
     _end_a_wait_too_long(slot.waiting_since, lambda waited, limit: (
         f"Waited {waited} s for one of {slot.running} busy job slots "

@@ -1,0 +1,61 @@
+"""The shared poller: one pass over every watched IR job, on the schedule runs turn on while they wait."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from neo_runtime import clock, job_watch, run_store
+from neo_runtime.aws import client, retried_when_transient
+from neo_runtime.log import RunLogger
+
+
+@retried_when_transient
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Event: EventBridge's "Scheduled Event" (its ``resources`` name the schedule rule).
+
+    Resumes the runs whose job completed, fails those whose job failed or was stopped, stops
+    jobs past their run's deadline, and turns the schedule off when nothing is left to watch.
+    Returns counts of what it did.
+    """
+    table = run_store.table_name()
+    rule_name = _rule_name(event)
+    watches = job_watch.watched(table)
+    if not watches:
+        idle = rule_name is not None and job_watch.turn_off_if_idle(table, rule_name)
+        return {"watched": 0, "schedule_off": idle}
+    statuses = job_watch.job_statuses(watches)
+    now = clock.utc_now()
+    done: Counter[str] = Counter()
+    for watch in watches:
+        status, reason = statuses[watch.job_name]
+        verdict = job_watch.judge(watch.job_name, status, reason, watch.deadline_at, now)
+        log = RunLogger("WatchJobs", run_id=watch.run_id, job_name=watch.job_name)
+        if watch.task_token is None:  # the run has not reached its AwaitRecommendationJob state yet
+            if now - datetime.fromisoformat(watch.registered_at) > job_watch.TOKENLESS_GRACE:
+                job_watch.forget(table, watch)
+                done["forgotten"] += 1
+            continue
+        if verdict.action == "wait":
+            done["running"] += 1
+            continue
+        if verdict.stop:
+            client("sagemaker").stop_inference_recommendations_job(JobName=watch.job_name)
+        answered = job_watch.answer(watch, verdict)
+        job_watch.forget(table, watch)
+        if not answered:
+            done["gone"] += 1
+        else:
+            done["resumed" if verdict.action == "resume" else "failed"] += 1
+        log.info("job ended; run answered" if answered else "job ended; its run is gone",
+                 status=status, verdict=verdict.error or verdict.action)
+    return {"watched": len(watches), **done}
+
+
+def _rule_name(event: dict[str, Any]) -> str | None:
+    """The schedule rule's name, from the ARN in the event's ``resources`` (``...:rule/<name>``)."""
+    for arn in event.get("resources") or []:
+        if ":rule/" in str(arn):
+            return str(arn).rsplit("/", 1)[-1]
+    return None
