@@ -57,7 +57,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 # The pipeline's own overhead in one table (about 10 minutes, most of it the test suite): see README, Benchmarks.
-bench: install
+bench: install $(CHECKOV)
 	$(PY) bench/run.py --json bench-results.json
 
 clean:
