@@ -25,18 +25,18 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if not watches:
         idle = rule_name is not None and job_watch.turn_off_if_idle(table, rule_name)
         return {"watched": 0, "schedule_off": idle}
-    statuses = job_watch.job_statuses(watches)
     now = clock.utc_now()
     done: Counter[str] = Counter()
+    waiting = [watch for watch in watches if watch.task_token is not None]
     for watch in watches:
+        # Not yet waiting: its run has not reached AwaitRecommendationJob, or never will (gone meanwhile).
+        if watch.task_token is None and now - datetime.fromisoformat(watch.registered_at) > job_watch.TOKENLESS_GRACE:
+            job_watch.forget(table, watch)
+            done["forgotten"] += 1
+    statuses = job_watch.job_statuses(waiting) if waiting else {}
+    for watch in waiting:
         status, reason = statuses[watch.job_name]
         verdict = job_watch.judge(watch.job_name, status, reason, watch.deadline_at, now)
-        log = RunLogger("WatchJobs", run_id=watch.run_id, job_name=watch.job_name)
-        if watch.task_token is None:  # the run has not reached its AwaitRecommendationJob state yet
-            if now - datetime.fromisoformat(watch.registered_at) > job_watch.TOKENLESS_GRACE:
-                job_watch.forget(table, watch)
-                done["forgotten"] += 1
-            continue
         if verdict.action == "wait":
             done["running"] += 1
             continue
@@ -48,8 +48,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             done["gone"] += 1
         else:
             done["resumed" if verdict.action == "resume" else "failed"] += 1
-        log.info("job ended; run answered" if answered else "job ended; its run is gone",
-                 status=status, verdict=verdict.error or verdict.action)
+        RunLogger("WatchJobs", run_id=watch.run_id, job_name=watch.job_name).info(
+            "job ended; run answered" if answered else "job ended; its run is gone",
+            status=status, verdict=verdict.error or verdict.action)
     return {"watched": len(watches), **done}
 
 
