@@ -59,9 +59,10 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
             table = stack.outputs["ResultsTableName"]
             dynamodb = aws.client("dynamodb")
             summary = run_summary(dynamodb, table, run_id) if run_id else None
+            status_calls = (aws.recommender.calls["DescribeInferenceRecommendationsJob"]
+                            + aws.recommender.calls["ListInferenceRecommendationsJobs"])
             say(f"   execution {execution['status']}; run {run_id}; "
-                f"{sum(aws.lambdas.invocations.values())} Lambda invocations; "
-                f"{aws.recommender.calls['DescribeInferenceRecommendationsJob']} IR status checks.")
+                f"{sum(aws.lambdas.invocations.values())} Lambda invocations; {status_calls} IR status calls.")
             if execution["status"] != "SUCCEEDED" or not summary:
                 say(f"The run did not complete: {execution.get('error')} {execution.get('cause')}")
                 return 1
