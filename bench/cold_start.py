@@ -1,4 +1,4 @@
-"""Cold start of the Lambda handlers and size of the Lambda asset.
+"""Cold start of the Lambda handlers and size of their Lambda assets.
 
 Cold start is measured as what a handler adds to a fresh interpreter: the wall time of
 ``importlib.import_module("neo_runtime.handlers.<name>")`` in a new ``sys.executable`` process,
@@ -11,15 +11,18 @@ Two modes are measured:
   developer's machine after the first run).
 - ``no_bytecode``: as on AWS Lambda, where ``/var/task`` is read-only and the asset ships no
   ``.pyc`` files, so ``neo_runtime`` is compiled from source at every cold start while boto3
-  comes precompiled. The package is copied without ``__pycache__`` to a temporary folder and the
-  child runs with ``-B`` (``PYTHONDONTWRITEBYTECODE=1``), so nothing is ever cached.
+  comes precompiled. Each handler is imported from its function's own asset folder (staged by
+  ``neo_recommender.lambda_code``, no ``__pycache__``) and the child runs with ``-B``
+  (``PYTHONDONTWRITEBYTECODE=1``), so nothing is ever cached.
 
 In a development venv, ``site`` (with setuptools' editable-install finder) loads a few stdlib modules
 such as ``pathlib`` before the clock starts; boto3 would load them anyway, so the ratios hold.
 
-The asset size counts the files shipped in the Lambda asset (everything under
-``lambdas/neo_runtime`` except ``__pycache__`` and ``*.pyc``, as
-``neo_recommender.lambda_code.ASSET_EXCLUDES`` says), and their size zipped with deflate.
+Each function ships its own asset: the files of ``neo_runtime`` its handler can load
+(``neo_recommender.import_closure``), staged by ``neo_recommender.lambda_code.handler_asset_dir`` as
+synth stages them. The size counts each asset's files and their size zipped with deflate; the
+figure held against the target is the largest asset's. The whole package's size is reported
+beside it, for what one shared asset would weigh.
 
 Run it with ``.venv/bin/python bench/cold_start.py`` (``--runs N`` to change the sample count).
 """
@@ -31,10 +34,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: The asset folder (``lambdas/``) and the package in it.
+#: The checkout's Lambda code (``lambdas/``) and the package in it.
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 PACKAGE_DIR = LAMBDAS_DIR / "neo_runtime"
-#: What the construct leaves out of the asset (mirrors ``neo_recommender.lambda_code.ASSET_EXCLUDES``).
+#: Never part of an asset.
 EXCLUDED_DIRS = frozenset({"__pycache__"})
 EXCLUDED_SUFFIXES = frozenset({".pyc"})
 #: The baseline every handler is compared with.
@@ -68,29 +71,44 @@ def handler_modules(package_dir: Path = PACKAGE_DIR) -> list[str]:
             if path.stem != "__init__"]
 
 
-def shipped_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """The files of the package that go into the Lambda asset, sorted."""
-    return sorted(path for path in package_dir.rglob("*")
-                  if path.is_file() and not EXCLUDED_DIRS.intersection(path.relative_to(package_dir).parts)
+def shipped_files(folder: Path) -> list[Path]:
+    """The files under ``folder`` that an asset of it ships, sorted."""
+    return sorted(path for path in folder.rglob("*")
+                  if path.is_file() and not EXCLUDED_DIRS.intersection(path.relative_to(folder).parts)
                   and path.suffix not in EXCLUDED_SUFFIXES)
 
 
-def asset_size(package_dir: Path = PACKAGE_DIR) -> dict[str, int]:
-    """Files and bytes of the asset as shipped, and the size of its zip (deflate, like the CDK's asset zip).
+def handler_asset_dirs() -> dict[str, Path]:
+    """Handler module -> its function's asset folder, staged as synth stages it."""
+    from neo_recommender.lambda_code import handler_asset_dir  # noqa: PLC0415 - keeps the module light to import
 
-    Returns ``{"files", "bytes", "zip_bytes"}``. The zip holds the files only, named
-    ``neo_runtime/...`` as in the asset, with zlib's default compression level.
-    """
+    return {module: handler_asset_dir(module) for module in handler_modules()}
+
+
+def folder_size(folder: Path) -> dict[str, int]:
+    """Files and bytes under ``folder`` as shipped, and the size of their zip (deflate, like the CDK's asset zip)."""
     import io  # noqa: PLC0415 - only this function needs them; keeps the module light to import
     import zipfile  # noqa: PLC0415 - as above
 
-    files = shipped_files(package_dir)
+    files = shipped_files(folder)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
-            archive.write(path, (Path(package_dir.name) / path.relative_to(package_dir)).as_posix())
+            archive.write(path, path.relative_to(folder).as_posix())
     return {"files": len(files), "bytes": sum(path.stat().st_size for path in files),
             "zip_bytes": len(buffer.getvalue())}
+
+
+def asset_size() -> dict[str, object]:
+    """Each function's asset, and the largest of them (the figure held against the target).
+
+    Returns ``{"files", "bytes", "zip_bytes", "largest", "functions": {handler: {"files", "bytes",
+    "zip_bytes"}}, "package": {...}}``: the top-level figures are the largest asset's; ``package`` is
+    the whole ``neo_runtime`` package, for what one shared asset would weigh.
+    """
+    functions = {module.rpartition(".")[2]: folder_size(folder) for module, folder in handler_asset_dirs().items()}
+    largest = max(functions, key=lambda name: functions[name]["bytes"])
+    return {**functions[largest], "largest": largest, "functions": functions, "package": folder_size(LAMBDAS_DIR)}
 
 
 def measure_imports(runs: int = 7) -> dict[str, object]:
@@ -114,32 +132,27 @@ def measure_imports(runs: int = 7) -> dict[str, object]:
                                                                           "cpu_ms": 101.2, "cpu_ratio": 1.3}, ...}},
                    "no_bytecode": {...}}}
     """
-    import shutil  # noqa: PLC0415 - only the no-bytecode mode needs a copy; keeps the module light
-    import tempfile  # noqa: PLC0415 - as above
-
     modules = handler_modules()
     result: dict[str, object] = {"runs": runs, "python": sys.version.split()[0], "target_ratio": TARGET_RATIO}
     modes: dict[str, object] = {}
     # Warm bytecode: one unmeasured import of each module first writes (or refreshes) __pycache__.
     for module in [BASELINE, *modules]:
         _import_time(module, LAMBDAS_DIR, no_bytecode=False)
-    modes["warm_bytecode"] = _summarise(_sample(modules, LAMBDAS_DIR, runs, no_bytecode=False))
-    with tempfile.TemporaryDirectory(prefix="neo-cold-start-") as scratch:
-        root = Path(scratch)
-        shutil.copytree(PACKAGE_DIR, root / PACKAGE_DIR.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        modes["no_bytecode"] = _summarise(_sample(modules, root, runs, no_bytecode=True))
+    modes["warm_bytecode"] = _summarise(_sample({module: LAMBDAS_DIR for module in modules}, runs,
+                                                no_bytecode=False))
+    modes["no_bytecode"] = _summarise(_sample(handler_asset_dirs(), runs, no_bytecode=True))
     result["modes"] = modes
     return result
 
 
-def _sample(modules: list[str], root: Path, runs: int, *,
-            no_bytecode: bool) -> dict[str, list[tuple[float, float]]]:
-    """``runs`` import times (wall and CPU ms) of the baseline and each module, taken interleaved."""
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in [BASELINE, *modules]}
+def _sample(roots: dict[str, Path], runs: int, *, no_bytecode: bool) -> dict[str, list[tuple[float, float]]]:
+    """``runs`` import times (wall and CPU ms) of the baseline and each module (from the folder ``roots``
+    gives it), taken interleaved."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in [BASELINE, *roots]}
     for run in range(runs):
         depth = STACK_DEPTHS[run % len(STACK_DEPTHS)]
         for name, times in samples.items():
-            times.append(_import_time(name, root, no_bytecode=no_bytecode, depth=depth))
+            times.append(_import_time(name, roots.get(name, LAMBDAS_DIR), no_bytecode=no_bytecode, depth=depth))
     return samples
 
 
@@ -179,7 +192,7 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def _print_report(imports: dict[str, object], size: dict[str, int]) -> None:
+def _print_report(imports: dict[str, object], size: dict[str, object]) -> None:
     """Both measurements as a readable report."""
     print(f"Cold start: median of {imports['runs']} fresh interpreters, Python {imports['python']}, "
           f"target ratio <= {TARGET_RATIO}")
@@ -188,9 +201,12 @@ def _print_report(imports: dict[str, object], size: dict[str, int]) -> None:
         for name, figures in summary["handlers"].items():
             print(f"  {name:<22} {figures['ms']:>7.1f} ms  {figures['ratio']:.2f}x"
                   f"   (CPU {figures['cpu_ms']:>7.1f} ms  {figures['cpu_ratio']:.2f}x)")
-    verdict = "under" if size["bytes"] < TARGET_ASSET_BYTES else "over"
-    print(f"\nAsset: {size['files']} files, {size['bytes']} bytes ({verdict} the {TARGET_ASSET_BYTES}-byte target), "
-          f"{size['zip_bytes']} bytes zipped")
+    print("\nAssets (one per function):")
+    for name, figures in size["functions"].items():  # type: ignore[attr-defined]
+        print(f"  {name:<22} {figures['files']:>3} files {figures['bytes']:>8,} B  {figures['zip_bytes']:>7,} B zipped")
+    verdict = "under" if size["bytes"] < TARGET_ASSET_BYTES else "over"  # type: ignore[operator]
+    print(f"Largest: {size['largest']}, {size['bytes']:,} bytes ({verdict} the {TARGET_ASSET_BYTES:,}-byte target); "
+          f"the whole package: {size['package']['bytes']:,} bytes")  # type: ignore[index]
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Every figure is measured here and now, each beside the baseline it is compared w
 - orchestration cost per run in dollars, from those counts and the list prices in ``PRICES``;
 - time to first feedback on a bad submission;
 - synth time against a minimal reference stack (``synth_time.py``);
-- handler import time against ``import boto3``, and the Lambda asset's size (``cold_start.py``);
+- handler import time against ``import boto3``, and the size of each function's Lambda asset (``cold_start.py``);
 - the demo's and the test suite's wall time.
 
 Usage: ``python bench/run.py [--skip-suite] [--json FILE]`` (``make bench`` runs everything).
@@ -159,9 +159,10 @@ def render(figures: dict[str, Any]) -> str:
                      f"{entry['ratio']:.2f}x; {no_bytecode['ratio']:.2f}x", f"<= {TARGETS['import_ratio']}x",
                      _met(entry["ratio"] <= TARGETS["import_ratio"])))
     asset = figures["asset"]
-    rows.append(("Lambda asset (files, bytes; zipped)", f"{asset['files']} files, {asset['bytes']:,} B; "
-                 f"{asset['zip_bytes']:,} B zipped", "", "", f"< {TARGETS['asset_bytes']:,} B",
-                 _met(asset["bytes"] < TARGETS["asset_bytes"])))
+    rows.append((f"Largest Lambda asset ({asset['largest']}; one per function)",
+                 f"{asset['files']} files, {asset['bytes']:,} B; {asset['zip_bytes']:,} B zipped",
+                 f"whole package {asset['package']['bytes']:,} B", f"{asset['bytes'] / asset['package']['bytes']:.2f}x",
+                 f"< {TARGETS['asset_bytes']:,} B", _met(asset["bytes"] < TARGETS["asset_bytes"])))
     rows.append(("make demo (wall, including synth and deploy)", f"{figures['demo_seconds']:.1f} s", "", "", "< 60 s",
                  _met(figures["demo_seconds"] < 60)))
     if figures.get("suite_seconds") is not None:

@@ -1,9 +1,11 @@
-"""Where the Lambda code asset comes from, in a source checkout and in an installed wheel alike.
+"""Where each Lambda function's code asset comes from, in a source checkout and in an installed wheel alike.
 
-The asset is a folder holding only the ``neo_runtime`` package. In a checkout (or an editable
-install) that is the repository's ``lambdas/`` folder. In an installed wheel ``neo_runtime`` sits
-in ``site-packages`` beside everything else, so a copy of the package is staged in a folder of
-its own, named after a hash of its content (the same code always gives the same asset).
+A function ships only the part of the ``neo_runtime`` package its handler can load
+(``import_closure``): check_job needs a third of what validate_submission needs. That part is
+staged in a folder of its own under the temporary directory, named after a hash of its content,
+so the same code always gives the same folder (and the same asset) and a second synth reuses it.
+The package is found wherever it is importable from: the repository's ``lambdas/`` folder in a
+checkout, ``site-packages`` in an installed wheel.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ import hashlib
 import os
 import shutil
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-#: Files never shipped in the asset.
-ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
+from neo_recommender.import_closure import closure
 
 
 def runtime_package_dir() -> Path:
@@ -29,26 +30,30 @@ def runtime_package_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
-@lru_cache(maxsize=1)
-def lambda_asset_dir() -> Path:
-    """A folder whose only content is the ``neo_runtime`` package, for ``Code.from_asset``."""
-    package = runtime_package_dir()
-    if package.parent.name == "lambdas":  # a source checkout: lambdas/ holds nothing else
-        return package.parent
-    files = sorted(path for path in package.rglob("*") if path.is_file() and _shipped(path))
+@cache
+def handler_asset_dir(handler_module: str) -> Path:
+    """A folder holding just the files ``handler_module`` (e.g. ``neo_runtime.handlers.check_job``) loads.
+
+    An import the package cannot satisfy is an error here, at synth, rather than an
+    ``ImportError`` at the function's first cold start.
+    """
+    root = runtime_package_dir().parent
+    needed = closure(root, handler_module)
+    if needed.missing:
+        raise RuntimeError(f"{handler_module} imports {', '.join(needed.missing)}, which the Lambda code "
+                           f"in {root} does not have")
+    contents = {name: (root / name).read_bytes() for name in needed.files}
     digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, body in contents.items():
+        digest.update(name.encode() + b"\0" + body + b"\0")
     staged = Path(tempfile.gettempdir()) / f"neo-recommender-lambda-{digest.hexdigest()[:16]}"
-    if not (staged / "neo_runtime").is_dir():
-        scratch = Path(tempfile.mkdtemp(prefix="neo-recommender-lambda-", dir=tempfile.gettempdir()))
-        shutil.copytree(package, scratch / "neo_runtime", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    if not staged.is_dir():
+        scratch = Path(tempfile.mkdtemp(prefix="neo-recommender-staging-", dir=tempfile.gettempdir()))
+        for name, body in contents.items():
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+            (scratch / name).write_bytes(body)
         try:
-            os.replace(scratch, staged)  # atomic: concurrent synths never see a half-copied folder
+            os.replace(scratch, staged)  # atomic: concurrent synths never see a half-written folder
         except OSError:
             shutil.rmtree(scratch, ignore_errors=True)  # another process staged it first
     return staged
-
-
-def _shipped(path: Path) -> bool:
-    return "__pycache__" not in path.parts and path.suffix != ".pyc"

@@ -29,7 +29,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from neo_recommender import operations, permissions, prop_checks, storage
 from neo_recommender.job_settings import JobSettings
-from neo_recommender.lambda_code import ASSET_EXCLUDES, lambda_asset_dir
+from neo_recommender.lambda_code import handler_asset_dir
 from neo_recommender.nag_acknowledgments import acknowledge_findings
 from neo_recommender.workflow import JobPolling, WorkflowFunctions, build_definition
 from neo_runtime import environment_names as names
@@ -50,7 +50,7 @@ SLOT_RECHECK = Duration.hours(1)
 #: time: a bound on a lost answer (the poller answers within a poll interval), not a poll.
 WATCH_RECHECK = Duration.hours(1)
 
-_HANDLER_MODULE = "neo_runtime.handlers.{}.handler"
+_HANDLER_MODULE = "neo_runtime.handlers.{}"
 
 
 class InferenceRecommenderPipeline(Construct):
@@ -225,21 +225,20 @@ class InferenceRecommenderPipeline(Construct):
             names.JOB_DEADLINE_SECONDS: str(int(job_deadline.to_seconds())),
             **_job_slot_environment(max_concurrent_jobs, slot_recheck, job_deadline),
         }
-        code = lambda_.Code.from_asset(str(lambda_asset_dir()), exclude=ASSET_EXCLUDES)
         validate_environment = {**environment, names.JOB_DEFAULTS: json.dumps(
             self.job_settings.to_manifest_defaults(), separators=(",", ":"))}
         start_environment = {**environment, **self._job_placement_environment(encryption_key, vpc_config)}
         self.functions = WorkflowFunctions(
-            validate_submission=self._function("ValidateSubmission", "validate_submission", code,
+            validate_submission=self._function("ValidateSubmission", "validate_submission",
                                                validate_environment, timeout=Duration.minutes(1)),
-            register_model=self._function("RegisterModel", "register_model", code, environment,
+            register_model=self._function("RegisterModel", "register_model", environment,
                                           timeout=Duration.minutes(2)),
-            start_job=self._function("StartRecommendationJob", "start_job", code, start_environment),
-            await_job_slot=self._function("AwaitJobSlot", "await_job_slot", code, environment),
-            check_job=self._function("CheckRecommendationJob", "check_job", code, environment),
-            publish_results=self._function("PublishResults", "publish_results", code, environment,
+            start_job=self._function("StartRecommendationJob", "start_job", start_environment),
+            await_job_slot=self._function("AwaitJobSlot", "await_job_slot", environment),
+            check_job=self._function("CheckRecommendationJob", "check_job", environment),
+            publish_results=self._function("PublishResults", "publish_results", environment,
                                            timeout=Duration.minutes(2)),
-            record_failure=self._function("RecordFailure", "record_failure", code, environment),
+            record_failure=self._function("RecordFailure", "record_failure", environment),
         )
         permissions.grant_workflow_functions(
             self.functions, bucket=self.bucket, watched_prefix=watched_prefix, table=self.table,
@@ -249,7 +248,7 @@ class InferenceRecommenderPipeline(Construct):
             permissions.grant_volume_key_use(self.functions.start_job, encryption_key)
         # The safety net for runs whose execution ended without recording why (not a workflow step).
         self.record_ended_run_function = self._function(
-            "RecordEndedRun", "record_ended_run", code, environment, dead_letter_queue=self.dead_letter_queue)
+            "RecordEndedRun", "record_ended_run", environment, dead_letter_queue=self.dead_letter_queue)
         permissions.grant_failure_recording(
             [self.functions.publish_results, self.functions.record_failure, self.record_ended_run_function],
             self.record_ended_run_function, queue=self.dead_letter_queue, table=self.table, topic=self.topic,
@@ -260,7 +259,7 @@ class InferenceRecommenderPipeline(Construct):
         self.watch_jobs_function: lambda_.Function | None = None
         self.watch_schedule: events.Rule | None = None
         if job_polling is JobPolling.SHARED:
-            self.watch_jobs_function = self._function("WatchJobs", "watch_jobs", code, environment,
+            self.watch_jobs_function = self._function("WatchJobs", "watch_jobs", environment,
                                                        timeout=Duration.seconds(50), retry_attempts=0)
             self.watch_schedule = events.Rule(
                 self, "JobWatchSchedule",
@@ -404,7 +403,7 @@ class InferenceRecommenderPipeline(Construct):
             environment[names.VPC_CONFIG] = Stack.of(self).to_json_string(vpc_config)
         return environment
 
-    def _function(self, construct_id: str, module: str, code: lambda_.Code, environment: dict[str, str],
+    def _function(self, construct_id: str, module: str, environment: dict[str, str],
                   timeout: Duration | None = None, dead_letter_queue: sqs.IQueue | None = None,
                   retry_attempts: int | None = None) -> lambda_.Function:
         log_group = logs.LogGroup(self, f"{construct_id}Logs", retention=logs.RetentionDays.THREE_MONTHS,
@@ -415,8 +414,9 @@ class InferenceRecommenderPipeline(Construct):
             self, construct_id,
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
-            handler=_HANDLER_MODULE.format(module),
-            code=code,
+            handler=_HANDLER_MODULE.format(module) + ".handler",
+            # Each function ships only the part of neo_runtime its handler imports (lambda_code).
+            code=lambda_.Code.from_asset(str(handler_asset_dir(_HANDLER_MODULE.format(module)))),
             role=role,
             memory_size=256,
             timeout=timeout or Duration.seconds(30),

@@ -1,10 +1,12 @@
 """Run Lambda functions in-process: moto's Docker-free Lambda backend calls the real handler.
 
-The handler named in the function's ``Handler`` is imported from the function's own code
-package (the zip moto received from the deployed template) and called with the event, in
-the function's environment. A handler that raises answers the way Lambda does: an
-``Unhandled`` function error whose payload carries ``errorType`` and ``errorMessage``, which
-Step Functions turns into the error name its Catch and Retry rules match.
+The handler named in the function's ``Handler`` is called with the event, in the function's
+environment. Its code is the function's own code package (the zip moto received from the
+deployed template): every file the handler can load is checked to be in the package and byte for
+byte the file this process imports, and a package lacking one fails the way Lambda does. A
+handler that raises answers the way Lambda does: an ``Unhandled`` function error whose payload
+carries ``errorType`` and ``errorMessage``, which Step Functions turns into the error name its
+Catch and Retry rules match.
 
 With a simulated clock, the deployed code's ``neo_runtime.clock.utc_now`` reads it, so run
 deadlines pass in simulated time as the IR simulator's jobs do.
@@ -35,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber
+
+from neo_recommender.import_closure import closure
 
 if TYPE_CHECKING:
     from neo_recommender.emulator.clock import SimulatedClock
@@ -87,6 +91,7 @@ class InProcessLambdas:
         #: Handler module -> a callable run before each of its invocations (to change the world mid-run).
         self.before_invoke: dict[str, Callable[[], None]] = {}
         self._code_dirs: dict[str, Path] = {}
+        self._checked: set[Path] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="neo-recommender-lambda-")
         self._original: Callable[..., Any] | None = None
         self._clock_module: Any = None
@@ -180,15 +185,11 @@ class InProcessLambdas:
     def _handler_of(self, function: Any) -> Callable[[Any, Any], Any]:
         module_name, _, attribute = function.handler.rpartition(".")
         code_dir = self._code_dir(function)
-        module_file = module_name.replace(".", "/") + ".py"
-        if not (code_dir / module_file).is_file():
-            raise RuntimeError(f"{function.function_name}: handler module {module_file} is not in its code package")
-        module = _import_from(code_dir, module_name)
+        if code_dir not in self._checked:
+            check_code_package(function.function_name, code_dir, module_name)
+            self._checked.add(code_dir)
+        module = importlib.import_module(module_name)
         self._use_simulated_clock()
-        # The handler must be the code that was deployed, not an unrelated copy on sys.path.
-        if Path(module.__file__ or "").read_bytes() != (code_dir / module_file).read_bytes():
-            raise RuntimeError(f"{function.function_name}: imported {module.__file__} differs from the deployed "
-                               "code package; synthesize again")
         return getattr(module, attribute)
 
     def _use_simulated_clock(self) -> None:
@@ -209,11 +210,34 @@ class InProcessLambdas:
         return self._code_dirs[digest]
 
 
-def _import_from(code_dir: Path, module_name: str) -> Any:
-    top = module_name.split(".", maxsplit=1)[0]
+def check_code_package(function_name: str, code_dir: Path, module_name: str) -> None:
+    """Fail as Lambda would if the function's code package lacks a module its handler imports, and make
+    sure the files this process runs for it are byte for byte the ones in the package.
+
+    Every handler runs in this one process, so the modules are loaded once, from wherever
+    ``neo_runtime`` is importable (the checkout's ``lambdas/`` or the installed wheel), rather than
+    once per function as in separate Lambda runtimes. Each function's package is
+    checked for everything its handler can load, lazy imports included (``import_closure``).
+    """
+    needed = closure(code_dir, module_name)
+    if needed.missing:
+        raise RuntimeError(f"{function_name}: Runtime.ImportModuleError: its code package lacks "
+                           f"{', '.join(needed.missing)}, which {module_name} imports")
+    for name in needed.files:
+        running = _running_copy(code_dir, name)
+        if running.read_bytes() != (code_dir / name).read_bytes():
+            raise RuntimeError(f"{function_name}: {running} differs from {name} in the deployed code package; "
+                               "synthesize again")
+
+
+def _running_copy(code_dir: Path, name: str) -> Path:
+    """The file this process loads for ``name``, a path in the code package (``neo_runtime/aws.py``)."""
+    top = name.split("/", 1)[0]
     if top not in sys.modules and importlib.util.find_spec(top) is None:
-        sys.path.append(str(code_dir))
-    return importlib.import_module(module_name)
+        raise RuntimeError(f"{top} (the Lambda code in {code_dir}) is not importable in this process; "
+                           "install neo-recommender or put its lambdas/ folder on PYTHONPATH")
+    package = importlib.import_module(top)
+    return Path(package.__file__ or "").parent.parent / name
 
 
 class _InvocationEnvironment(MutableMapping[str, str]):

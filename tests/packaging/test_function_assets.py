@@ -1,0 +1,172 @@
+"""Each Lambda function ships only the part of neo_runtime its handler loads, and nothing it needs is left out."""
+
+from __future__ import annotations
+
+import ast
+import json
+import modulefinder
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neo_recommender.emulator.lambda_runner import check_code_package
+from neo_recommender.import_closure import closure
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "lambdas" / "neo_runtime"
+ASSET_LIMIT_BYTES = 200_000  # issue 7's target for the Lambda asset
+
+
+def function_assets(synthesized: Any) -> dict[str, Path]:
+    """Handler module -> the folder of the function's code asset in the synthesized assembly."""
+    manifest = json.loads((synthesized.assembly_dir / "NeoRecommenderStack.assets.json").read_text())["files"]
+    assets = {}
+    for resource in synthesized.template_json["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            key = resource["Properties"]["Code"]["S3Key"]
+            source = manifest[key.removesuffix(".zip")]["source"]["path"]
+            assets[resource["Properties"]["Handler"].rpartition(".")[0]] = synthesized.assembly_dir / source
+    return assets
+
+
+def shipped_files(folder: Path) -> dict[str, int]:
+    return {path.relative_to(folder).as_posix(): path.stat().st_size for path in folder.rglob("*") if path.is_file()}
+
+
+def test_each_function_ships_its_own_part_of_the_package_under_the_size_target(synthesized: Any) -> None:
+    assets = function_assets(synthesized)
+    handlers = {f"neo_runtime.handlers.{path.stem}" for path in (PACKAGE / "handlers").glob("*.py")} - {
+        "neo_runtime.handlers.__init__"}
+    assert set(assets) == handlers
+    assert len(set(assets.values())) == len(assets)  # one asset per function
+    for handler, folder in assets.items():
+        files = shipped_files(folder)
+        assert sum(files.values()) < ASSET_LIMIT_BYTES, (handler, sum(files.values()))
+        assert f"{handler.replace('.', '/')}.py" in files
+        other_handlers = {name for name in files if name.startswith("neo_runtime/handlers/")} - {
+            f"{handler.replace('.', '/')}.py", "neo_runtime/handlers/__init__.py"}
+        # record_ended_run records a failure the way the workflow's record_failure step does.
+        assert other_handlers <= {"neo_runtime/handlers/record_failure.py"}, (handler, other_handlers)
+        assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
+        for name in files:  # byte for byte the checkout's files
+            assert (folder / name).read_bytes() == (REPO / "lambdas" / name).read_bytes()
+
+
+def test_a_step_that_reads_no_archive_ships_no_archive_code(synthesized: Any) -> None:
+    assets = function_assets(synthesized)
+    check_job = shipped_files(assets["neo_runtime.handlers.check_job"])
+    assert "neo_runtime/archive_reader.py" not in check_job and "neo_runtime/manifest.schema.json" not in check_job
+    validate = shipped_files(assets["neo_runtime.handlers.validate_submission"])
+    assert {"neo_runtime/archive_reader.py", "neo_runtime/manifest.schema.json",
+            "neo_runtime/realtime_instance_types.json"} <= set(validate)
+
+
+def test_modulefinder_finds_every_import_of_each_asset_inside_it(synthesized: Any) -> None:
+    """An independent reading (the standard library's bytecode scan, lazy imports included) of each asset."""
+    for handler, folder in function_assets(synthesized).items():
+        finder = modulefinder.ModuleFinder(path=[str(folder)])
+        finder.import_hook(handler)
+        missing = sorted(name for name in finder.badmodules if name.startswith("neo_runtime"))
+        assert missing == [], (handler, missing)
+        shipped = {name for name in shipped_files(folder) if name.endswith(".py")}
+        found = {Path(module.__file__).relative_to(folder).as_posix() for name, module in finder.modules.items()
+                 if name.startswith("neo_runtime") and module.__file__}
+        assert found == shipped, handler  # nothing shipped that is never imported either
+
+
+def test_every_handler_imports_from_its_asset_alone(synthesized: Any) -> None:
+    """A fresh interpreter with only the asset on the path, as on Lambda: every module of it imports, and
+    every file a module's globals point to inside the asset (``manifest.SCHEMA_PATH``) is there."""
+    for handler, folder in function_assets(synthesized).items():
+        modules = sorted(name.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+                         for name in shipped_files(folder) if name.endswith(".py"))
+        script = ("import importlib, pathlib, sys\n"
+                  f"sys.path[:0] = [{str(folder)!r}]\n"
+                  f"for name in {modules!r}:\n"
+                  "    module = importlib.import_module(name)\n"
+                  f"    assert module.__file__.startswith({str(folder)!r}), module.__file__\n"
+                  "    for value in vars(module).values():\n"
+                  f"        if isinstance(value, pathlib.Path) and str(value).startswith({str(folder)!r}):\n"
+                  "            assert value.is_file(), value\n")
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                                cwd=folder, env={"PATH": "/usr/bin:/bin"}, check=False)
+        assert result.returncode == 0, (handler, result.stderr)
+
+
+def test_the_runtime_imports_nothing_by_computed_name() -> None:
+    """The closure follows import statements only, so the runtime must not import any other way."""
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                assert not any(alias.name.split(".")[0] == "importlib" for alias in node.names), path
+            if isinstance(node, ast.ImportFrom):
+                assert (node.module or "").split(".")[0] != "importlib", path
+            if isinstance(node, ast.Name):
+                assert node.id not in {"__import__", "exec", "eval"}, path
+
+
+def write_package(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_closure_follows_lazy_relative_and_submodule_imports_and_named_data_files(tmp_path: Path) -> None:
+    root = write_package(tmp_path, {
+        "pkg/__init__.py": "VERSION = 1\n",
+        "pkg/handlers/__init__.py": "",
+        "pkg/handlers/entry.py": "from pkg import VERSION, helpers\nfrom ..shapes import Shape\n"
+                                 "def handler(event, context):\n    if event:\n"
+                                 "        from pkg.lazy import later\n        return later()\n",
+        "pkg/helpers.py": "import json\nimport boto3\nfrom . import util as u\n",
+        "pkg/util.py": "NAME = 'x'\n",
+        "pkg/shapes.py": "from pathlib import Path\nSCHEMA = Path(__file__).with_name(\"shape.json\")\n",
+        "pkg/lazy.py": "def later():\n    try:\n        import pkg.deep\n    except ImportError:\n        pass\n",
+        "pkg/deep.py": "",
+        "pkg/unused.py": "import pkg.deep\n",
+        "pkg/shape.json": "{}",
+        "pkg/other.json": "{}",
+    })
+    found = closure(root, "pkg.handlers.entry")
+    assert found.missing == ()
+    assert found.files == ("pkg/__init__.py", "pkg/deep.py", "pkg/handlers/__init__.py", "pkg/handlers/entry.py",
+                           "pkg/helpers.py", "pkg/lazy.py", "pkg/shape.json", "pkg/shapes.py", "pkg/util.py")
+
+
+def test_closure_reports_a_module_the_package_lacks(tmp_path: Path) -> None:
+    root = write_package(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/entry.py": "from pkg import gone\nfrom pkg.present import anything\n"
+                        "def f():\n    import pkg.also_gone\n",
+        "pkg/present.py": "",
+    })
+    assert closure(root, "pkg.entry").missing == ("pkg.also_gone", "pkg.gone")
+
+
+def test_the_emulator_fails_a_function_whose_package_lacks_a_module_it_imports(tmp_path: Path,
+                                                                               synthesized: Any) -> None:
+    folder = function_assets(synthesized)["neo_runtime.handlers.start_job"]
+    copy = tmp_path / "start_job"
+    for name in shipped_files(folder):
+        if name != "neo_runtime/job_slots.py":  # imported lazily, only with a job limit
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            (copy / name).write_bytes((folder / name).read_bytes())
+    with pytest.raises(RuntimeError, match=r"Runtime.ImportModuleError: .*neo_runtime.job_slots"):
+        check_code_package("StartRecommendationJob", copy, "neo_runtime.handlers.start_job")
+    check_code_package("StartRecommendationJob", folder, "neo_runtime.handlers.start_job")
+
+
+def test_the_emulator_refuses_a_package_that_differs_from_the_code_it_runs(tmp_path: Path, synthesized: Any) -> None:
+    folder = function_assets(synthesized)["neo_runtime.handlers.check_job"]
+    copy = tmp_path / "check_job"
+    for name in shipped_files(folder):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_bytes((folder / name).read_bytes())
+    (copy / "neo_runtime" / "job_watch.py").write_text("# edited after synth\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"job_watch.py differs from .* in the deployed code package"):
+        check_code_package("CheckRecommendationJob", copy, "neo_runtime.handlers.check_job")
