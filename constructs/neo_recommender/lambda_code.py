@@ -46,7 +46,7 @@ def handler_asset_dir(handler_module: str) -> Path:
     digest = hashlib.sha256()
     for name, body in contents.items():
         digest.update(name.encode() + b"\0" + body + b"\0")
-    staged = Path(tempfile.gettempdir()) / f"neo-recommender-lambda-{digest.hexdigest()[:16]}"
+    staged = Path(tempfile.gettempdir()) / f"neo-recommender-asset-{digest.hexdigest()[:16]}"
     if not staged.is_dir():
         scratch = Path(tempfile.mkdtemp(prefix="neo-recommender-staging-", dir=tempfile.gettempdir()))
         for name, body in contents.items():
