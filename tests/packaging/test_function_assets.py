@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import modulefinder
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -151,11 +152,8 @@ def test_closure_reports_a_module_the_package_lacks(tmp_path: Path) -> None:
 def test_the_emulator_fails_a_function_whose_package_lacks_a_module_it_imports(tmp_path: Path,
                                                                                synthesized: Any) -> None:
     folder = function_assets(synthesized)["neo_runtime.handlers.start_job"]
-    copy = tmp_path / "start_job"
-    for name in shipped_files(folder):
-        if name != "neo_runtime/job_slots.py":  # imported lazily, only with a job limit
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            (copy / name).write_bytes((folder / name).read_bytes())
+    copy = Path(shutil.copytree(folder, tmp_path / "start_job"))
+    (copy / "neo_runtime" / "job_slots.py").unlink()  # imported lazily, only with a job limit
     with pytest.raises(RuntimeError, match=r"Runtime.ImportModuleError: .*neo_runtime.job_slots"):
         check_code_package("StartRecommendationJob", copy, "neo_runtime.handlers.start_job")
     check_code_package("StartRecommendationJob", folder, "neo_runtime.handlers.start_job")
@@ -163,10 +161,7 @@ def test_the_emulator_fails_a_function_whose_package_lacks_a_module_it_imports(t
 
 def test_the_emulator_refuses_a_package_that_differs_from_the_code_it_runs(tmp_path: Path, synthesized: Any) -> None:
     folder = function_assets(synthesized)["neo_runtime.handlers.check_job"]
-    copy = tmp_path / "check_job"
-    for name in shipped_files(folder):
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        (copy / name).write_bytes((folder / name).read_bytes())
+    copy = Path(shutil.copytree(folder, tmp_path / "check_job"))
     (copy / "neo_runtime" / "job_watch.py").write_text("# edited after synth\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match=r"job_watch.py differs from .* in the deployed code package"):
         check_code_package("CheckRecommendationJob", copy, "neo_runtime.handlers.check_job")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
 import io
 import json
 import os
@@ -39,6 +38,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber
 
 from neo_recommender.import_closure import closure
+from neo_recommender.lambda_code import runtime_package_dir
 
 if TYPE_CHECKING:
     from neo_recommender.emulator.clock import SimulatedClock
@@ -223,21 +223,12 @@ def check_code_package(function_name: str, code_dir: Path, module_name: str) -> 
     if needed.missing:
         raise RuntimeError(f"{function_name}: Runtime.ImportModuleError: its code package lacks "
                            f"{', '.join(needed.missing)}, which {module_name} imports")
+    running_root = runtime_package_dir().parent
     for name in needed.files:
-        running = _running_copy(code_dir, name)
+        running = running_root / name
         if running.read_bytes() != (code_dir / name).read_bytes():
             raise RuntimeError(f"{function_name}: {running} differs from {name} in the deployed code package; "
                                "synthesize again")
-
-
-def _running_copy(code_dir: Path, name: str) -> Path:
-    """The file this process loads for ``name``, a path in the code package (``neo_runtime/aws.py``)."""
-    top = name.split("/", 1)[0]
-    if top not in sys.modules and importlib.util.find_spec(top) is None:
-        raise RuntimeError(f"{top} (the Lambda code in {code_dir}) is not importable in this process; "
-                           "install neo-recommender or put its lambdas/ folder on PYTHONPATH")
-    package = importlib.import_module(top)
-    return Path(package.__file__ or "").parent.parent / name
 
 
 class _InvocationEnvironment(MutableMapping[str, str]):
