@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from neo_recommender import samples
-from neo_recommender.assembly import STACK_NAME, synthesize
+from neo_recommender.assembly import STACK_NAME, synthesize_project
 from neo_recommender.chart import ChartUnavailable, write_chart
 from neo_recommender.emulator import REGION, EmbeddedAws
 from neo_recommender.report import markdown_report
@@ -39,11 +39,14 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
     say("simulator, in this process). No AWS account is used and nothing is billed; job time is simulated.")
     say()
     with tempfile.TemporaryDirectory(prefix="neo-recommender-demo-") as workdir:
-        say("1. Synthesizing NeoRecommenderStack (the real CDK app) ...")
-        _, assembly = synthesize(Path(workdir) / "cdk.out")
+        say("1. Synthesizing NeoRecommenderStack (the real CDK app) as `cdk synth` does ...")
+        _, assembly, cdk_json = synthesize_project(Path(workdir) / "cdk.out")
+        say(f"   with the context of {cdk_json or 'no cdk.json (CDK defaults)'}")
         with EmbeddedAws() as aws:
             say("2. Deploying the synthesized template into the emulator ...")
             stack = aws.deploy(assembly, STACK_NAME)
+            say(f"   {len(stack.physical_ids)} resources created; {len(stack.skipped)} that moto does not create "
+                "were completed by the emulator; IAM is enforced.")
             bucket, prefix = stack.outputs["SubmissionBucketName"], stack.outputs["WatchedPrefix"]
             folder = f"{prefix}{model_name}/"
             say(f"3. Uploading the sample XGBoost model to s3://{bucket}/{folder} (recommend.json last) ...")
@@ -62,7 +65,10 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
             status_calls = (aws.recommender.calls["DescribeInferenceRecommendationsJob"]
                             + aws.recommender.calls["ListInferenceRecommendationsJobs"])
             say(f"   execution {execution['status']}; run {run_id}; "
-                f"{sum(aws.lambdas.invocations.values())} Lambda invocations; {status_calls} IR status calls.")
+                f"{sum(aws.lambdas.invocations.values())} Lambda invocations; {status_calls} IR status calls; "
+                f"{sum(aws.iam.checked.values())} IAM authorizations, {len(aws.iam.denials)} denied.")
+            for denial in aws.iam.denials:
+                say(f"   DENIED: {denial.message}")
             if execution["status"] != "SUCCEEDED" or not summary:
                 say(f"The run did not complete: {execution.get('error')} {execution.get('cause')}")
                 return 1

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 _SAGEMAKER = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
 _XRAY_REASON = ("X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
                 "permissions, so AWS requires Resource '*'.")
+_TASK_TOKEN_REASON = ("states:SendTaskSuccess and states:SendTaskFailure have no resource type in the Service "
+                      "Authorization Reference (list_awsstepfunctions.html), so AWS allows them only on Resource '*'; "
+                      "the task token itself names the one execution answered.")
 _NAME_PREFIX_REASON = ("Scoped to the 'nr-' name prefix the pipeline gives every model package group, package "
                        "and Inference Recommender job; the names are derived per submission at run time.")
 
@@ -44,7 +47,12 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
                                             "Resource::*": _XRAY_REASON})
     _acknowledge(functions.await_job_slot.role, {"Resource::*": _XRAY_REASON})
     _acknowledge(functions.check_job.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
-    _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
+    _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": (
+        "sagemaker:ListInferenceRecommendationsJobSteps has no resource type in the Service Authorization Reference "
+        "(list_amazonsagemaker.html), so AWS allows it only on Resource '*'; " + _XRAY_REASON)})
+    _acknowledge(pipeline.task_response_policy, {"Resource::*": _TASK_TOKEN_REASON})
+    if pipeline.poller_policy is not None:
+        _acknowledge(pipeline.poller_policy, {"Resource::*": _TASK_TOKEN_REASON})
     _acknowledge(functions.record_failure.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(pipeline.record_ended_run_function.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     if pipeline.watch_jobs_function is not None:

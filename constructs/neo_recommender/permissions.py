@@ -4,6 +4,9 @@ SageMaker resources the pipeline names itself (model package groups, IR jobs) st
 ``name_prefix``, so policies are scoped to that prefix. Inference Recommender names the
 models, endpoints and Neo compilation jobs it creates on its own; those statements are
 scoped to the account and region, the narrowest AWS documents.
+
+An action with no resource type in the Service Authorization Reference can only be allowed on
+``"*"`` (``UNSCOPED_ACTIONS``); a grant scoped to an ARN is denied in a real account.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from constructs import Construct
 if TYPE_CHECKING:
     from neo_recommender.workflow import WorkflowFunctions
 
+
+#: Actions the pipeline calls that have no resource type in the Service Authorization Reference
+#: (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html,
+#: .../list_awsstepfunctions.html): AWS allows them only on "*".
+UNSCOPED_ACTIONS = ("sagemaker:ListInferenceRecommendationsJobSteps", "sagemaker:ListInferenceRecommendationsJobs",
+                    "states:SendTaskSuccess", "states:SendTaskFailure")
 
 #: What reading and writing a table encrypted with a customer-managed key takes.
 TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
@@ -82,9 +91,9 @@ def grant_workflow_functions(
     _allow(functions.check_job, ["sagemaker:DescribeInferenceRecommendationsJob",
                                  "sagemaker:StopInferenceRecommendationsJob"], [jobs])
 
-    # PublishResults: read the job and its steps; write the results; notify.
-    _allow(functions.publish_results, ["sagemaker:DescribeInferenceRecommendationsJob",
-                                       "sagemaker:ListInferenceRecommendationsJobSteps"], [jobs])
+    # PublishResults: read the job and its steps (listing steps has no resource type); write the results; notify.
+    _allow(functions.publish_results, ["sagemaker:DescribeInferenceRecommendationsJob"], [jobs])
+    _allow(functions.publish_results, ["sagemaker:ListInferenceRecommendationsJobSteps"], ["*"])
     _allow(functions.publish_results, ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [table.table_arn])
     allow_publishing(functions.publish_results, topic)
 
@@ -119,16 +128,15 @@ def grant_failure_recording(reporters: list[lambda_.IFunction], safety_net: lamb
     allow_publishing(safety_net, topic)
 
 
-def allow_task_responses(scope: Construct, state_machine: sfn.IStateMachine,
-                         functions: list[lambda_.IFunction]) -> iam.Policy:
+def allow_task_responses(scope: Construct, functions: list[lambda_.IFunction]) -> iam.Policy:
     """Let ``functions`` resume executions of ``state_machine`` waiting on a task token (a queued run).
 
-    A separate policy, not the functions' default ones: a function depends on its default policy, so
-    naming the state machine (which depends on the function) there would be a cycle.
+    ``states:SendTaskSuccess`` has no resource type in the Service Authorization Reference, so it can only be
+    allowed on ``"*"``; the task token itself names the execution.
     """
     roles = [function.role for function in functions if function.role is not None]
     return iam.Policy(scope, "TaskResponsePolicy", roles=roles, statements=[iam.PolicyStatement(
-        actions=["states:SendTaskSuccess"], resources=[state_machine.state_machine_arn])])
+        actions=["states:SendTaskSuccess"], resources=["*"])])
 
 
 def grant_job_watching(starters: list[lambda_.IFunction], poller: lambda_.IFunction, schedule: events.IRule, *,
@@ -161,10 +169,10 @@ def allow_job_answers(scope: Construct, poller: lambda_.IFunction, schedule: eve
     """
     _allow_key(state_machine, table.encryption_key, TABLE_KEY_ACTIONS)
     roles = [poller.role] if poller.role is not None else []
+    # SendTaskSuccess and SendTaskFailure have no resource type: "*" (the token names the execution).
     return iam.Policy(scope, "PollerPolicy", roles=roles, statements=[
         iam.PolicyStatement(actions=["events:EnableRule", "events:DisableRule"], resources=[schedule.rule_arn]),
-        iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
-                            resources=[state_machine.state_machine_arn])])
+        iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=["*"])])
 
 
 def grant_recommender_role(

@@ -89,6 +89,7 @@ class InferenceRecommenderPipeline(Construct):
         max_concurrent_jobs: int | None = None,
         max_queue_wait: Duration | None = None,
         alarm_topic: sns.ITopic | None = None,
+        alarm_email: str | None = None,
         job_polling: JobPolling = JobPolling.SHARED,
     ) -> None:
         """Create the pipeline.
@@ -142,8 +143,12 @@ class InferenceRecommenderPipeline(Construct):
         :param max_queue_wait: a run still waiting for a job slot, or for room in the account's IR
             quota (``ResourceLimitExceeded``), after this long ends ``TIMED_OUT`` with
             ``JobQueueTimedOut``. @default 24 hours
-        :param alarm_topic: where the pipeline's alarms (failed runs, dead letters, function errors) are
-            published. @default the notification topic
+        :param alarm_topic: where the pipeline's alarms (failed runs, dead letters, a failing job poller) are
+            published; the pipeline adds the topic-policy and key-policy statements that let CloudWatch publish
+            (an imported topic or key must have them; a topic on the AWS managed key ``alias/aws/sns`` is refused,
+            since CloudWatch can never use that key). @default a topic of its own, encrypted with
+            ``encryption_key`` or else a new customer managed key
+        :param alarm_email: an address subscribed to the alarm topic. @default no subscription
         :param job_polling: how runs learn that their job has ended: ``JobPolling.SHARED``, one poller
             checking every running job each ``poll_interval`` (a run's cost does not grow with its job),
             or ``JobPolling.PER_RUN``, each run polling its own job (a Wait/Check/Choice loop: three
@@ -296,14 +301,14 @@ class InferenceRecommenderPipeline(Construct):
             timeout=run_timeout,
         )
 
-        # The steps that wake queued runs answer their task tokens (a policy of its own: the functions'
-        # default policies cannot name the state machine that invokes them without a dependency cycle).
-        permissions.allow_task_responses(self, self.state_machine, [
+        # The steps that wake queued runs answer their task tokens (SendTaskSuccess has no resource type: "*").
+        self.task_response_policy = permissions.allow_task_responses(self, [
             self.functions.await_job_slot, self.functions.publish_results, self.functions.record_failure,
             self.record_ended_run_function])
+        self.poller_policy: iam.Policy | None = None
         if self.watch_jobs_function is not None and self.watch_schedule is not None:
-            permissions.allow_job_answers(self, self.watch_jobs_function, self.watch_schedule, self.state_machine,
-                                          self.table)
+            self.poller_policy = permissions.allow_job_answers(
+                self, self.watch_jobs_function, self.watch_schedule, self.state_machine, self.table)
 
         # The rule that starts a run when a manifest is uploaded under the watched prefix.
         self.rule = events.Rule(
@@ -324,11 +329,14 @@ class InferenceRecommenderPipeline(Construct):
         # The safety net, and the alarms that tell operators something went wrong.
         self.run_ended_rule = operations.record_unfinished_runs(
             self, self.state_machine, self.record_ended_run_function, self.dead_letter_queue)
-        self.alarm_topic = alarm_topic or self.topic
-        operations.allow_alarm_publishing(self, self.alarm_topic.master_key)
+        # Alarms go to a topic of their own that CloudWatch may publish to and use the key of (the results topic's
+        # AWS managed key cannot let CloudWatch in); operators subscribe to it, the ML team to the results.
+        self.alarm_topic: sns.ITopic = alarm_topic or operations.alarm_topic(self, encryption_key)
+        operations.allow_alarm_publishing(self, self.alarm_topic)
+        if alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(_email(alarm_email)))
         self.alarms = operations.create_alarms(
-            self, state_machine=self.state_machine,
-            functions=self.all_functions,
+            self, state_machine=self.state_machine, poller=self.watch_jobs_function,
             queue=self.dead_letter_queue, topic=self.alarm_topic)
 
         # The IAM wildcards that cannot be narrowed, acknowledged for cdk-nag with their reasons.
@@ -342,9 +350,7 @@ class InferenceRecommenderPipeline(Construct):
 
     def add_notification_email(self, address: str) -> None:
         """Subscribe an e-mail address to the topic (AWS sends a confirmation mail first)."""
-        if "@" not in address or any(ch.isspace() for ch in address):
-            raise ValueError(f"InferenceRecommenderPipeline: {address!r} is not an e-mail address")
-        self.topic.add_subscription(subscriptions.EmailSubscription(address))
+        self.topic.add_subscription(subscriptions.EmailSubscription(_email(address)))
 
     def grant_submit(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to upload submissions (archives and ``recommend.json``) under the watched prefix."""
@@ -427,6 +433,12 @@ class InferenceRecommenderPipeline(Construct):
             retry_attempts=retry_attempts if retry_attempts is not None else 2 if dead_letter_queue else None,
         )
 
+
+
+def _email(address: str) -> str:
+    if "@" not in address or any(ch.isspace() for ch in address):
+        raise ValueError(f"InferenceRecommenderPipeline: {address!r} is not an e-mail address")
+    return address
 
 
 def _endpoint_security_group(scope: Construct, vpc: ec2.IVpc) -> ec2.SecurityGroup:

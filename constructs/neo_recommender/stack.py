@@ -20,6 +20,7 @@ CONTEXT_PREFIX = "neo-recommender:"
 CONTEXT_KEYS = {
     "watched_prefix": "watchedPrefix",
     "notification_email": "notificationEmail",
+    "alarm_email": "alarmEmail",
     "poll_interval": "pollIntervalSeconds",
     "job_deadline": "jobDeadlineMinutes",
     "removal_policy": "removalPolicy",
@@ -49,6 +50,7 @@ class StackSettings:
 
     watched_prefix: str = "models/"
     notification_email: str | None = None
+    alarm_email: str | None = None
     poll_interval_seconds: int = 60
     job_deadline_minutes: int = 180
     removal_policy: str = "retain"
@@ -88,6 +90,7 @@ class StackSettings:
         return cls(
             watched_prefix=get("watchedPrefix", cls.watched_prefix),
             notification_email=get("notificationEmail", None),
+            alarm_email=get("alarmEmail", None),
             poll_interval_seconds=get("pollIntervalSeconds", cls.poll_interval_seconds, _whole_number),
             job_deadline_minutes=get("jobDeadlineMinutes", cls.job_deadline_minutes, _whole_number),
             removal_policy=get("removalPolicy", cls.removal_policy, _removal_policy),
@@ -139,6 +142,7 @@ class NeoRecommenderStack(Stack):
                 self, "Pipeline",
                 watched_prefix=settings.watched_prefix,
                 notification_email=settings.notification_email,
+                alarm_email=settings.alarm_email,
                 poll_interval=Duration.seconds(settings.poll_interval_seconds),
                 job_deadline=Duration.minutes(settings.job_deadline_minutes),
                 removal_policy=RemovalPolicy.RETAIN if settings.removal_policy == "retain" else RemovalPolicy.DESTROY,
@@ -162,6 +166,7 @@ class NeoRecommenderStack(Stack):
             "WatchedPrefix": (settings.watched_prefix, "Key prefix of submissions: <prefix><model>/recommend.json"),
             "ResultsTableName": (self.pipeline.table.table_name, "DynamoDB table of runs and recommendations"),
             "NotificationTopicArn": (self.pipeline.topic.topic_arn, "SNS topic announcing finished runs"),
+            "AlarmTopicArn": (self.pipeline.alarm_topic.topic_arn, "SNS topic of the pipeline's alarms"),
             "StateMachineArn": (self.pipeline.state_machine.state_machine_arn, "Workflow of each run"),
             "RecommenderRoleArn": (self.pipeline.recommender_role.role_arn, "Role Inference Recommender assumes"),
             "DeadLetterQueueUrl": (self.pipeline.dead_letter_queue.queue_url,

@@ -252,10 +252,19 @@ def _percent_change(before: float | None, after: float | None) -> float | None:
     return (after - before) / before * 100.0
 
 
+#: How the JSON protocol writes non-finite floats: as strings, which botocore hands over unchanged
+#: (Smithy's AWS JSON 1.1 protocol, "Shape serialization": NaN, Infinity and -Infinity are sent as strings).
+NON_FINITE_TEXT = frozenset({"NaN", "Infinity", "-Infinity"})
+
+
 def _measured(metrics: dict[str, Any], name: str) -> Any:
-    """A metric as IR reports it, with NaN ("not available", per the API) and infinities as None."""
+    """A metric as IR reports it, with NaN ("not available", per the API) and infinities as None.
+
+    Over the wire IR's NaN is the string ``"NaN"`` (see ``NON_FINITE_TEXT``); a float NaN (a parsed copy) is
+    treated alike.
+    """
     value = metrics.get(name)
-    if value is None:
+    if value is None or (isinstance(value, str) and value in NON_FINITE_TEXT):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"Metrics.{name} must be a number, not {value!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import pytest
 from neo_recommender import samples
 from neo_recommender.assembly import STACK_NAME
 from neo_recommender.emulator import EmbeddedAws
+from neo_recommender.emulator.deploy import DeployedStack
 from neo_recommender.results import ranked_recommendations, run_summary
 
 
@@ -38,10 +40,11 @@ class RunOutcome:
 class DeployedPipeline:
     """Submit models to the emulated stack and collect what each run produced."""
 
-    def __init__(self, aws: EmbeddedAws, outputs: dict[str, str]) -> None:
+    def __init__(self, aws: EmbeddedAws, deployed: DeployedStack) -> None:
         self.aws = aws
-        self.outputs = outputs
-        self.bucket = outputs["SubmissionBucketName"]
+        self.deployed = deployed
+        self.outputs = deployed.outputs
+        self.bucket = self.outputs["SubmissionBucketName"]
         self.s3 = aws.client("s3")
         self.dynamodb = aws.client("dynamodb")
         self.stepfunctions = aws.client("stepfunctions")
@@ -124,13 +127,29 @@ class DeployedPipeline:
                 for m in topic.sent_notifications]
 
 
+def wait_until(condition: Any, timeout_seconds: float = 30.0) -> Any:
+    """Poll ``condition`` until it returns something true; that value, or TimeoutError."""
+    deadline = time.monotonic() + timeout_seconds
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{condition} did not hold within {timeout_seconds} s")
+        time.sleep(0.05)
+    return value
+
+
 @contextmanager
 def deployed(assembly: Path, *, speedup: float = 2000, job_seconds: float = 600,
-             log_level: int = logging.WARNING) -> Iterator[DeployedPipeline]:
-    """``NeoRecommenderStack`` of ``assembly`` deployed into a fresh emulator."""
+             log_level: int = logging.WARNING, keys: dict[str, dict[str, Any]] | None = None
+             ) -> Iterator[DeployedPipeline]:
+    """``NeoRecommenderStack`` of ``assembly`` deployed into a fresh emulator.
+
+    ``keys``: customer managed keys (ARN -> key policy) that exist in the account before the deployment.
+    """
     logging.getLogger("neo_runtime").setLevel(log_level)
     with EmbeddedAws(speedup=speedup, job_duration_seconds=job_seconds) as aws:
-        yield DeployedPipeline(aws, aws.deploy(assembly, STACK_NAME).outputs)
+        for arn, policy in (keys or {}).items():
+            aws.create_key(arn, policy)
+        yield DeployedPipeline(aws, aws.deploy(assembly, STACK_NAME))
 
 
 def synthesized_with(outdir: Path, context: dict[str, Any]) -> Path:
@@ -149,6 +168,23 @@ def pipeline(synthesized: Any) -> Iterator[DeployedPipeline]:
 
 
 CONFIGURED_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def imported_key_policy(account: str = "123456789012", region: str = "us-east-1") -> dict[str, Any]:
+    """The key policy a user gives a key to import (``kmsKeyArn``), as the README and the synth warnings say: KMS's
+    default statement (the account's IAM policies decide), CloudWatch Logs for the log groups, CloudWatch for the
+    alarm topic."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+         "Resource": "*", "Condition": {"ArnLike": {
+             "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}}},
+        {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                       "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:*"}}}]}
 #: cdk.json context of the configured stack: a KMS key, Advanced job settings, at most two jobs at once and
 #: each run polling its own job, as users would set them.
 CONFIGURED_CONTEXT = {
@@ -168,7 +204,8 @@ CONFIGURED_CONTEXT = {
 @pytest.fixture(scope="module")
 def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedPipeline]:
     """``NeoRecommenderStack`` synthesized with ``CONFIGURED_CONTEXT`` over cdk.json, in a fresh emulator."""
-    with deployed(synthesized_with(tmp_path_factory.mktemp("configured"), CONFIGURED_CONTEXT)) as deployment:
+    with deployed(synthesized_with(tmp_path_factory.mktemp("configured"), CONFIGURED_CONTEXT),
+                  keys={CONFIGURED_KEY_ARN: imported_key_policy()}) as deployment:
         yield deployment
 
 

@@ -40,3 +40,20 @@ def test_cfn_lint_finds_no_errors_or_warnings(cli_template: Path) -> None:
     result = subprocess.run([cfn_lint, str(cli_template)], cwd=ROOT, capture_output=True, text=True,
                             timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_demo_deploys_what_cdk_synth_writes(cli_template: Path, tmp_path: Path) -> None:
+    # The demo synthesizes in-process; with cdk.json's context its template is the CLI's, resource for resource
+    # (without it, every role policy and the access-log bucket differed).
+    from neo_recommender.assembly import STACK_NAME, synthesize_project
+
+    _, assembly, cdk_json = synthesize_project(tmp_path / "cdk.out", start=ROOT)
+    assert cdk_json == ROOT / "cdk.json"
+    def resources(template: dict) -> dict:  # the CLI also writes each construct's path as Metadata
+        return {name: {k: v for k, v in resource.items() if k != "Metadata"}
+                for name, resource in template["Resources"].items() if name != "CDKMetadata"}
+
+    demo = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
+    cli = json.loads(cli_template.read_text())
+    assert resources(demo) == resources(cli)
+    assert demo["Outputs"] == cli["Outputs"]

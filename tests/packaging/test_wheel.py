@@ -65,7 +65,8 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(tmp_p
     shipped = {path.stem for path in (REPO / "lambdas" / "neo_runtime" / "handlers").glob("*.py")} - {"__init__"}
     assert handlers == shipped  # one function per handler module
     assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::S3::Bucket"]) == 1
-    assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::SNS::Topic"]) == 1
+    # The results topic and the alarm topic, both on the app's key (no key of the pipeline's own).
+    assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::SNS::Topic"]) == 2
     assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key"]) == 1
     manifest = json.loads((app / "cdk.out" / "MlPlatform.assets.json").read_text())["files"]
     shipped_by_handler = {}

@@ -3,8 +3,14 @@
 The template is the one ``cdk synth`` wrote, deployed through moto's CloudFormation; the
 Lambda code is the asset the assembly lists, uploaded to the bootstrap bucket where the
 template expects it. What moto's CloudFormation leaves out is completed from the same
-template afterwards: bucket properties beyond encryption (versioning, public access block,
-the EventBridge switch), and state machines in the backend that executes them.
+template afterwards (``COMPLETIONS`` says how, for each resource type): bucket properties beyond
+encryption (versioning, public access block, the EventBridge switch), the bucket, topic and queue
+policies, the Lambda permissions, the alarms, and state machines in the backend that executes them.
+
+With IAM enforcement, the deployment also fails where CloudFormation would, on the checks AWS makes
+when the resources are created: a function's role that Lambda cannot assume, a state machine's role
+that Step Functions cannot assume or that may not deliver its logs, a log group whose key CloudWatch
+Logs may not use.
 """
 
 from __future__ import annotations
@@ -14,14 +20,38 @@ import json
 import logging
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto.stepfunctions.models import stepfunctions_backends
 
+if TYPE_CHECKING:
+    from neo_recommender.emulator.iam_enforcement import IamEnforcement
+
 _BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+
+#: Resource types moto's CloudFormation does not create, and how the emulator covers each instead. A test
+#: checks that every resource moto skips is listed here.
+COMPLETIONS = {
+    "AWS::S3::BucketPolicy": "created with S3 PutBucketPolicy; evaluated on every request to the bucket",
+    "AWS::SNS::TopicPolicy": "set with SNS SetTopicAttributes (replacing the default policy, as AWS does); "
+                             "evaluated on every publish",
+    "AWS::SQS::QueuePolicy": "set with SQS SetQueueAttributes; evaluated on every send, EventBridge's included",
+    "AWS::Lambda::Permission": "kept as the function's resource-based policy (AddPermission's statement); "
+                               "evaluated on every EventBridge delivery to the function",
+    "AWS::Lambda::EventInvokeConfig": "its MaximumRetryAttempts drive the emulator's asynchronous invocations",
+    "AWS::CloudWatch::Alarm": "created with CloudWatch PutMetricAlarm; EmbeddedAws.fire_alarm delivers its actions "
+                              "as CloudWatch would, through the topic's and the key's policies",
+    "AWS::CDK::Metadata": "the CDK's version report; it creates nothing in the account",
+}
+
+
+class DeploymentFailed(RuntimeError):
+    """The deployment failed where CloudFormation would have (a resource AWS refuses to create)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +66,12 @@ class DeployedStack:
     """Function name -> URL of the queue its DeadLetterConfig names (moto's Lambda does not keep it)."""
     function_retry_attempts: dict[str, int] = field(default_factory=dict)
     """Function name -> retries of a failed asynchronous invocation (its EventInvokeConfig), when set."""
+    function_log_groups: dict[str, str] = field(default_factory=dict)
+    """Function name -> the log group its LoggingConfig names (where Lambda writes its logs)."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Logical id -> type of each resource moto's CloudFormation did not create (completed per COMPLETIONS)."""
+    moto_notices: list[str] = field(default_factory=list)
+    """What moto said while deploying (e.g. "No Moto CloudFormation support for AWS::SNS::TopicPolicy")."""
 
     def physical_id_of_type(self, resource_type: str) -> list[str]:
         """Physical ids of every resource of one CloudFormation type."""
@@ -43,16 +79,31 @@ class DeployedStack:
                 if kind == resource_type]
 
 
-def deploy_stack(assembly_dir: Path, stack_name: str, account: str, region: str) -> DeployedStack:
-    """Deploy ``stack_name`` from the cloud assembly in ``assembly_dir``."""
-    # moto has no model for bucket/topic policies or CDK metadata: it skips them, and says so
-    # each time it parses the template. Those notices are expected here.
-    with warnings.catch_warnings(), _quiet("moto"):
-        warnings.simplefilter("ignore")
-        return _deploy(assembly_dir, stack_name, account, region)
+def deploy_stack(assembly_dir: Path, stack_name: str, account: str, region: str,
+                 iam: IamEnforcement | None = None) -> DeployedStack:
+    """Deploy ``stack_name`` from the cloud assembly in ``assembly_dir``.
+
+    moto reports each resource type it cannot create; those reports are collected (``DeployedStack.skipped``) and
+    each is completed as ``COMPLETIONS`` says, or the deployment fails.
+    """
+    notices = _Notices()
+    moto_logger = logging.getLogger("moto")
+    saved = moto_logger.propagate
+    moto_logger.addHandler(notices)
+    moto_logger.propagate = False  # kept in DeployedStack.moto_notices, not printed
+    try:
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            deployed = _deploy(assembly_dir, stack_name, account, region, iam)
+    finally:
+        moto_logger.removeHandler(notices)
+        moto_logger.propagate = saved
+    deployed.moto_notices.extend(notices.messages)
+    return deployed
 
 
-def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str) -> DeployedStack:
+def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str,
+            iam: IamEnforcement | None) -> DeployedStack:
     template_text = (assembly_dir / f"{stack_name}.template.json").read_text(encoding="utf-8")
     template = json.loads(template_text)
     boto3.client("ssm", region_name=region).put_parameter(
@@ -60,13 +111,15 @@ def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str) -> D
     upload_assets(assembly_dir, stack_name, account, region)
 
     cloudformation = boto3.client("cloudformation", region_name=region)
-    cloudformation.create_stack(StackName=stack_name, TemplateBody=template_text,
-                                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+    with _cloudformation_return_values():
+        cloudformation.create_stack(StackName=stack_name, TemplateBody=template_text,
+                                    Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
-        raise RuntimeError(f"emulated deployment of {stack_name} ended {stack['StackStatus']}: "
-                           f"{stack.get('StackStatusReason')}")
+        raise DeploymentFailed(f"emulated deployment of {stack_name} ended {stack['StackStatus']}: "
+                               f"{stack.get('StackStatusReason')}")
     resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    created = {r["LogicalResourceId"] for r in resources if r.get("PhysicalResourceId")}
     deployed = DeployedStack(
         name=stack_name,
         outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
@@ -75,10 +128,22 @@ def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str) -> D
         resource_types={r["LogicalResourceId"]: r["ResourceType"] for r in resources
                         if "LogicalResourceId" in r and "ResourceType" in r},
         function_dead_letter_queues={},
+        skipped={logical: resource["Type"] for logical, resource in template.get("Resources", {}).items()
+                 if logical not in created},
     )
+    uncovered = sorted({kind for kind in deployed.skipped.values() if kind not in COMPLETIONS})
+    if uncovered:
+        raise DeploymentFailed(f"moto's CloudFormation does not create {', '.join(uncovered)}, and the emulator "
+                               "has no completion for it (see deploy.COMPLETIONS)")
     deployed.function_dead_letter_queues.update(_function_dead_letter_queues(template, deployed))
     deployed.function_retry_attempts.update(_function_retry_attempts(template, deployed))
+    deployed.function_log_groups.update(_function_log_groups(template, deployed))
     _apply_bucket_properties(template, deployed, region)
+    resolve = _resolver(stack_name, account, region)
+    _apply_resource_policies(template, resolve, region, iam)
+    _create_alarms(template, resolve, stack_name, region)
+    if iam is not None:
+        _check_creation(template, deployed, resolve, iam)
     _create_executable_state_machines(deployed, account, region)
     return deployed
 
@@ -139,6 +204,154 @@ def _apply_bucket_properties(template: dict[str, Any], deployed: DeployedStack, 
                 Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
 
 
+@contextmanager
+def _cloudformation_return_values() -> Iterator[None]:
+    """``Fn::GetAtt`` values as CloudFormation returns them, where moto's differ (the template's policies name them).
+
+    A log group's ``Arn`` ends in ``:*`` ("arn:aws:logs:us-west-1:123456789012:log-group:/mystack-testgroup-
+    12ABC1AB12A1:*", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html
+    #aws-resource-logs-loggroup-return-values), so a policy naming it covers the group's log streams.
+    """
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.get_cfn_attribute
+
+    def get_cfn_attribute(group: LogGroup, attribute_name: str) -> str:
+        value = original(group, attribute_name)
+        return f"{value}:*" if attribute_name == "Arn" else value
+
+    LogGroup.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LogGroup.get_cfn_attribute = original  # type: ignore[method-assign]
+
+
+def _function_log_groups(template: dict[str, Any], deployed: DeployedStack) -> dict[str, str]:
+    groups = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        group = resource.get("Properties", {}).get("LoggingConfig", {}).get("LogGroup")
+        if resource.get("Type") == "AWS::Lambda::Function" and isinstance(group, dict) and "Ref" in group:
+            groups[deployed.physical_ids[logical_id]] = deployed.physical_ids[group["Ref"]]
+    return groups
+
+
+def _resolver(stack_name: str, account: str, region: str) -> Any:
+    """Resolve a template fragment's intrinsic functions against the deployed stack (moto's own resolver)."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.parsing import clean_json
+
+    backend = cloudformation_backends[account][region]
+    stack = next(s for s in backend.stacks.values() if s.name == stack_name)
+    return lambda fragment: clean_json(fragment, stack.resource_map)
+
+
+def _apply_resource_policies(template: dict[str, Any], resolve: Any, region: str, iam: IamEnforcement | None) -> None:
+    """Bucket, topic and queue policies through their APIs; Lambda permissions as AddPermission stores them."""
+    s3, sns, sqs = (boto3.client(name, region_name=region) for name in ("s3", "sns", "sqs"))
+    for resource in template.get("Resources", {}).values():
+        kind, properties = resource.get("Type"), resource.get("Properties", {})
+        if kind == "AWS::S3::BucketPolicy":
+            s3.put_bucket_policy(Bucket=resolve(properties["Bucket"]),
+                                 Policy=json.dumps(resolve(properties["PolicyDocument"])))
+        elif kind == "AWS::SNS::TopicPolicy":
+            for topic in resolve(properties["Topics"]):
+                sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy",
+                                         AttributeValue=json.dumps(resolve(properties["PolicyDocument"])))
+        elif kind == "AWS::SQS::QueuePolicy":
+            for queue_url in resolve(properties["Queues"]):
+                sqs.set_queue_attributes(QueueUrl=queue_url,
+                                         Attributes={"Policy": json.dumps(resolve(properties["PolicyDocument"]))})
+        elif kind == "AWS::Lambda::Permission" and iam is not None:
+            statement = permission_statement(resolve(properties))
+            iam.function_permissions.setdefault(statement["Resource"], []).append(statement)
+
+
+def permission_statement(properties: dict[str, Any]) -> dict[str, Any]:
+    """The resource-based policy statement Lambda's AddPermission stores for an ``AWS::Lambda::Permission``
+    (https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html: ``SourceArn`` becomes an ``ArnLike``
+    condition on ``AWS:SourceArn``, ``SourceAccount`` a ``StringEquals`` on ``AWS:SourceAccount``)."""
+    function = properties["FunctionName"]
+    principal = properties["Principal"]
+    condition: dict[str, dict[str, str]] = {}
+    if properties.get("SourceArn"):
+        condition["ArnLike"] = {"AWS:SourceArn": properties["SourceArn"]}
+    if properties.get("SourceAccount"):
+        condition["StringEquals"] = {"AWS:SourceAccount": properties["SourceAccount"]}
+    statement: dict[str, Any] = {
+        "Effect": "Allow", "Action": properties["Action"],
+        "Principal": {"Service": principal} if principal.endswith(".amazonaws.com") else {"AWS": principal},
+        "Resource": function}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _create_alarms(template: dict[str, Any], resolve: Any, stack_name: str, region: str) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        properties = resolve(resource["Properties"])
+        # CloudFormation names an alarm without AlarmName "<stack>-<logical id>-<suffix>".
+        cloudwatch.put_metric_alarm(AlarmName=properties.pop("AlarmName", f"{stack_name}-{logical_id}"),
+                                    **properties)
+
+
+def _check_creation(template: dict[str, Any], deployed: DeployedStack, resolve: Any, iam: IamEnforcement) -> None:
+    """What AWS checks when it creates the stack's functions, state machines and encrypted log groups."""
+    from neo_recommender.emulator.iam_policy import Principal
+    from neo_recommender.emulator.iam_requests import plain_request
+
+    for logical_id, resource in template.get("Resources", {}).items():
+        kind, properties = resource.get("Type"), resource.get("Properties", {})
+        if kind == "AWS::Lambda::Function":
+            # CreateFunction: "The role defined for the function cannot be assumed by Lambda."
+            # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html)
+            role = resolve(properties["Role"])
+            if not iam.check_assume_role(role, "lambda.amazonaws.com").allowed:
+                raise DeploymentFailed(f"{logical_id}: InvalidParameterValueException: The role defined for the "
+                                       "function cannot be assumed by Lambda.")
+        elif kind == "AWS::StepFunctions::StateMachine":
+            role = resolve(properties["RoleArn"])
+            arn = deployed.physical_ids[logical_id]
+            # CreateStateMachine checks the role's trust (https://docs.aws.amazon.com/step-functions/latest/dg/
+            # procedure-create-iam-role.html) and, with logging, the log-delivery permissions
+            # (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html#cloudwatch-iam-policy).
+            if not iam.check_assume_role(role, "states.amazonaws.com", source_arn=arn).allowed:
+                raise DeploymentFailed(f"{logical_id}: InvalidDefinition: Neither the global service principal "
+                                       "states.amazonaws.com, nor the regional one is authorized to assume the "
+                                       "provided role.")
+            if properties.get("LoggingConfiguration", {}).get("Destinations"):
+                actions = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                           "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                           "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+                decision = iam.check(_role_session(role, "StepFunctions"),
+                                     [plain_request(action, ("*",)) for action in actions], delivered=True)
+                if not decision.allowed:
+                    raise DeploymentFailed(f"{logical_id}: AccessDeniedException: The state machine IAM Role is not "
+                                           f"authorized to access the Log Destination ({decision.context.action})")
+        elif kind == "AWS::Logs::LogGroup" and properties.get("KmsKeyId"):
+            # "CloudWatch Logs must have permission to use the key" or CreateLogGroup fails
+            # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+            group = deployed.physical_ids[logical_id]
+            group_arn = f"arn:aws:logs:{iam.region}:{iam.account}:log-group:{group}"
+            decision = iam.check_key_use(Principal(f"logs.{iam.region}.amazonaws.com", iam.account),
+                                         resolve(properties["KmsKeyId"]),
+                                         ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
+                                         via_service=None, delivered=True,
+                                         keys={"kms:EncryptionContext:aws:logs:arn": group_arn})
+            if not decision.allowed:
+                raise DeploymentFailed(f"{logical_id}: AccessDeniedException: The specified KMS key does not exist "
+                                       f"or is not allowed to be used with Arn '{group_arn}'")
+
+
+def _role_session(role_arn: str, session: str) -> Any:
+    from neo_recommender.emulator.iam_enforcement import role_principal
+
+    return role_principal(role_arn, session)
+
+
 def _create_executable_state_machines(deployed: DeployedStack, account: str, region: str) -> None:
     # moto's CloudFormation resolved the definition's references; the executing backend is separate.
     stepfunctions = boto3.client("stepfunctions", region_name=region)
@@ -159,15 +372,12 @@ def _zip_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-class _quiet:
-    """Silence one logger for the duration of a block."""
+class _Notices(logging.Handler):
+    """Collects moto's "No Moto CloudFormation support for ..." notices (kept, never hidden)."""
 
-    def __init__(self, name: str) -> None:
-        self._logger = logging.getLogger(name)
-        self._level = self._logger.level
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
 
-    def __enter__(self) -> None:
-        self._logger.setLevel(logging.ERROR)
-
-    def __exit__(self, *exc: object) -> None:
-        self._logger.setLevel(self._level)
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())

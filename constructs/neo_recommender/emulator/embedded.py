@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from moto import mock_aws
 from neo_recommender.emulator.aws_faults import AwsFaults
 from neo_recommender.emulator.clock import SimulatedClock
 from neo_recommender.emulator.deploy import DeployedStack, deploy_stack
+from neo_recommender.emulator.iam_enforcement import IamEnforcement
 from neo_recommender.emulator.ir_simulator import FaultPlan, InferenceRecommenderSimulator
 from neo_recommender.emulator.lambda_runner import InProcessLambdas
 from neo_recommender.emulator.wiring import ServiceWiring
@@ -26,21 +28,28 @@ class EmbeddedAws:
 
     Time is simulated: Wait states and Inference Recommender jobs run ``speedup`` times faster
     than real time, so a 45-minute job with one-minute polling takes a few seconds.
+
+    IAM is enforced (``iam``): every AWS call of a deployed function, of the state machine's tasks, of
+    EventBridge's and CloudWatch's deliveries and of Inference Recommender's work with its role is
+    authorized against the deployed policies, and refused as AWS refuses it.
     """
 
     def __init__(self, *, speedup: float = 1000.0, job_duration_seconds: float = 45 * 60,
                  faults: FaultPlan | None = None) -> None:
         self.clock = SimulatedClock(speedup=speedup)
+        self.iam = IamEnforcement(ACCOUNT_ID, REGION)
         self.recommender = InferenceRecommenderSimulator(self.clock, job_duration_seconds=job_duration_seconds,
                                                          faults=faults or FaultPlan())
-        self.lambdas = InProcessLambdas(self.clock)
-        self.wiring = ServiceWiring(self.clock)
+        self.recommender.iam = self.iam
+        self.lambdas = InProcessLambdas(self.clock, self.iam)
+        self.wiring = ServiceWiring(self.clock, self.iam)
         self.aws_faults = AwsFaults()
         self._mock = mock_aws(config={"lambda": {"use_docker": False},
                                       "stepfunctions": {"execute_state_machine": True}})
 
     def __enter__(self) -> EmbeddedAws:
         self._mock.start()
+        self.iam.install()
         self.lambdas.install()
         self.wiring.install()
         self.recommender.install()
@@ -52,6 +61,7 @@ class EmbeddedAws:
         self.recommender.uninstall()
         self.wiring.uninstall()
         self.lambdas.uninstall()
+        self.iam.uninstall()
         self._mock.stop()
 
     def client(self, service: str) -> Any:
@@ -60,10 +70,35 @@ class EmbeddedAws:
 
     def deploy(self, assembly_dir: Path, stack_name: str) -> DeployedStack:
         """Deploy a stack of a synthesized cloud assembly."""
-        deployed = deploy_stack(Path(assembly_dir), stack_name, ACCOUNT_ID, REGION)
+        deployed = deploy_stack(Path(assembly_dir), stack_name, ACCOUNT_ID, REGION, self.iam)
         self.wiring.function_dead_letter_queues.update(deployed.function_dead_letter_queues)
         self.wiring.function_retry_attempts.update(deployed.function_retry_attempts)
+        self.lambdas.function_log_groups.update(deployed.function_log_groups)
         return deployed
+
+    def create_key(self, key_arn: str, policy: dict[str, Any]) -> str:
+        """Create a customer managed key with a given ARN and key policy, as a key made outside the stack (a
+        ``kmsKeyArn`` to import) exists before the deployment; returns its ARN."""
+        from moto.kms.models import kms_backends
+
+        region, account, key_id = key_arn.split(":")[3], key_arn.split(":")[4], key_arn.rsplit("/", 1)[1]
+        backend = kms_backends[account][region]
+        key = backend.create_key(json.dumps(policy), "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "imported", None)
+        backend.keys.pop(key.id)
+        key.id, key.arn = key_id, key_arn
+        backend.keys[key_id] = key
+        return key_arn
+
+    def fire_alarm(self, alarm_name: str, reason: str = "emulated: threshold crossed") -> list[str]:
+        """Put an alarm in ALARM and deliver its actions as CloudWatch does; returns the topics that took them.
+
+        CloudWatch publishes as the service principal ``cloudwatch.amazonaws.com``: the topic's policy must allow
+        it ``sns:Publish``, and an encrypted topic's key policy must allow it ``kms:GenerateDataKey*`` and
+        ``kms:Decrypt`` (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html,
+        https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services). A
+        refused delivery is dropped, as CloudWatch drops it (its alarm history says "Failed to execute action").
+        """
+        return self.wiring.fire_alarm(alarm_name, reason)
 
     def wait_for_executions(self, state_machine_arn: str, count: int = 1,
                             timeout_seconds: float = 60.0) -> list[dict[str, Any]]:

@@ -20,6 +20,10 @@ How the simulation works:
   and instance type, never from a random generator, so tests and demos can rely on them.
 * Fault injection (failed jobs, failed Neo compilation, throttling, resource limits) is
   driven by a mutable :class:`FaultPlan`.
+* With IAM enforcement (``iam``), the role in ``RoleArn`` must exist and trust
+  ``sagemaker.amazonaws.com`` (else the create call fails, as SageMaker's does), and everything IR
+  does with it (``ir_role``) is authorized: the first refusal fails the job with AWS's message.
+  The caller's own ``iam:PassRole`` is authorized with the call itself (a dependent action).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.utilities.utils import get_partition
 
 from .clock import SimulatedClock
+from .ir_role import Benchmark, first_refusal, role_needs
 from .prices import DEFAULT_INSTANCE_TYPES, ON_DEMAND_PRICES, instance_price
 
 CREATE = "CreateInferenceRecommendationsJob"
@@ -125,6 +130,7 @@ _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
 )
 _VERSION = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)(?P<rest>[.-].*)?$")
+_ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
 
 # Relative throughput of instance families (GPU/Inferentia >> burstable CPU).  Only the
 # shape of the numbers matters: bigger/faster instances serve more, cost more.
@@ -344,6 +350,8 @@ class InferenceRecommenderSimulator:
         self.durations: dict[str, float] = {}
         #: Job name -> (simulated, real epoch) time a Describe or List call first reported it COMPLETED.
         self.first_reported_completed: dict[str, tuple[datetime, float]] = {}
+        #: IAM enforcement of the emulated account (``EmbeddedAws`` sets it): IR's use of the job's role is checked.
+        self.iam: Any = None
         self._jobs: dict[tuple[str, str, str], _Job] = {}
         self._lock = threading.RLock()
 
@@ -440,6 +448,8 @@ class InferenceRecommenderSimulator:
             )
         if (account, region, name) in self._jobs:
             raise JsonRESTError("ResourceInUse", f"Job {name} already exists")
+        role_arn = str(response._get_param("RoleArn") or "")
+        self._check_role(role_arn)
         package = _find_package(account, region, package_arn)
         spec = package.get("InferenceSpecification") or {}
         containers = spec.get("Containers") or []
@@ -450,7 +460,9 @@ class InferenceRecommenderSimulator:
         eligible, neo_reason = neo_eligible(containers[0], package)
         instance_types = _instance_types(input_config, spec)
         fault_key = package.get("ModelPackageGroupName") or package["ModelPackageName"]
-        unreadable = _unreadable_model(account, containers[0].get("ModelDataUrl"))
+        benchmarks = _plan_benchmarks(name, instance_types, eligible)
+        refused = self._role_refusal(response, containers[0], package, benchmarks)
+        unreadable = refused or _unreadable_model(account, containers[0].get("ModelDataUrl"))
         duration = (UNREADABLE_MODEL_SECONDS if unreadable else
                     STALLED_SECONDS if fault_key in self.faults.stall_jobs
                     else float(self.durations.get(fault_key, self.job_duration_seconds)))
@@ -470,7 +482,7 @@ class InferenceRecommenderSimulator:
             fault_key=fault_key,
             neo_eligible=eligible,
             neo_reason=neo_reason,
-            benchmarks=_plan_benchmarks(name, instance_types, eligible),
+            benchmarks=benchmarks,
             creation_time=self.clock.now(),
             duration_seconds=duration,
             # IR copies the model when the job starts: one that cannot be read fails the job early.
@@ -478,6 +490,30 @@ class InferenceRecommenderSimulator:
         )
         self._jobs[(account, region, name)] = job
         return ActionResult({"JobArn": job.arn})
+
+    def _check_role(self, role_arn: str) -> None:
+        """What SageMaker checks of ``RoleArn`` before it creates the job."""
+        # botocore's model: RoleArn matches arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+ (checked by the
+        # service, not by botocore).
+        if not _ROLE_ARN.fullmatch(role_arn):
+            raise _validation_error(f"1 validation error detected: Value '{role_arn}' at 'roleArn' failed to satisfy "
+                                    "constraint: Member must satisfy regular expression pattern: " + _ROLE_ARN.pattern)
+        if self.iam is not None and not self.iam.check_assume_role(role_arn, "sagemaker.amazonaws.com").allowed:
+            raise _validation_error(f"Could not assume role {role_arn}. Please ensure that the role exists and allows "
+                                    "principal 'sagemaker.amazonaws.com' to assume the role.")
+
+    def _role_refusal(self, response: SageMakerResponse, container: dict[str, Any], package: dict[str, Any],
+                      benchmarks: tuple[_BenchmarkPlan, ...]) -> str | None:
+        """The FailureReason of a job whose role may not do something IR does with it (None: it may do all)."""
+        if self.iam is None:
+            return None
+        job = {"RoleArn": response._get_param("RoleArn"), "InputConfig": response._get_param("InputConfig") or {},
+               "OutputConfig": response._get_param("OutputConfig") or {}}
+        planned = [Benchmark(f"sm-epc-{plan.benchmark_id}", plan.neo_name if plan.compiled else None)
+                   for plan in benchmarks]
+        needs = role_needs(job, container, package["ModelPackageArn"], package.get("SamplePayloadUrl"), planned,
+                           self.iam)
+        return first_refusal(self.iam, job["RoleArn"], needs)
 
     # ----------------------------------------------------------------- describe
 
@@ -747,6 +783,7 @@ def _find_package(account: str, region: str, package_arn: str) -> dict[str, Any]
         "ModelPackageName": package.model_package_name,
         "ModelPackageGroupName": package.model_package_group_name,
         "InferenceSpecification": package.inference_specification,
+        "SamplePayloadUrl": package.sample_payload_url,
     }
 
 

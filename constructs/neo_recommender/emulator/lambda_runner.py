@@ -10,6 +10,11 @@ Catch and Retry rules match.
 
 With a simulated clock, the deployed code's ``neo_runtime.clock.utc_now`` reads it, so run
 deadlines pass in simulated time as the IR simulator's jobs do.
+
+With IAM enforcement, the handler acts as the function's role (every AWS call it makes is authorized
+against that role's policies), and each invocation's log and trace delivery is authorized as Lambda
+does it with the same role: a role that may not write its log group or send traces loses them, as in
+AWS, and the emulator records the denial.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from neo_recommender.lambda_code import runtime_package_dir
 
 if TYPE_CHECKING:
     from neo_recommender.emulator.clock import SimulatedClock
+    from neo_recommender.emulator.iam_enforcement import IamEnforcement
 
 # Handlers share module state (cached clients, boto3's default session): one invocation at a time.
 _INVOKE_LOCK = threading.RLock()
@@ -81,8 +87,11 @@ class Invocation:
 class InProcessLambdas:
     """Replaces moto's simple Lambda ``invoke`` with a call of the real handler."""
 
-    def __init__(self, clock: SimulatedClock | None = None) -> None:
+    def __init__(self, clock: SimulatedClock | None = None, iam: IamEnforcement | None = None) -> None:
         self.clock = clock
+        self.iam = iam
+        #: Function name -> the log group Lambda writes its logs to (its LoggingConfig).
+        self.function_log_groups: dict[str, str] = {}
         self.invocations: Counter[str] = Counter()
         #: Every invocation, in order.
         self.records: list[Invocation] = []
@@ -143,12 +152,16 @@ class InProcessLambdas:
         event = json.loads(body) if body else {}
         self.invocations[function.handler] += 1
         module = function.handler.rsplit(".", 2)[-2]
-        with _INVOKE_LOCK, _environment(self._environment_of(function)), _counting_calls() as calls:
+        with (_INVOKE_LOCK, _environment(self._environment_of(function)), _counting_calls() as calls,
+              self._acting_as_role(function)):
             started, at, failed = time.perf_counter(), self.clock.now() if self.clock else None, False
             started_epoch = time.time()
             try:
-                if module in self.before_invoke:
-                    self.before_invoke[module]()
+                if module in self.before_invoke:  # a test changing the world: the account owner acts, not the role
+                    from neo_recommender.emulator.iam_enforcement import acting_as
+
+                    with acting_as(None):
+                        self.before_invoke[module]()
                 self._crash_if_planned(module)
                 result = self._handler_of(function)(event, LambdaContext(function))
                 payload = json.dumps(result)
@@ -162,7 +175,36 @@ class InProcessLambdas:
                 })
             self.records.append(Invocation(function.function_name, module, at, started_epoch,
                                            time.perf_counter() - started, failed, dict(calls)))
+        self._deliver_logs_and_traces(function)
         return payload.encode("utf-8")
+
+    def _acting_as_role(self, function: Any) -> Any:
+        from contextlib import nullcontext
+
+        from neo_recommender.emulator.iam_enforcement import acting_as, role_principal
+
+        if self.iam is None:
+            return nullcontext()
+        return acting_as(role_principal(function.role, function.function_name))
+
+    def _deliver_logs_and_traces(self, function: Any) -> None:
+        """What Lambda does with the function's role after each invocation: write its logs and send its traces
+        (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html#monitoring-cloudwatchlogs-
+        prereqs, https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html#services-xray-permissions)."""
+        if self.iam is None:
+            return
+        from neo_recommender.emulator.iam_enforcement import role_principal
+        from neo_recommender.emulator.iam_requests import plain_request
+
+        group = self.function_log_groups.get(function.function_name, f"/aws/lambda/{function.function_name}")
+        stream = f"arn:aws:logs:{function.region}:{self.iam.account}:log-group:{group}:log-stream:emulated"
+        requests = [plain_request("logs:CreateLogStream", (stream,)), plain_request("logs:PutLogEvents", (stream,))]
+        if (function.tracing_config or {}).get("Mode") == "Active":
+            requests += [plain_request("xray:PutTraceSegments", ("*",)),
+                         plain_request("xray:PutTelemetryRecords", ("*",))]
+        principal = role_principal(function.role, function.function_name)
+        for request in requests:
+            self.iam.check(principal, [request], delivered=False)
 
     def _crash_if_planned(self, module: str) -> None:
         if module not in self.crashes:

@@ -15,6 +15,11 @@
 - ``SendTaskFailure``'s ``cause``: moto passes only the error on to the waiting task.
 - ``StopExecution`` of an execution waiting on a task token: moto lets the wait run on until its
   timeout; here the stop interrupts it, and the execution ends ``ABORTED`` at once.
+- Rule state and patterns: a DISABLED rule delivers nothing, and a pattern with a filter EventBridge does not
+  know (e.g. ``{"wildcards": ...}``) is refused when the rule is put, as EventBridge refuses it; moto would
+  deliver through a disabled rule and match an unknown filter against everything.
+- Who delivers: with IAM enforcement, each delivery is authorized as AWS authorizes it (``deliveries``), and
+  a state machine's tasks call their services as the state machine's role.
 - Wait states, Retry intervals, task timeouts (a ``.waitForTaskToken`` task's ``TimeoutSeconds``)
   and boto3's retry backoff: moto and botocore sleep for real; here they sleep on the simulated
   clock, so a 45-minute job and its polling take seconds.
@@ -37,12 +42,19 @@ import boto3
 import botocore.endpoint
 from botocore.exceptions import ClientError
 from moto.core.responses import EmptyResult
-from moto.events.models import Rule, events_backends
+from moto.events.exceptions import InvalidEventPatternException
+from moto.events.models import EventPatternParser, Rule, events_backends
 from moto.stepfunctions.parser.api import LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    StateTaskServiceLambda,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.environment import Environment
@@ -53,20 +65,29 @@ from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.utilities.arns import parse_arn
 
+from neo_recommender.emulator import deliveries
 from neo_recommender.emulator.clock import SimulatedClock
+from neo_recommender.emulator.iam_enforcement import IamEnforcement, acting_as, role_principal
 
 #: How often Lambda retries an asynchronous invocation that returned an error, before its dead-letter queue
 #: (unless the function's EventInvokeConfig says otherwise).
 ASYNC_RETRIES = 2
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+#: EventBridge's content filters (https://docs.aws.amazon.com/eventbridge/latest/userguide/
+#: eb-create-pattern-operators.html); any other name in a filter is refused when the rule is put.
+EVENT_PATTERN_FILTERS = frozenset({"prefix", "suffix", "anything-but", "numeric", "exists", "cidr",
+                                   "equals-ignore-case", "wildcard"})
 
 
 class ServiceWiring:
     """Installs and removes the EventBridge-to-Step-Functions delivery and the simulated Wait."""
 
-    def __init__(self, clock: SimulatedClock) -> None:
+    def __init__(self, clock: SimulatedClock, iam: IamEnforcement | None = None) -> None:
         self.clock = clock
+        self.iam = iam
+        #: Events EventBridge could neither deliver nor dead-letter (dropped, as EventBridge drops them).
+        self.dropped_events: list[dict[str, Any]] = []
         self.delivered_events: list[dict[str, Any]] = []
         self.status_changes: list[dict[str, Any]] = []
         #: Function name -> URL of its dead-letter queue (moto's Lambda does not keep DeadLetterConfig).
@@ -92,17 +113,22 @@ class ServiceWiring:
                            "terminated": BaseExecutionWorkerCommunication.terminated,
                            "lambda_error": StateTaskLambda._from_error,
                            "send_task_failure": StepFunctionResponse.send_task_failure,
-                           "set_stop": Environment.set_stop, "set_error": Environment.set_error}
+                           "set_stop": Environment.set_stop, "set_error": Environment.set_error,
+                           "validate_pattern": EventPatternParser._validate_event_pattern,
+                           "lambda_task": StateTaskServiceLambda._eval_service_task,
+                           "sdk_task": StateTaskServiceAwsSdk._eval_service_task}
         wiring = self
         original_send = self._originals["send_to_targets"]
 
         def send_to_targets(rule: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
             if not rule.event_pattern.get_pattern():  # a schedule-only rule: moto's empty pattern matches all
                 return
+            if rule.state != "ENABLED":  # "a disabled rule doesn't match any events" (EventBridge's DisableRule)
+                return
             wired = [t for t in rule.targets if parse_arn(t["Arn"]).service in ("states", "lambda")]
             if wired and rule.event_pattern.matches_event(original_event):
                 for target in wired:
-                    wiring.deliver(target, original_event)
+                    wiring.deliver(target, original_event, rule.arn)
             others = [t for t in rule.targets if t not in wired]
             if others:
                 saved, rule.targets = rule.targets, others
@@ -152,7 +178,28 @@ class ServiceWiring:
             if not isinstance(env._program_state, ProgramStopped):  # an aborted execution stays aborted
                 original_set_error(env, error)
 
+        original_validate = self._originals["validate_pattern"]
+
+        def validate_pattern(parser: EventPatternParser, pattern: dict[str, Any]) -> None:
+            _refuse_unknown_filters(pattern)
+            original_validate(parser, pattern)
+
+        def as_state_machine_role(original: Callable[..., Any]) -> Callable[..., Any]:
+            def eval_service_task(task: Any, env: Environment, *args: Any, **kwargs: Any) -> Any:
+                if wiring.iam is None:
+                    return original(task, env, *args, **kwargs)
+                context = env.states.context_object.context_object_data
+                role = context["Execution"]["RoleArn"]
+                with acting_as(role_principal(role, context["Execution"]["Name"])):
+                    return original(task, env, *args, **kwargs)
+            return eval_service_task
+
         Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        EventPatternParser._validate_event_pattern = validate_pattern  # type: ignore[method-assign]
+        StateTaskServiceLambda._eval_service_task = as_state_machine_role(  # type: ignore[method-assign]
+            self._originals["lambda_task"])
+        StateTaskServiceAwsSdk._eval_service_task = as_state_machine_role(  # type: ignore[method-assign]
+            self._originals["sdk_task"])
         Environment.set_stop = set_stop  # type: ignore[method-assign]
         Environment.set_error = set_error  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
@@ -184,21 +231,65 @@ class ServiceWiring:
             StepFunctionResponse.send_task_failure = self._originals["send_task_failure"]  # type: ignore[method-assign]
             Environment.set_stop = self._originals["set_stop"]  # type: ignore[method-assign]
             Environment.set_error = self._originals["set_error"]  # type: ignore[method-assign]
+            EventPatternParser._validate_event_pattern = self._originals["validate_pattern"]  # type: ignore[method-assign]
+            StateTaskServiceLambda._eval_service_task = self._originals["lambda_task"]  # type: ignore[method-assign]
+            StateTaskServiceAwsSdk._eval_service_task = self._originals["sdk_task"]  # type: ignore[method-assign]
             self._originals = {}
 
-    def deliver(self, target: dict[str, Any], event: dict[str, Any]) -> None:
-        """Deliver a matched event to a Step Functions or Lambda target, as EventBridge does."""
+    def deliver(self, target: dict[str, Any], event: dict[str, Any], rule_arn: str) -> None:
+        """Deliver a matched event to a Step Functions or Lambda target, as EventBridge does.
+
+        A delivery AWS would refuse (the target role, the function's policy) fails each of EventBridge's
+        retries alike: the event goes to the target's dead-letter queue, if the queue's policy lets it in.
+        """
+        dead_letter_queue = target.get("DeadLetterConfig", {}).get("Arn")
         if parse_arn(target["Arn"]).service == "lambda":
+            if self.iam is not None:
+                decision = deliveries.events_may_invoke(self.iam, rule_arn, target["Arn"])
+                if not decision.allowed:
+                    self._dead_letter(dead_letter_queue, event, f"Invoke failed: {decision.reason}", rule_arn)
+                    return
             invocation = threading.Thread(target=self._invoke_async, args=(target["Arn"], event), daemon=True)
             self._async_invocations.append(invocation)
             invocation.start()
             return
         if self.fail_deliveries > 0:
             self.fail_deliveries -= 1
-            self._dead_letter(target.get("DeadLetterConfig", {}).get("Arn"), event, "StartExecution failed "
-                              "(injected: EventBridge's retries were spent)")
+            self._dead_letter(dead_letter_queue, event, "StartExecution failed "
+                              "(injected: EventBridge's retries were spent)", rule_arn)
             return
+        if self.iam is not None:
+            decision = deliveries.events_may_start_execution(self.iam, rule_arn, target.get("RoleArn"),
+                                                             target["Arn"])
+            if not decision.allowed:
+                self._dead_letter(dead_letter_queue, event, f"StartExecution failed: {decision.reason}", rule_arn)
+                return
         self.start_execution(target["Arn"], event)
+
+    def fire_alarm(self, alarm_name: str, reason: str) -> list[str]:
+        """Set an alarm to ALARM and publish its actions as CloudWatch does; the topics that took them."""
+        from moto.cloudwatch.models import cloudwatch_backends
+        from moto.sns.models import sns_backends
+
+        backend = cloudwatch_backends[self.iam.account if self.iam else "123456789012"][
+            self.iam.region if self.iam else "us-east-1"]
+        backend.set_alarm_state(alarm_name, reason, None, "ALARM")  # type: ignore[arg-type]
+        alarm = backend.alarms[alarm_name]
+        delivered = []
+        for action in alarm.alarm_actions:
+            arn = parse_arn(action)
+            if arn.service != "sns":
+                continue
+            topic = sns_backends[arn.account][arn.region].topics[action]
+            if self.iam is not None and not deliveries.cloudwatch_may_publish(
+                    self.iam, alarm.alarm_arn, action, topic.kms_master_key_id or None).allowed:
+                continue
+            message = json.dumps({"AlarmName": alarm_name, "NewStateValue": "ALARM", "NewStateReason": reason,
+                                  "AlarmArn": alarm.alarm_arn, "AlarmDescription": alarm.description})
+            sns_backends[arn.account][arn.region].publish(message, arn=action,
+                                                          subject=f'ALARM: "{alarm_name}" in {arn.region}')
+            delivered.append(action)
+        return delivered
 
     def wait_for_async_invocations(self, timeout_seconds: float = 30.0) -> None:
         """Block until every asynchronous Lambda invocation so far has finished."""
@@ -238,8 +329,11 @@ class ServiceWiring:
                          "source": "aws.events", "account": rule.account_id, "time": _iso_time(now.isoformat()),
                          "region": rule.region_name, "resources": [arn], "detail": {}}
                 for target in rule.targets:
-                    if parse_arn(target["Arn"]).service == "lambda":
-                        self._invoke_async(target["Arn"], event)
+                    if parse_arn(target["Arn"]).service != "lambda":
+                        continue
+                    if self.iam is not None and not deliveries.events_may_invoke(self.iam, arn, target["Arn"]).allowed:
+                        continue  # with no retries left and no dead-letter queue, the event is dropped
+                    self._invoke_async(target["Arn"], event)
                 self.scheduled_deliveries[rule.name] += 1
                 # A delivery slower than the interval delays the next one; missed ones are not replayed.
                 next_fire[arn] = due + interval if due + interval > self.clock.now() else self.clock.now() + interval
@@ -257,13 +351,23 @@ class ServiceWiring:
                 return
             error = response["Payload"].read().decode("utf-8", "replace")[:1000]
         queue_url = self.function_dead_letter_queues.get(function_name)
+        if queue_url and self.iam is not None:
+            from moto.awslambda.models import lambda_backends
+
+            role = lambda_backends[arn.account][arn.region].get_function(function_name).role
+            queue_arn = f"arn:aws:sqs:{arn.region}:{arn.account}:{queue_url.rsplit('/', 1)[-1]}"
+            if not deliveries.lambda_may_dead_letter(self.iam, role, function_name, queue_arn).allowed:
+                self.dropped_events.append(json.loads(payload))
+                return
         if queue_url:
             boto3.client("sqs", region_name=arn.region).send_message(
                 QueueUrl=queue_url, MessageBody=payload,
                 MessageAttributes={"ErrorMessage": {"DataType": "String", "StringValue": error or "error"}})
 
-    def _dead_letter(self, queue_arn: str | None, event: dict[str, Any], reason: str) -> None:
-        if not queue_arn:
+    def _dead_letter(self, queue_arn: str | None, event: dict[str, Any], reason: str, rule_arn: str) -> None:
+        if not queue_arn or (self.iam is not None and
+                             not deliveries.events_may_dead_letter(self.iam, rule_arn, queue_arn).allowed):
+            self.dropped_events.append(event)
             return
         arn = parse_arn(queue_arn)
         sqs = boto3.client("sqs", region_name=arn.region)
@@ -281,6 +385,23 @@ class ServiceWiring:
         execution = backend.start_execution(state_machine_arn, name=f"{delivered['id']}",
                                             execution_input=json.dumps(delivered))
         return execution.execution_arn
+
+
+def _refuse_unknown_filters(pattern: Any) -> None:
+    """Refuse a filter EventBridge does not know, as PutRule does ("Unrecognized match type ...")."""
+    if isinstance(pattern, dict):
+        for key, value in pattern.items():
+            if key == "$or":
+                for alternative in value:
+                    _refuse_unknown_filters(alternative)
+            else:
+                _refuse_unknown_filters(value)
+    elif isinstance(pattern, list):
+        for item in pattern:
+            if isinstance(item, dict):
+                unknown = [name for name in item if name not in EVENT_PATTERN_FILTERS]
+                if unknown:
+                    raise InvalidEventPatternException(reason=f"Unrecognized match type {unknown[0]}")
 
 
 def _enabled_schedules() -> dict[str, tuple[Rule, timedelta]]:
