@@ -26,11 +26,19 @@ _NAME_PREFIX_REASON = ("Scoped to the 'nr-' name prefix the pipeline gives every
                        "and Inference Recommender job; the names are derived per submission at run time.")
 
 
-def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: str, in_vpc: bool = False) -> None:
+def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: str, in_vpc: bool = False,
+                         sagemaker_full_access: bool = False) -> None:
     """Acknowledge the pipeline's unavoidable IAM5 findings on the roles that carry them.
 
-    ``in_vpc`` adds the network-interface wildcards SageMaker needs to place endpoints in a VPC.
+    ``in_vpc`` adds the network-interface wildcards SageMaker needs to place endpoints in a VPC;
+    ``sagemaker_full_access`` the IAM4 finding of the managed policy the user asked for.
     """
+    if sagemaker_full_access:
+        _acknowledge(pipeline.recommender_role, {}, iam4={
+            "Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSageMakerFullAccess": (
+                "Asked for with sagemaker_full_access: AWS documents only this managed policy for the Inference "
+                "Recommender role (inference-recommender-prerequisites.html) and publishes no least-privilege list; "
+                "the pipeline's own scoped statements stay beside it.")})
     bucket = _nag_text(pipeline, pipeline.bucket.bucket_arn)
     submissions = f"Resource::{bucket}/{pipeline.watched_prefix}*"
     groups = f"Resource::{_SAGEMAKER}:model-package-group/{name_prefix}*"
@@ -43,8 +51,7 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
     _acknowledge(functions.validate_submission.role, {submissions: submissions_reason, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.register_model.role, {groups: _NAME_PREFIX_REASON, packages: _NAME_PREFIX_REASON,
                                                  "Resource::*": _XRAY_REASON})
-    _acknowledge(functions.start_job.role, {packages: _NAME_PREFIX_REASON, jobs: _NAME_PREFIX_REASON,
-                                            "Resource::*": _XRAY_REASON})
+    _acknowledge(functions.start_job.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.await_job_slot.role, {"Resource::*": _XRAY_REASON})
     _acknowledge(functions.check_job.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": (
@@ -97,11 +104,11 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
     })
 
 
-def _acknowledge(scope: IConstruct | None, findings: dict[str, str]) -> None:
+def _acknowledge(scope: IConstruct | None, findings: dict[str, str], iam4: dict[str, str] | None = None) -> None:
     assert scope is not None, "every step function has a role"
     Validations.of(scope).acknowledge(*(
-        Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]", reason=reason)
-        for finding, reason in findings.items()))
+        Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}[{finding}]", reason=reason)
+        for rule, found in (("IAM5", findings), ("IAM4", iam4 or {})) for finding, reason in found.items()))
 
 
 def _nag_text(scope: IConstruct, value: str) -> str:

@@ -69,7 +69,8 @@ def grant_workflow_functions(
     _allow_reading_submissions(functions.validate_submission, bucket, watched_prefix)
     _allow_key(functions.validate_submission, bucket.encryption_key, ["kms:Decrypt"])
     for function in vars(functions).values():
-        _allow_key(function, table.encryption_key, TABLE_KEY_ACTIONS)
+        if function is not functions.register_model:  # the one step that never touches the table
+            _allow_key(function, table.encryption_key, TABLE_KEY_ACTIONS)
     _allow(functions.validate_submission, ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table.table_arn])
 
     # RegisterModel: the model package group and a package version in it.
@@ -81,7 +82,6 @@ def grant_workflow_functions(
     # StartRecommendationJob: create (and tag) the job, passing only the IR role, only to SageMaker.
     _allow(functions.start_job, ["sagemaker:CreateInferenceRecommendationsJob",
                                  "sagemaker:DescribeInferenceRecommendationsJob", "sagemaker:AddTags"], [jobs])
-    _allow(functions.start_job, ["sagemaker:DescribeModelPackage"], [packages])
     functions.start_job.add_to_role_policy(iam.PolicyStatement(
         actions=["iam:PassRole"], resources=[recommender_role.role_arn],
         conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
@@ -210,6 +210,16 @@ def grant_recommender_role(
     role.add_to_principal_policy(iam.PolicyStatement(
         actions=["cloudwatch:PutMetricData"], resources=["*"],
         conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}}))
+
+
+#: The managed policy AWS's Inference Recommender prerequisites attach to the IR role
+#: (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-recommender-prerequisites.html).
+SAGEMAKER_FULL_ACCESS = "AmazonSageMakerFullAccess"
+
+
+def attach_sagemaker_full_access(role: iam.IRole) -> None:
+    """Attach ``AmazonSageMakerFullAccess``, AWS's documented setup for the IR role."""
+    role.add_managed_policy(iam.ManagedPolicy.from_aws_managed_policy_name(SAGEMAKER_FULL_ACCESS))
 
 
 def grant_volume_encryption(role: iam.IRole, key: kms.IKey) -> None:

@@ -80,6 +80,7 @@ class InferenceRecommenderPipeline(Construct):
         topic: sns.ITopic | None = None,
         topic_props: dict[str, Any] | None = None,
         recommender_role: iam.IRole | None = None,
+        sagemaker_full_access: bool = False,
         name_prefix: str = SAGEMAKER_NAME_PREFIX,
         encryption_key: kms.IKey | None = None,
         job_settings: JobSettings | None = None,
@@ -121,6 +122,10 @@ class InferenceRecommenderPipeline(Construct):
         :param recommender_role: an existing role for Inference Recommender to assume (trusting
             ``sagemaker.amazonaws.com``); the pipeline adds the policies it needs unless the role is
             imported as immutable. @default a new role
+        :param sagemaker_full_access: also attach the AWS managed policy ``AmazonSageMakerFullAccess`` to the IR
+            role, the only setup AWS documents for Inference Recommender (it publishes no least-privilege list);
+            the pipeline's own statements stay, since that policy reads only S3 buckets named for SageMaker.
+            @default False (the pipeline's least-privilege statements only)
         :param name_prefix: prefix of the SageMaker names the pipeline gives model package groups and
             jobs; IAM policies are scoped to it. @default ``"nr-"``
         :param encryption_key: a customer-managed KMS key for everything the pipeline creates: the
@@ -199,6 +204,9 @@ class InferenceRecommenderPipeline(Construct):
         )
         permissions.grant_recommender_role(
             self.recommender_role, self.bucket, watched_prefix, self.compiled_output_prefix, name_prefix)
+        self.sagemaker_full_access = sagemaker_full_access
+        if sagemaker_full_access:
+            permissions.attach_sagemaker_full_access(self.recommender_role)
         if encryption_key is not None:
             permissions.grant_volume_encryption(self.recommender_role, encryption_key)
 
@@ -270,7 +278,8 @@ class InferenceRecommenderPipeline(Construct):
                 self, "JobWatchSchedule",
                 description="Runs the neo-recommender job poller while Inference Recommender jobs run",
                 schedule=events.Schedule.rate(poll_interval),
-                enabled=False,
+                # ENABLED in the template: a stack update rewrites the rule's State, and DISABLED there would
+                # silence the poller while jobs run. After a deployment the poller's first idle pass turns it off.
                 targets=[targets.LambdaFunction(self.watch_jobs_function, retry_attempts=0,
                                                 max_event_age=poll_interval)],
             )
@@ -340,7 +349,7 @@ class InferenceRecommenderPipeline(Construct):
             queue=self.dead_letter_queue, topic=self.alarm_topic)
 
         # The IAM wildcards that cannot be narrowed, acknowledged for cdk-nag with their reasons.
-        acknowledge_findings(self, name_prefix, vpc_config is not None)
+        acknowledge_findings(self, name_prefix, vpc_config is not None, sagemaker_full_access)
 
     @property
     def all_functions(self) -> list[lambda_.IFunction]:

@@ -37,6 +37,7 @@ CONTEXT_KEYS = {
     "max_concurrent_jobs": "maxConcurrentJobs",
     "max_queue_wait": "maxQueueWaitHours",
     "job_polling": "jobPolling",
+    "sagemaker_full_access": "sagemakerFullAccess",
 }
 
 
@@ -67,6 +68,7 @@ class StackSettings:
     max_concurrent_jobs: int | None = None
     max_queue_wait_hours: int | None = None
     job_polling: str = "shared"
+    sagemaker_full_access: bool = False
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -107,6 +109,7 @@ class StackSettings:
             max_concurrent_jobs=get("maxConcurrentJobs", None, _whole_number) or None,  # 0: no limit
             max_queue_wait_hours=get("maxQueueWaitHours", None, _whole_number),
             job_polling=get("jobPolling", cls.job_polling, _job_polling),
+            sagemaker_full_access=get("sagemakerFullAccess", False, _boolean),
             problems=tuple(problems),
         )
 
@@ -156,6 +159,7 @@ class NeoRecommenderStack(Stack):
                 max_queue_wait=(Duration.hours(settings.max_queue_wait_hours)
                                 if settings.max_queue_wait_hours else None),
                 job_polling=JobPolling.PER_RUN if settings.job_polling == "perRun" else JobPolling.SHARED,
+                sagemaker_full_access=settings.sagemaker_full_access,
             )
         except ValueError as error:
             raise ValueError(f"{error} (NeoRecommenderStack reads these from cdk.json context: "
@@ -182,6 +186,14 @@ def _whole_number(value: Any) -> int:
     if isinstance(value, bool) or not str(value).strip().isdigit():
         raise ValueError(f"must be a whole number, not {value!r}")
     return int(str(value).strip())
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() not in ("true", "false"):
+        raise ValueError(f"must be true or false, not {value!r}")
+    return str(value).lower() == "true"
 
 
 def _removal_policy(value: Any) -> str:

@@ -40,14 +40,21 @@ class RunOutcome:
 class DeployedPipeline:
     """Submit models to the emulated stack and collect what each run produced."""
 
-    def __init__(self, aws: EmbeddedAws, deployed: DeployedStack) -> None:
+    def __init__(self, aws: EmbeddedAws, deployed: DeployedStack, assembly: Path) -> None:
         self.aws = aws
         self.deployed = deployed
+        self.assembly = assembly
+        template = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
+        #: The prefix of the SageMaker names the deployed pipeline gives (``namePrefix``).
+        self.name_prefix = next(r["Properties"]["Environment"]["Variables"]["JOB_NAME_PREFIX"]
+                                for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
         self.outputs = deployed.outputs
         self.bucket = self.outputs["SubmissionBucketName"]
         self.s3 = aws.client("s3")
         self.dynamodb = aws.client("dynamodb")
         self.stepfunctions = aws.client("stepfunctions")
+        #: How long ``run`` waits for the run's execution to end.
+        self.run_timeout = 60.0
 
     def upload(self, model_name: str, manifest: Any = None, *, model: bytes | None = None,
                payload: bytes | None = None, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -75,7 +82,8 @@ class DeployedPipeline:
         before = set(self.executions())
         messages_before = len(self.messages())
         self.upload(model_name, manifest, **upload)
-        finished = self.aws.wait_for_executions(self.outputs["StateMachineArn"], count=len(before) + 1)
+        finished = self.aws.wait_for_executions(self.outputs["StateMachineArn"], count=len(before) + 1,
+                                                timeout_seconds=self.run_timeout)
         (execution,) = [e for e in finished if e["executionArn"] not in before]
         return self.outcome(execution, messages_before)
 
@@ -91,9 +99,13 @@ class DeployedPipeline:
                           ranked_recommendations(self.dynamodb, table, run), self.messages()[messages_before:],
                           history)
 
-    def jobs_of(self, model_name: str, prefix: str = "nr-") -> list[dict[str, Any]]:
+    def group(self, model_name: str) -> str:
+        """The model package group of a model (the IR simulator's fault plans are keyed by it)."""
+        return f"{self.name_prefix}{model_name}"
+
+    def jobs_of(self, model_name: str, prefix: str | None = None) -> list[dict[str, Any]]:
         """The IR jobs created for one model (by job name: ``<prefix><model>-<run[:12]>``)."""
-        pattern = re.escape(f"{prefix}{model_name}-") + "[0-9a-f]{12}"
+        pattern = re.escape(f"{prefix or self.name_prefix}{model_name}-") + "[0-9a-f]{12}"
         return [job for job in self.aws.recommender.jobs() if re.fullmatch(pattern, job["JobName"])]
 
     def dead_letters(self) -> list[dict[str, Any]]:
@@ -111,10 +123,11 @@ class DeployedPipeline:
             for message in received:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
-    def job_slots(self, scope: str = "nr-") -> dict[str, Any]:
+    def job_slots(self, scope: str | None = None) -> dict[str, Any]:
         """Holders and waiters of the job-slot item (empty dicts when nobody holds or waits)."""
         item = self.dynamodb.get_item(TableName=self.outputs["ResultsTableName"], ConsistentRead=True,
-                                      Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": scope}}).get("Item", {})
+                                      Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": scope or self.name_prefix}}
+                                      ).get("Item", {})
         return {"holders": item.get("holders", {}).get("M", {}), "waiters": item.get("waiters", {}).get("M", {})}
 
     def messages(self) -> list[dict[str, Any]]:
@@ -149,7 +162,7 @@ def deployed(assembly: Path, *, speedup: float = 2000, job_seconds: float = 600,
     with EmbeddedAws(speedup=speedup, job_duration_seconds=job_seconds) as aws:
         for arn, policy in (keys or {}).items():
             aws.create_key(arn, policy)
-        yield DeployedPipeline(aws, aws.deploy(assembly, STACK_NAME))
+        yield DeployedPipeline(aws, aws.deploy(assembly, STACK_NAME), assembly)
 
 
 def synthesized_with(outdir: Path, context: dict[str, Any]) -> Path:
@@ -209,8 +222,9 @@ def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedPip
         yield deployment
 
 
-#: cdk.json context of the stack the fault and burst tests run: at most five jobs at once, a 30-minute deadline.
-LIMITED_CONTEXT = {"neo-recommender:maxConcurrentJobs": 5, "neo-recommender:jobDeadlineMinutes": 30}
+#: cdk.json context of the stack the fault and burst tests run: at most five jobs at once, a 90-minute deadline (past
+#: the runs' own hourly check, so a check can find its job still running and put it back on the poller's list).
+LIMITED_CONTEXT = {"neo-recommender:maxConcurrentJobs": 5, "neo-recommender:jobDeadlineMinutes": 90}
 
 
 @pytest.fixture(scope="session")

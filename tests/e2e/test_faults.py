@@ -2,7 +2,7 @@
 
 Each scenario plans a fault (an AWS error on one operation, a Lambda that raises, an IR job that
 fails, stalls or cannot read its model, a stopped execution, an undeliverable event), submits one
-model to the limited stack (at most five jobs, a 30-minute deadline) and checks the end state:
+model to the limited stack (at most five jobs, a 90-minute deadline) and checks the end state:
 
 - the run's record in DynamoDB has the expected status (and error type);
 - exactly one SNS message announced it, or, when SNS refused, the message is in the dead-letter queue;

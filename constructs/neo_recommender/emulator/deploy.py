@@ -20,6 +20,7 @@ import json
 import logging
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -68,8 +69,12 @@ class DeployedStack:
     """Function name -> retries of a failed asynchronous invocation (its EventInvokeConfig), when set."""
     function_log_groups: dict[str, str] = field(default_factory=dict)
     """Function name -> the log group its LoggingConfig names (where Lambda writes its logs)."""
+    traced_functions: set[str] = field(default_factory=set)
+    """Names of the functions with active X-Ray tracing (TracingConfig Mode Active; moto's Lambda drops it)."""
     skipped: dict[str, str] = field(default_factory=dict)
     """Logical id -> type of each resource moto's CloudFormation did not create (completed per COMPLETIONS)."""
+    creation_allowing_sets: Counter[frozenset[tuple[str, int]]] = field(default_factory=Counter)
+    """The statements that allowed each of the creation checks' requests (``IamEnforcement.allowing_sets``)."""
     moto_notices: list[str] = field(default_factory=list)
     """What moto said while deploying (e.g. "No Moto CloudFormation support for AWS::SNS::TopicPolicy")."""
 
@@ -94,7 +99,11 @@ def deploy_stack(assembly_dir: Path, stack_name: str, account: str, region: str,
     try:
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
-            deployed = _deploy(assembly_dir, stack_name, account, region, iam)
+            try:
+                deployed = _deploy(assembly_dir, stack_name, account, region, iam)
+            except DeploymentFailed:  # CloudFormation rolls a failed creation back: nothing of it is left
+                boto3.client("cloudformation", region_name=region).delete_stack(StackName=stack_name)
+                raise
     finally:
         moto_logger.removeHandler(notices)
         moto_logger.propagate = saved
@@ -138,12 +147,15 @@ def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str,
     deployed.function_dead_letter_queues.update(_function_dead_letter_queues(template, deployed))
     deployed.function_retry_attempts.update(_function_retry_attempts(template, deployed))
     deployed.function_log_groups.update(_function_log_groups(template, deployed))
+    deployed.traced_functions.update(_traced_functions(template, deployed))
     _apply_bucket_properties(template, deployed, region)
     resolve = _resolver(stack_name, account, region)
     _apply_resource_policies(template, resolve, region, iam)
     _create_alarms(template, resolve, stack_name, region)
     if iam is not None:
-        _check_creation(template, deployed, resolve, iam)
+        with iam.collecting() as creation_sets:
+            _check_creation(template, deployed, resolve, iam)
+        deployed.creation_allowing_sets.update(creation_sets)
     _create_executable_state_machines(deployed, account, region)
     return deployed
 
@@ -225,6 +237,12 @@ def _cloudformation_return_values() -> Iterator[None]:
         yield
     finally:
         LogGroup.get_cfn_attribute = original  # type: ignore[method-assign]
+
+
+def _traced_functions(template: dict[str, Any], deployed: DeployedStack) -> set[str]:
+    return {deployed.physical_ids[logical] for logical, resource in template.get("Resources", {}).items()
+            if resource.get("Type") == "AWS::Lambda::Function"
+            and resource.get("Properties", {}).get("TracingConfig", {}).get("Mode") == "Active"}
 
 
 def _function_log_groups(template: dict[str, Any], deployed: DeployedStack) -> dict[str, str]:

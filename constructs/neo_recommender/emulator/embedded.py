@@ -57,6 +57,7 @@ class EmbeddedAws:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.wiring.wait_for_async_invocations()  # none may outlive the account it runs in
         self.aws_faults.uninstall()
         self.recommender.uninstall()
         self.wiring.uninstall()
@@ -70,10 +71,15 @@ class EmbeddedAws:
 
     def deploy(self, assembly_dir: Path, stack_name: str) -> DeployedStack:
         """Deploy a stack of a synthesized cloud assembly."""
-        deployed = deploy_stack(Path(assembly_dir), stack_name, ACCOUNT_ID, REGION, self.iam)
+        self.wiring.schedules_paused.set()
+        try:
+            deployed = deploy_stack(Path(assembly_dir), stack_name, ACCOUNT_ID, REGION, self.iam)
+        finally:
+            self.wiring.schedules_paused.clear()
         self.wiring.function_dead_letter_queues.update(deployed.function_dead_letter_queues)
         self.wiring.function_retry_attempts.update(deployed.function_retry_attempts)
         self.lambdas.function_log_groups.update(deployed.function_log_groups)
+        self.lambdas.traced_functions.update(deployed.traced_functions)
         return deployed
 
     def create_key(self, key_arn: str, policy: dict[str, Any]) -> str:

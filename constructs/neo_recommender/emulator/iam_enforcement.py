@@ -105,6 +105,9 @@ class IamEnforcement:
         self.denials: list[Denial] = []
         #: (policy source, statement index) -> requests that statement allowed.
         self.coverage: Counter[tuple[str, int]] = Counter()
+        #: The set of statements that allowed a request -> how many requests it allowed (which statements a request
+        #: needs: removing the only identity-based statement of a set denies that request).
+        self.allowing_sets: Counter[frozenset[tuple[str, int]]] = Counter()
         #: Lambda function ARN -> its resource-based policy statements (AWS::Lambda::Permission, AddPermission).
         self.function_permissions: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -169,6 +172,9 @@ class IamEnforcement:
         prefix = iam_prefix(service_model)
         requests = action_requests(prefix, operation, params, region=region, account=self.account)
         decision = self.check(principal, requests, delivered=True)
+        if decision.allowed and prefix == "s3" and operation in ("GetObject", "HeadObject"):
+            decision = self.check_missing_object(principal, str(params.get("Bucket")), str(params.get("Key")),
+                                                 params.get("VersionId"), delivered=True) or decision
         if decision.allowed:
             for key_arn, actions, via in self._keys_used(prefix, requests[0], params):
                 decision = self.check_key_use(principal, key_arn, actions, via_service=via, delivered=True)
@@ -208,6 +214,28 @@ class IamEnforcement:
         assert decision is not None
         return decision
 
+    def check_missing_object(self, principal: Principal, bucket: str, key: str, version: Any, *,
+                             delivered: bool) -> Decision | None:
+        """A request for an object that does not exist: S3 answers 404 only to a principal that may list the bucket,
+        otherwise 403 AccessDenied ("If the object you request doesn't exist, the error that Amazon S3 returns depends
+        on whether you also have the s3:ListBucket permission", GetObject in the S3 API reference)."""
+        if self.object_exists(bucket, key, version):
+            return None
+        return self.check(principal, [plain_request("s3:ListBucket", (f"arn:aws:s3:::{bucket}",))],
+                          delivered=delivered)
+
+    def object_exists(self, bucket: str, key: str, version: Any = None) -> bool:
+        """Whether an emulated object (its current version, or the version given) exists; True for a bucket the
+        emulator does not hold (nothing to say about it)."""
+        from moto.s3.models import FakeKey, s3_backends
+
+        found = s3_backends[self.account]["aws"].buckets.get(bucket)
+        if found is None:
+            return True
+        if version is None:  # the current version; a delete marker is no object
+            return isinstance(found.keys.get(key), FakeKey)
+        return any(isinstance(v, FakeKey) and v.version_id == version for v in found.keys.getlist(key, []))
+
     def check_assume_role(self, role_arn: str, service: str, *, source_arn: str | None = None) -> Decision:
         """Whether ``service`` may assume ``role_arn`` (its trust policy), as the service does before acting."""
         principal = Principal(service, self.account)
@@ -217,6 +245,16 @@ class IamEnforcement:
         decision = decide([], [self._trust_policy(role_arn)], context)
         self._record(decision, delivered=True)
         return decision
+
+    @contextmanager
+    def collecting(self) -> Iterator[Counter[frozenset[tuple[str, int]]]]:
+        """The allowing sets of the decisions this thread makes meanwhile (e.g. a deployment's creation checks)."""
+        saved = getattr(_local, "collected", None)
+        _local.collected = collected = Counter()
+        try:
+            yield collected
+        finally:
+            _local.collected = saved
 
     def record_denial(self, decision: Decision, delivered: bool) -> None:
         """Keep a denial found outside a boto3 call (a delivery, a simulated service's own check)."""
@@ -308,6 +346,12 @@ class IamEnforcement:
             self.checked[decision.context.action] += 1
             for ref in decision.allowed_by:
                 self.coverage[(ref.source, ref.index)] += 1
+            if decision.allowed_by:
+                allowing = frozenset((ref.source, ref.index) for ref in decision.allowed_by)
+                self.allowing_sets[allowing] += 1
+                collected = getattr(_local, "collected", None)
+                if collected is not None:
+                    collected[allowing] += 1
             if decision.outcome is not Outcome.ALLOWED:
                 self.denials.append(Denial(decision.context.principal.display_arn, decision.context.action,
                                            decision.context.resource, _message(decision), delivered))

@@ -39,6 +39,7 @@ COMPILATION = ("https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.
                "#sagemaker-roles-createcompilationjob-perms")
 IR_API = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateInferenceRecommendationsJob.html"
 S3_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
+S3_GET_OBJECT = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html"
 _ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
                         r"(?P<repository>[^:@]+)")
 #: Where SageMaker endpoints log and publish metrics (CloudWatch namespace and log group names).
@@ -150,6 +151,9 @@ def first_refusal(iam: IamEnforcement, role_arn: str, needs: list[RoleNeed]) -> 
 def _read_object(iam: IamEnforcement, what: str, url: str, source: str) -> list[RoleNeed]:
     bucket, key = _split(url)
     needs = [RoleNeed(what, plain_request("s3:GetObject", (f"arn:aws:s3:::{bucket}/{key}",)), source)]
+    if not iam.object_exists(bucket, key):  # S3 says 404 only to a principal that may list the bucket, else 403
+        needs.append(RoleNeed(f"{what} (it is missing: list the bucket)",
+                              plain_request("s3:ListBucket", (f"arn:aws:s3:::{bucket}",)), S3_GET_OBJECT))
     kms_key = _object_key(iam, bucket, key)
     if kms_key:
         needs.append(RoleNeed(f"{what} (decrypt)", plain_request("kms:Decrypt", ("*",)), S3_KMS, key=kms_key,

@@ -18,6 +18,12 @@ How the simulation works:
   benchmark next to the uncompiled one.
 * Metrics are deterministic: variation comes from a hash of the model (its package group)
   and instance type, never from a random generator, so tests and demos can rely on them.
+* Results have IR's shapes: recommendations in the order benchmarked (IR does not sort them by cost;
+  the pipeline must), a metric IR cannot measure as the string ``"NaN"`` as the JSON protocol sends it
+  (``ModelSetupTime`` on instance rows, utilization on serverless rows: the API reference's
+  RecommendationMetrics says "NaN indicates that the value is not available"), serverless rows with a
+  ``ServerlessConfig`` and no ``InstanceType`` for ``EndpointConfigurations`` that ask for them, and
+  compiled rows carrying ``CompilationJobName``.
 * Fault injection (failed jobs, failed Neo compilation, throttling, resource limits) is
   driven by a mutable :class:`FaultPlan`.
 * With IAM enforcement (``iam``), the role in ``RoleArn`` must exist and trust
@@ -35,7 +41,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -43,6 +49,7 @@ from typing import Any, Self
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
+from moto.core.serialize import ResponseSerializer
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
@@ -50,7 +57,13 @@ from moto.utilities.utils import get_partition
 
 from .clock import SimulatedClock
 from .ir_role import Benchmark, first_refusal, role_needs
-from .prices import DEFAULT_INSTANCE_TYPES, ON_DEMAND_PRICES, instance_price
+from .prices import (
+    DEFAULT_INSTANCE_TYPES,
+    ON_DEMAND_PRICES,
+    SERVERLESS_MEMORY_SIZES_MB,
+    instance_price,
+    serverless_price_per_second,
+)
 
 CREATE = "CreateInferenceRecommendationsJob"
 DESCRIBE = "DescribeInferenceRecommendationsJob"
@@ -262,9 +275,11 @@ def _data_input_problem(model_input: Mapping[str, Any] | None) -> str | None:
 class _BenchmarkPlan:
     """One endpoint configuration the job benchmarks (decided at create time)."""
 
-    instance_type: str
+    instance_type: str | None
     compiled: bool
     benchmark_id: str  # deterministic, unique within the job
+    serverless: tuple[int, int] | None = None
+    """``(MemorySizeInMB, MaxConcurrency)`` of a serverless benchmark (no instance type)."""
 
     @property
     def neo_name(self) -> str:
@@ -382,6 +397,15 @@ class InferenceRecommenderSimulator:
 
     # ------------------------------------------------------------ introspection
 
+    def finish_stalled(self, group: str) -> None:
+        """The stalled jobs of a model package group (``FaultPlan.stall_jobs``) finish now, as planned jobs do."""
+        with self._lock:
+            self.faults.stall_jobs.discard(group)
+            now = self.clock.now()
+            for job in self._jobs.values():
+                if job.fault_key == group and job.duration_seconds == STALLED_SECONDS and job.stop_time is None:
+                    job.duration_seconds = max(job.pending_seconds, (now - job.creation_time).total_seconds())
+
     def jobs(self) -> list[dict[str, Any]]:
         """Snapshot of all created jobs, in creation order, with their status as of now."""
         with self._lock:
@@ -398,7 +422,7 @@ class InferenceRecommenderSimulator:
                     "CreationTime": job.creation_time,
                     "NeoEligible": job.neo_eligible,
                     "NeoIneligibleReason": job.neo_reason,
-                    "InstanceTypes": _unique(plan.instance_type for plan in job.benchmarks),
+                    "InstanceTypes": _unique(plan.instance_type for plan in job.benchmarks if plan.instance_type),
                     "OutputConfig": copy.deepcopy(job.output_config),
                 }
                 for job in self._jobs.values()
@@ -458,9 +482,9 @@ class InferenceRecommenderSimulator:
                 f"Model package {package_arn} has no InferenceSpecification containers."
             )
         eligible, neo_reason = neo_eligible(containers[0], package)
-        instance_types = _instance_types(input_config, spec)
+        instance_types, serverless = _endpoint_choices(input_config, spec)
         fault_key = package.get("ModelPackageGroupName") or package["ModelPackageName"]
-        benchmarks = _plan_benchmarks(name, instance_types, eligible)
+        benchmarks = _plan_benchmarks(name, instance_types, eligible, serverless)
         refused = self._role_refusal(response, containers[0], package, benchmarks)
         unreadable = refused or _unreadable_model(account, containers[0].get("ModelDataUrl"))
         duration = (UNREADABLE_MODEL_SECONDS if unreadable else
@@ -541,7 +565,7 @@ class InferenceRecommenderSimulator:
         if status == "COMPLETED":
             recommendations = self._recommendations(job)
             result["InferenceRecommendations"] = recommendations
-            if job.job_type == "Advanced":
+            if job.input_config.get("Endpoints"):  # only jobs that benchmark existing endpoints report these
                 result["EndpointPerformances"] = _endpoint_performances(job, recommendations)
         return ActionResult(result)
 
@@ -659,15 +683,19 @@ class InferenceRecommenderSimulator:
         return job.completion_time
 
     def _recommendations(self, job: _Job) -> list[dict[str, Any]]:
-        """Successful benchmarks as InferenceRecommendations, cheapest inference first."""
+        """Successful benchmarks as InferenceRecommendations, in the order they were benchmarked.
+
+        The API returns at most 10; the simulator keeps the 10 cheapest per inference, in benchmark order.
+        """
         compilation_failed = self._outcome(job).compilation_failure is not None
         rows = [
             _recommendation(job, plan, index)
             for index, plan in enumerate(job.benchmarks)
             if not (plan.compiled and compilation_failed)
         ]
-        rows.sort(key=lambda row: row["Metrics"]["CostPerInference"])
-        return rows[:MAX_RECOMMENDATIONS]
+        kept = {id(row) for row in sorted(rows, key=lambda row: row["Metrics"]["CostPerInference"])[
+            :MAX_RECOMMENDATIONS]}
+        return [row for row in rows if id(row) in kept]
 
     def _steps(self, job: _Job, status: str) -> list[dict[str, Any]]:
         """One BENCHMARK step per planned benchmark, as far as the job has got."""
@@ -787,16 +815,24 @@ def _find_package(account: str, region: str, package_arn: str) -> dict[str, Any]
     }
 
 
-def _instance_types(input_config: Mapping[str, Any], spec: Mapping[str, Any]) -> list[str]:
-    """Instance types to benchmark: the job's, else the package's, else the defaults."""
+def _endpoint_choices(input_config: Mapping[str, Any], spec: Mapping[str, Any]
+                      ) -> tuple[list[str], list[tuple[int, int]]]:
+    """What to benchmark: the job's EndpointConfigurations (instance types and serverless configurations),
+    else the package's instance types, else the defaults."""
     endpoint_configs = input_config.get("EndpointConfigurations") or []
+    serverless: list[tuple[int, int]] = []
     if endpoint_configs:
-        if any(not config.get("InstanceType") for config in endpoint_configs):
-            raise _validation_error(
-                "The Inference Recommender simulator supports instance-based "
-                "EndpointConfigurations only (ServerlessConfig is not simulated)."
-            )
-        types = [config["InstanceType"] for config in endpoint_configs]
+        types = []
+        for config in endpoint_configs:
+            if config.get("InstanceType"):
+                types.append(config["InstanceType"])
+            elif config.get("ServerlessConfig"):
+                memory = int(config["ServerlessConfig"]["MemorySizeInMB"])
+                if memory not in SERVERLESS_MEMORY_SIZES_MB:
+                    raise _validation_error(f"MemorySizeInMB {memory} is not one of {SERVERLESS_MEMORY_SIZES_MB}.")
+                serverless.append((memory, int(config["ServerlessConfig"]["MaxConcurrency"])))
+            else:
+                raise _validation_error("Each EndpointConfigurations item needs InstanceType or ServerlessConfig.")
     else:
         types = list(spec.get("SupportedRealtimeInferenceInstanceTypes") or DEFAULT_INSTANCE_TYPES)
     unknown = [t for t in types if t not in ON_DEMAND_PRICES]
@@ -804,13 +840,14 @@ def _instance_types(input_config: Mapping[str, Any], spec: Mapping[str, Any]) ->
         raise _validation_error(
             f"The Inference Recommender simulator has no price for instance types {unknown}."
         )
-    return _unique(types)
+    return _unique(types), list(dict.fromkeys(serverless))
 
 
 def _plan_benchmarks(
-    job_name: str, instance_types: list[str], neo_ok: bool
+    job_name: str, instance_types: list[str], neo_ok: bool, serverless: Sequence[tuple[int, int]] = ()
 ) -> tuple[_BenchmarkPlan, ...]:
-    """Uncompiled benchmark per instance, plus a compiled one where Neo applies."""
+    """Uncompiled benchmark per instance, plus a compiled one where Neo applies; one per serverless configuration
+    (Neo compiles for instances, not for serverless endpoints)."""
     plans = []
     for instance_type in instance_types:
         plans.append(
@@ -820,6 +857,9 @@ def _plan_benchmarks(
             plans.append(
                 _BenchmarkPlan(instance_type, True, _short_id(job_name, instance_type, "neo"))
             )
+    for memory, concurrency in serverless:
+        plans.append(_BenchmarkPlan(None, False, _short_id(job_name, f"serverless-{memory}", "base"),
+                                    (memory, concurrency)))
     return tuple(plans)
 
 
@@ -859,6 +899,13 @@ def _unique(items: Any) -> list[str]:
 
 def _configuration(job: _Job, plan: _BenchmarkPlan) -> dict[str, Any]:
     """EndpointConfiguration and ModelConfiguration of one benchmark."""
+    endpoint: dict[str, Any] = {"EndpointName": f"sm-epc-{plan.benchmark_id}",
+                                "VariantName": f"sm-epc-variant-{plan.benchmark_id}"}
+    if plan.serverless is not None:
+        memory, concurrency = plan.serverless
+        endpoint["ServerlessConfig"] = {"MemorySizeInMB": memory, "MaxConcurrency": concurrency}
+        return {"EndpointConfiguration": endpoint, "ModelConfiguration": {}}
+    assert plan.instance_type is not None
     vcpus = instance_price(plan.instance_type).vcpus
     model_configuration: dict[str, Any] = {
         # Like IR, tune the thread pool to the instance's vCPUs.
@@ -869,23 +916,26 @@ def _configuration(job: _Job, plan: _BenchmarkPlan) -> dict[str, Any]:
     if plan.compiled:
         model_configuration["InferenceSpecificationName"] = plan.neo_name
         model_configuration["CompilationJobName"] = plan.neo_name
-    return {
-        "EndpointConfiguration": {
-            "EndpointName": f"sm-epc-{plan.benchmark_id}",
-            "VariantName": f"sm-epc-variant-{plan.benchmark_id}",
-            "InstanceType": plan.instance_type,
-            "InitialInstanceCount": INSTANCE_COUNT,
-        },
-        "ModelConfiguration": model_configuration,
-    }
+    endpoint.update(InstanceType=plan.instance_type, InitialInstanceCount=INSTANCE_COUNT)
+    return {"EndpointConfiguration": endpoint, "ModelConfiguration": model_configuration}
+
+
+#: What IR reports as NaN ("not available", RecommendationMetrics in the API reference), as the JSON protocol
+#: sends it: a string.
+NAN = "NaN"
 
 
 def _metrics(model_key: str, plan: _BenchmarkPlan) -> dict[str, Any]:
     """Deterministic RecommendationMetrics; a compiled twin is faster than its original.
 
     Seeded by the model (its package group) and instance type, so the same model gets the
-    same numbers in every job, as a real model would measure roughly the same.
+    same numbers in every job, as a real model would measure roughly the same. ``ModelSetupTime``
+    ("the time it takes to launch new compute resources for a serverless endpoint") is NaN on instance
+    rows; a serverless row has no instance whose CPU and memory IR could measure.
     """
+    if plan.serverless is not None:
+        return _serverless_metrics(model_key, *plan.serverless)
+    assert plan.instance_type is not None
     price = instance_price(plan.instance_type)
     seed = (model_key, plan.instance_type)
     speed = _FAMILY_SPEED.get(_family(plan.instance_type), 1.0)
@@ -905,7 +955,25 @@ def _metrics(model_key: str, plan: _BenchmarkPlan) -> dict[str, Any]:
         "ModelLatency": max(1, round(latency)),
         "CpuUtilization": round(50.0 + 40.0 * _unit(*seed, variant, "cpu"), 2),
         "MemoryUtilization": round(15.0 + 45.0 * _unit(*seed, variant, "memory"), 2),
-        "ModelSetupTime": 30 + int(150 * _unit(*seed, variant, "setup")),
+        "ModelSetupTime": NAN,
+    }
+
+
+def _serverless_metrics(model_key: str, memory_mb: int, concurrency: int) -> dict[str, Any]:
+    """A serverless endpoint's metrics at ``MaxConcurrency`` 1 (as IR measures them, per "Get your inference
+    recommendation job results"): throughput from latency, cost from the per-second price of its memory size."""
+    seed = (model_key, f"serverless-{memory_mb}")
+    latency = _BASE_LATENCY_MS * 1.4 * (2048 / memory_mb) ** 0.3 * (0.85 + 0.3 * _unit(*seed, "latency"))
+    max_invocations = max(1, round(60_000 / latency))
+    cost_per_hour = serverless_price_per_second(memory_mb) * 3600
+    return {
+        "CostPerHour": cost_per_hour,
+        "CostPerInference": cost_per_hour / (max_invocations * 60),
+        "MaxInvocations": max_invocations,
+        "ModelLatency": max(1, round(latency)),
+        "CpuUtilization": NAN,
+        "MemoryUtilization": NAN,
+        "ModelSetupTime": 2_000_000 + int(3_000_000 * _unit(*seed, "setup")),  # microseconds
     }
 
 
@@ -969,6 +1037,7 @@ _MISSING = object()
 _registry_lock = threading.Lock()
 _installed: list[InferenceRecommenderSimulator] = []  # install order; the last one is active
 _originals: dict[str, Any] = {}
+_serializer_originals: dict[str, Any] = {}
 
 
 def active_simulator() -> InferenceRecommenderSimulator | None:
@@ -994,12 +1063,26 @@ def _make_handler(operation: str, method_name: str) -> Callable[[SageMakerRespon
     return handler
 
 
+def _wire_nan(original: Callable[..., None]) -> Callable[..., None]:
+    """moto's serializer writes a number member with ``float()``/``int()``; AWS's JSON protocol sends a value that is
+    not a number as the string ``"NaN"`` (Smithy's awsJson1_1 "Shape serialization"), and so does this."""
+    def serialize(serializer: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+            serializer._default_serialize(serialized, value, shape, key)
+        else:
+            original(serializer, serialized, value, shape, key)
+    return serialize
+
+
 def _install(simulator: InferenceRecommenderSimulator) -> None:
     with _registry_lock:
         if not _installed:
             for operation, method_name in _OPERATIONS.items():
                 _originals[method_name] = SageMakerResponse.__dict__.get(method_name, _MISSING)
                 setattr(SageMakerResponse, method_name, _make_handler(operation, method_name))
+            for member in ("_serialize_type_float", "_serialize_type_integer"):
+                _serializer_originals[member] = getattr(ResponseSerializer, member)
+                setattr(ResponseSerializer, member, _wire_nan(_serializer_originals[member]))
         if simulator in _installed:
             _installed.remove(simulator)
         _installed.append(simulator)
@@ -1018,3 +1101,6 @@ def _uninstall(simulator: InferenceRecommenderSimulator) -> None:
             else:
                 setattr(SageMakerResponse, method_name, original)
         _originals.clear()
+        for member, original in _serializer_originals.items():
+            setattr(ResponseSerializer, member, original)
+        _serializer_originals.clear()

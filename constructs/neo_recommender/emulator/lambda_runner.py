@@ -92,6 +92,8 @@ class InProcessLambdas:
         self.iam = iam
         #: Function name -> the log group Lambda writes its logs to (its LoggingConfig).
         self.function_log_groups: dict[str, str] = {}
+        #: Functions with active X-Ray tracing: Lambda sends their traces with the function's role.
+        self.traced_functions: set[str] = set()
         self.invocations: Counter[str] = Counter()
         #: Every invocation, in order.
         self.records: list[Invocation] = []
@@ -199,7 +201,7 @@ class InProcessLambdas:
         group = self.function_log_groups.get(function.function_name, f"/aws/lambda/{function.function_name}")
         stream = f"arn:aws:logs:{function.region}:{self.iam.account}:log-group:{group}:log-stream:emulated"
         requests = [plain_request("logs:CreateLogStream", (stream,)), plain_request("logs:PutLogEvents", (stream,))]
-        if (function.tracing_config or {}).get("Mode") == "Active":
+        if function.function_name in self.traced_functions:
             requests += [plain_request("xray:PutTraceSegments", ("*",)),
                          plain_request("xray:PutTelemetryRecords", ("*",))]
         principal = role_principal(function.role, function.function_name)

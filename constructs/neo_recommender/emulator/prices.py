@@ -104,3 +104,15 @@ def hourly_price(instance_type: str) -> float:
         KeyError: if the instance type is not in the simulator's price table.
     """
     return instance_price(instance_type).hourly_usd
+
+
+#: Memory sizes a serverless endpoint may have (ProductionVariantServerlessConfig.MemorySizeInMB in the API reference).
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+#: Serverless Inference's compute price in us-east-1, USD per second of a 1 GB (1024 MB) endpoint, scaling with
+#: memory (SageMaker pricing page, "Serverless Inference"); as approximate as the instance prices above.
+_SERVERLESS_USD_PER_GB_SECOND = 0.00002
+
+
+def serverless_price_per_second(memory_mb: int) -> float:
+    """USD per second of compute of a serverless endpoint with ``memory_mb`` of memory."""
+    return _SERVERLESS_USD_PER_GB_SECOND * memory_mb / 1024

@@ -88,6 +88,9 @@ class ServiceWiring:
         self.iam = iam
         #: Events EventBridge could neither deliver nor dead-letter (dropped, as EventBridge drops them).
         self.dropped_events: list[dict[str, Any]] = []
+        #: While set, scheduled rules do not fire (a deployment in progress: CloudFormation creates a schedule's
+        #: target permission in the same deployment, which the emulator completes only after moto's part).
+        self.schedules_paused = threading.Event()
         self.delivered_events: list[dict[str, Any]] = []
         self.status_changes: list[dict[str, Any]] = []
         #: Function name -> URL of its dead-letter queue (moto's Lambda does not keep DeadLetterConfig).
@@ -250,8 +253,8 @@ class ServiceWiring:
                     self._dead_letter(dead_letter_queue, event, f"Invoke failed: {decision.reason}", rule_arn)
                     return
             invocation = threading.Thread(target=self._invoke_async, args=(target["Arn"], event), daemon=True)
+            invocation.start()  # before it is listed: a waiter joins only started threads
             self._async_invocations.append(invocation)
-            invocation.start()
             return
         if self.fail_deliveries > 0:
             self.fail_deliveries -= 1
@@ -297,6 +300,17 @@ class ServiceWiring:
         for invocation in list(self._async_invocations):
             invocation.join(max(0.0, deadline - time.monotonic()))
 
+    def wait_until_quiet(self, quiet_seconds: float = 0.2, timeout_seconds: float = 30.0) -> None:
+        """Block until asynchronous invocations have all returned and no new one started for ``quiet_seconds``
+        (an execution's status-change event is delivered shortly after it ends)."""
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            started = len(self._async_invocations)
+            self.wait_for_async_invocations(max(0.0, deadline - time.monotonic()))
+            time.sleep(quiet_seconds)
+            if len(self._async_invocations) == started:
+                return
+
     def publish_status_change(self, execution: Any) -> None:
         """Put Step Functions' "Execution Status Change" event of an ended execution on the default bus."""
         arn = parse_arn(execution.exec_arn)
@@ -317,6 +331,10 @@ class ServiceWiring:
         interval after it was seen enabled; a disabled rule starts afresh when enabled again."""
         next_fire: dict[str, datetime] = {}
         while not self._stop_schedules.is_set():
+            if self.schedules_paused.is_set():
+                next_fire.clear()
+                self._stop_schedules.wait(0.005)
+                continue
             now = self.clock.now()
             enabled = _enabled_schedules()
             for arn in set(next_fire) - set(enabled):
@@ -352,9 +370,7 @@ class ServiceWiring:
             error = response["Payload"].read().decode("utf-8", "replace")[:1000]
         queue_url = self.function_dead_letter_queues.get(function_name)
         if queue_url and self.iam is not None:
-            from moto.awslambda.models import lambda_backends
-
-            role = lambda_backends[arn.account][arn.region].get_function(function_name).role
+            role = lambda_client.get_function(FunctionName=function_arn)["Configuration"]["Role"]
             queue_arn = f"arn:aws:sqs:{arn.region}:{arn.account}:{queue_url.rsplit('/', 1)[-1]}"
             if not deliveries.lambda_may_dead_letter(self.iam, role, function_name, queue_arn).allowed:
                 self.dropped_events.append(json.loads(payload))
