@@ -34,7 +34,7 @@ demo: install
 	$(PY) -m neo_recommender demo
 
 test: install $(CHECKOV)
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q
 
 synth: install
 	$(CDK) synth --quiet

@@ -205,6 +205,7 @@ CONFIGURED_CONTEXT = {
     "neo-recommender:jobType": "Advanced",
     "neo-recommender:instanceTypes": "ml.c5.xlarge,ml.c5.2xlarge",  # as `cdk deploy -c` passes a list
     "neo-recommender:jobDurationSeconds": 3600,
+    "neo-recommender:jobDeadlineMinutes": 70,  # past the 1-hour job duration, and a short wait for a stuck job
     "neo-recommender:trafficPattern": json.dumps({"TrafficType": "PHASES", "Phases": [
         {"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}),
     "neo-recommender:stoppingConditions": {"MaxInvocations": 300},

@@ -14,6 +14,7 @@ identity-based statement allowing some request.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -29,6 +30,10 @@ from neo_recommender.emulator.deploy import DeploymentFailed
 from neo_recommender.emulator.iam_enforcement import Denial
 
 from .conftest import DeployedPipeline
+
+#: Actions only Lambda's own deliveries use (a function's logs and traces).
+DELIVERY_ONLY = frozenset({"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
+                           "xray:PutTelemetryRecords"})
 
 #: A scenario submits one model (its name given) and returns once its run and everything it set off has ended.
 Scenario = Callable[[DeployedPipeline, str], None]
@@ -139,11 +144,22 @@ class MutationSuite:
         assert not self.pipeline.aws.iam.denials, [d.message for d in self.pipeline.aws.iam.denials]
 
     def report(self) -> MutationReport:
-        """Mutate every statement; the verdict of each."""
-        report = MutationReport()
+        """Mutate every statement; the verdict of each.
+
+        Statements that only let Lambda deliver a function's logs and traces are removed together, one scenario
+        run for all of them: AWS drops those deliveries without failing anything, so each statement's own refusals
+        still show in that run. Every other statement is removed alone.
+        """
+        verdicts: dict[tuple[str, int], Verdict] = {}
+        silent = [s for s in self.statements if set(s.actions) <= DELIVERY_ONLY]
+        scenario = next((name for name, sets in self.baseline.items()
+                         if all(needed(s, sets, self.policies) for s in silent)), None)
+        if silent and scenario is not None:
+            verdicts.update({v.statement.key: v for v in self._mutant(silent, scenario)})
         for statement in self.statements:
-            report.verdicts.append(self._verdict(statement))
-        return report
+            if statement.key not in verdicts:
+                verdicts[statement.key] = self._verdict(statement)
+        return MutationReport([verdicts[s.key] for s in self.statements])
 
     # ------------------------------------------------------------------ mutants
 
@@ -155,7 +171,14 @@ class MutationSuite:
                          if needed(statement, sets, self.policies)), None)
         if scenario is None:
             return Verdict(statement, "explained" if reason else "survived", evidence=reason or "no scenario needs it")
-        with self._without(statement):
+        (verdict,) = self._mutant([statement], scenario)
+        return verdict
+
+    def _mutant(self, statements: list[Statement], scenario: str) -> list[Verdict]:
+        """Run ``scenario`` without ``statements``; each one's verdict from the requests refused meanwhile."""
+        with contextlib.ExitStack() as removed:
+            for statement in statements:
+                removed.enter_context(self._without(statement))
             denials_before = len(self.pipeline.aws.iam.denials)
             self.pipeline.run_timeout = 15.0  # a mutant may keep the run from starting at all
             try:
@@ -164,13 +187,17 @@ class MutationSuite:
                 pass  # the scenario's own expectations may fail; what counts is what the emulator refused
             finally:
                 self.pipeline.run_timeout = 60.0
-            refused = [d for d in self.pipeline.aws.iam.denials[denials_before:] if self._refused_by(d, statement)]
+            denials = self.pipeline.aws.iam.denials[denials_before:]
             del self.pipeline.aws.iam.denials[denials_before:]
-        if not refused:
-            return Verdict(statement, "survived", scenario, "removed, the scenario still ran through")
-        delivered = [d for d in refused if d.delivered]
-        return Verdict(statement, "killed" if delivered else "killed silently", scenario,
-                       (delivered or refused)[0].message)
+        verdicts = []
+        for statement in statements:
+            refused = [d for d in denials if self._refused_by(d, statement)]
+            delivered = [d for d in refused if d.delivered]
+            verdicts.append(
+                Verdict(statement, "killed" if delivered else "killed silently", scenario,
+                        (delivered or refused)[0].message) if refused
+                else Verdict(statement, "survived", scenario, "removed, the scenario still ran through"))
+        return verdicts
 
     def _refused_by(self, denial: Denial, statement: Statement) -> bool:
         roles = [self.pipeline.deployed.physical_ids[role] for role in statement.roles]
