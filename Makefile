@@ -8,7 +8,7 @@ CHECKOV := .venv-checkov/bin/checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := $(CURDIR)/constructs:$(CURDIR)/lambdas
 
-.PHONY: install demo test synth lint bench clean validate instance-types
+.PHONY: install demo test synth lint bench clean validate instance-types integ integ-snapshot
 
 install: $(VENV)/.installed $(CDK)
 
@@ -52,6 +52,22 @@ instance-types: install
 	doc = {'source': 'botocore %s, sagemaker service model, shape ProductionVariantInstanceType' % botocore.__version__, \
 	       'instance_types': sorted(m.shape_for('ProductionVariantInstanceType').enum)}; \
 	open('lambdas/neo_runtime/realtime_instance_types.json', 'w').write(json.dumps(doc, indent=0) + '\n')"
+
+# The real-account integration test (tests/integ/integ_pipeline.py): deploys the pipeline and the integ-tests
+# assertions into the account of AWS_PROFILE, whose assertions submit the sample model and wait (up to 2 hours) for a
+# COMPLETED run; then destroys both stacks, whatever the outcome. Bills a real Inference Recommender job (README).
+# The pinned CLI deploys it: the pinned integ-runner cannot read this cloud assembly's schema yet (tests/integ).
+INTEG_APP := $(CURDIR)/$(PY) tests/integ/integ_pipeline.py
+integ: install
+	@test -n "$$AWS_PROFILE" || (echo "make integ deploys into a real account: set AWS_PROFILE (and AWS_REGION)" && exit 2)
+	$(CDK) deploy --app "$(INTEG_APP)" --all --require-approval never --output cdk.out.integ; \
+	status=$$?; \
+	$(CDK) destroy --app "$(INTEG_APP)" --all --force --output cdk.out.integ; \
+	exit $$status
+
+# Refresh the integration test's snapshot after changing it (make test compares against it).
+integ-snapshot: install
+	$(PY) tests/integ/snapshot.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
@@ -97,8 +97,10 @@ def alarm_topic(scope: Construct, encryption_key: kms.IKey | None) -> sns.Topic:
     Not the AWS managed key ``alias/aws/sns``: its key policy cannot be changed, so CloudWatch could never use it
     (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
     """
+    # The key guards alarm messages in flight only, so it goes with the stack (after KMS's 7-day waiting period).
     key = encryption_key or kms.Key(scope, "AlarmTopicKey", enable_key_rotation=True,
-                                    description="neo-recommender: encrypts the alarm topic (CloudWatch may use it)")
+                                    description="neo-recommender: encrypts the alarm topic (CloudWatch may use it)",
+                                    removal_policy=RemovalPolicy.DESTROY, pending_window=Duration.days(7))
     return sns.Topic(scope, "AlarmTopic", display_name="neo-recommender alarms", master_key=key, enforce_ssl=True)
 
 

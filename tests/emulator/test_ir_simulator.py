@@ -811,3 +811,30 @@ def test_a_volume_key_needs_create_grant_for_aws_resources(
                                             InputConfig={"ModelPackageVersionArn": package, "VolumeKmsKeyId": key})
     sim.clock.sleep(JOB_SECONDS)
     assert "kms:CreateGrant" in describe(sm, "no-grant")["FailureReason"]
+
+
+def test_in_a_vpc_the_role_must_manage_the_endpoints_network_interfaces(
+    sm: Any, sim: InferenceRecommenderSimulator, enforced: Any
+) -> None:
+    # The mutation suite's stacks have no VPC (a construct prop only), so the IR role's EC2 statements are shown
+    # needed here: without ec2:CreateNetworkInterface on the given subnets, the job fails.
+    vpc = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0aaa", "subnet-0bbb"]}
+    no_interfaces = _ir_role(enforced, "NoEni", [{"Effect": "Allow", "NotAction": "ec2:CreateNetworkInterface",
+                                                  "Resource": "*"}])
+    package = register_package(sm, instance_types=["ml.c5.xlarge"])
+    sm.create_inference_recommendations_job(JobName="no-eni", JobType="Default", RoleArn=no_interfaces,
+                                            InputConfig={"ModelPackageVersionArn": package, "VpcConfig": vpc})
+    sim.clock.sleep(JOB_SECONDS)
+    reason = describe(sm, "no-eni")["FailureReason"]
+    assert "ec2:CreateNetworkInterface" in reason and "network-interface/*" in reason
+    scoped = _ir_role(enforced, "ScopedEni", [
+        {"Effect": "Allow", "NotAction": "ec2:CreateNetworkInterface", "Resource": "*"},
+        {"Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": [
+            "arn:aws:ec2:us-east-1:123456789012:network-interface/*",
+            "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0aaa",
+            "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0bbb",
+            "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"]}])
+    sm.create_inference_recommendations_job(JobName="scoped-eni", JobType="Default", RoleArn=scoped,
+                                            InputConfig={"ModelPackageVersionArn": package, "VpcConfig": vpc})
+    sim.clock.sleep(JOB_SECONDS)
+    assert describe(sm, "scoped-eni")["Status"] == "COMPLETED"

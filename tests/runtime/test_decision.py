@@ -137,6 +137,20 @@ def test_rank_command_reads_a_boto3_response_dumped_as_json(tmp_path: Path,
     assert "Neo compilation cuts cost per inference by 38% on ml.c5.xlarge" in out
 
 
+def test_rank_command_reads_irs_nan_metrics_as_the_cli_prints_them(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # `aws sagemaker describe-inference-recommendations-job` prints what botocore parsed: the JSON protocol's "NaN"
+    # string for a metric IR could not measure. Reading it raised "must be a number, not 'NaN'".
+    rows = [ir_item("ml.c5.xlarge", 8e-7, 52, 4160), ir_item("ml.c5.xlarge", 5e-7, 43, 6592, compiled=True)]
+    rows[0]["Metrics"].update(CpuUtilization="NaN", MemoryUtilization="NaN", ModelSetupTime="NaN")
+    path = tmp_path / "describe.json"
+    path.write_text(json.dumps({"JobName": "j", "Status": "COMPLETED", "InferenceRecommendations": rows}))
+    assert main(["rank", str(path), "--format", "json"]) == 0
+    ranked = json.loads(capsys.readouterr().out)
+    assert [row["InferenceSpecificationName"] for row in ranked] == ["neo-ml.c5.xlarge", None]
+    assert "NaN" not in json.dumps(ranked)
+
+
 @pytest.mark.parametrize(("content", "args"), [
     ("not json", []), ('{"JobName": "j"}', []), ("{}", ["--max-latency-ms", "-1"]),
     ("{}", ["--max-latency-ms", "nan"]), ("{}", ["--min-invocations", "inf"]),
