@@ -121,8 +121,10 @@ def _stopped_by_hand(pipeline: DeployedPipeline, model: str) -> Callable[[], boo
             return
         passes_over_the_job.append(1)
         if len(passes_over_the_job) >= 2:
-            (arn,) = [e["executionArn"] for e in pipeline.stepfunctions.list_executions(
-                stateMachineArn=pipeline.outputs["StateMachineArn"], statusFilter="RUNNING")["executions"]]
+            running = pipeline.stepfunctions.list_executions(
+                stateMachineArn=pipeline.outputs["StateMachineArn"], statusFilter="RUNNING")["executions"]
+            (arn,) = [e["executionArn"] for e in running  # this run's, not another scenario's straggler
+                      if model in pipeline.stepfunctions.describe_execution(executionArn=e["executionArn"])["input"]]
             threading.Thread(target=pipeline.stepfunctions.stop_execution,
                              kwargs={"executionArn": arn, "cause": "stopped by an operator"}).start()
             stopped.append(arn)

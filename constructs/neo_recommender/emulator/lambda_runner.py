@@ -32,7 +32,7 @@ import traceback
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, MutableMapping, ValuesView
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -327,14 +327,33 @@ class _InvocationEnvironment(MutableMapping[str, str]):
             del self.process_environment[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(dict.fromkeys([*list(self.process_environment), *self.overlay()])))
+        return iter(self._snapshot())
+
+    def _snapshot(self) -> dict[str, str]:
+        """The variables this thread sees, read once: another thread (pytest, between tests) may remove
+        a process variable meanwhile, and iterating ``items()`` must not then raise ``KeyError``."""
+        values: dict[str, str] = {}
+        for key in list(self.process_environment):
+            value = self.process_environment.get(key)
+            if value is not None:
+                values[key] = value
+        return {**values, **self.overlay()}
+
+    def items(self) -> ItemsView[str, str]:  # type: ignore[override]
+        return self._snapshot().items()
+
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        return self._snapshot().keys()
+
+    def values(self) -> ValuesView[str]:  # type: ignore[override]
+        return self._snapshot().values()
 
     def __len__(self) -> int:
         return len(set(self.process_environment) | set(self.overlay()))
 
     def copy(self) -> dict[str, str]:
         """What ``os.environ.copy()`` returns: a plain dict."""
-        return dict(self)
+        return self._snapshot()
 
 
 @contextmanager
