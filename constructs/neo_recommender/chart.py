@@ -27,7 +27,8 @@ def write_chart(decision: Decision, output: Path, title: str) -> Path:
 
     Compiled and uncompiled recommendations get different markers and colours, each compiled one
     is joined to its uncompiled twin, the Pareto frontier is drawn as a step line, the
-    recommended point is ringed, and every point is labelled with its instance type.
+    recommended point is ringed, every point is labelled with its instance type (or serverless
+    configuration), and an existing endpoint IR benchmarked is a vertical line at its latency.
     """
     if output.suffix.lower() not in CHART_SUFFIXES:
         raise ChartUnavailable(f"{output.name}: the chart is written as .png or .svg")
@@ -90,10 +91,14 @@ def _draw(axes: Any, decision: Decision, points: list[Any]) -> None:
         best = decision.recommended
         axes.scatter([best.model_latency], [best.cost_per_inference], s=320, facecolors="none",
                      edgecolors="crimson", linewidths=2, label="recommended", zorder=4)
+    for baseline in decision.baselines[:5]:  # an existing endpoint has a latency but no cost: a vertical line
+        if baseline.model_latency is not None:
+            axes.axvline(baseline.model_latency, color="slategrey", linestyle="-.", linewidth=1,
+                         label=f"{baseline.label}: {baseline.model_latency} ms")
     if decision.constraints.max_latency_ms is not None:
         axes.axvline(decision.constraints.max_latency_ms, color="crimson", linestyle="--", linewidth=1,
                      label=f"MaxModelLatencyMs {decision.constraints.max_latency_ms:g}")
     for rec in points[:60]:  # labels beyond the cheapest 60 would only overlap
-        count = f" x{rec.initial_instance_count}" if rec.initial_instance_count != 1 else ""
-        axes.annotate(rec.instance_type + count, (rec.model_latency, rec.cost_per_inference),
+        count = f" x{rec.initial_instance_count}" if rec.initial_instance_count not in (None, 1) else ""
+        axes.annotate(rec.deployment + count, (rec.model_latency, rec.cost_per_inference),
                       textcoords="offset points", xytext=(5, 4), fontsize=7)

@@ -1,7 +1,8 @@
 """The ``neo-recommender`` command line.
 
-Exit codes: 0 success (``validate``: valid, warnings allowed), 1 ``validate`` found errors or
-``results`` found no run, 2 usage errors (bad arguments, unreadable files, AWS errors).
+Exit codes: 0 success (``validate``: valid, warnings allowed), 1 ``validate`` found errors,
+``results`` found no run, or ``rank``/``chart`` were given a job that did not complete (or has
+nothing to plot), 2 usage errors (bad arguments, unreadable files, AWS errors).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-EXIT_NOT_FOUND = 1
+EXIT_NOT_FOUND = EXIT_NOT_COMPLETED = 1
 DEFAULT_STACK = "NeoRecommenderStack"
 #: Columns of ``results --model`` and ``results --status`` (one row per run).
 RUN_COLUMNS = ("RunId", "Status", "ModelName", "CreatedAt", "UpdatedAt", "Recommended", "CostPerInference",
@@ -25,6 +26,10 @@ RUN_COLUMNS = ("RunId", "Status", "ModelName", "CreatedAt", "UpdatedAt", "Recomm
 
 class UsageError(Exception):
     """A problem with the command's input; the message says what to do."""
+
+
+class JobNotCompleted(Exception):
+    """The describe output is of a FAILED, STOPPED or unfinished job (or has nothing to chart): exit 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("results", "chart"):
         try:
             return _results(args) if args.command == "results" else _chart(args)
-        except UsageError as error:
+        except (UsageError, JobNotCompleted) as error:
             print(f"neo-recommender {args.command}: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return EXIT_USAGE if isinstance(error, UsageError) else EXIT_NOT_COMPLETED
     return _init(args)
 
 
@@ -145,37 +150,46 @@ def _constraints(args: argparse.Namespace) -> Any:
     return Constraints(args.max_latency_ms, args.min_invocations, tuple(args.instance_types))
 
 
-def _describe_decision(path: Path, constraints: Any) -> Any:
-    """The decision over a describe-inference-recommendations-job document; ``UsageError`` if unreadable."""
+def _describe_decision(path: Path, constraints: Any) -> tuple[Any, list[str]]:
+    """The decision over a describe-inference-recommendations-job document, and the notes on reading it.
+
+    ``UsageError`` if the file is unreadable; ``JobNotCompleted`` for a job that did not complete.
+    """
     from neo_runtime.decision import decide  # noqa: PLC0415
-    from neo_runtime.ranking import Recommendation  # noqa: PLC0415
+    from neo_runtime.ir_results import MalformedResults, read_job  # noqa: PLC0415
 
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UsageError(f"cannot read {path}: {error}") from None
-    items = document.get("InferenceRecommendations") if isinstance(document, dict) else document
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise UsageError(f"{path} has no InferenceRecommendations list "
-                         "(give the output of describe-inference-recommendations-job)")
-    recommendations = []
-    for index, item in enumerate(items):
-        try:
-            recommendations.append(Recommendation.from_ir(item))
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise UsageError(f"{path}: InferenceRecommendations[{index}] is malformed ({error!r})") from None
-    return decide(recommendations, constraints)
+    try:
+        job = read_job(document)
+    except MalformedResults as error:
+        raise UsageError(f"{path}: {error}") from None
+    unfinished = job.unfinished()
+    if unfinished:
+        raise JobNotCompleted(f"{unfinished}; nothing to rank until it is COMPLETED")
+    return decide(job.recommendations, constraints, job.baselines), job.notes
 
 
 def _rank(args: argparse.Namespace) -> int:
     from neo_runtime.formats import decision_rows, render  # noqa: PLC0415
 
     try:
-        decision = _describe_decision(args.describe, _constraints(args))
+        decision, reading_notes = _describe_decision(args.describe, _constraints(args))
     except UsageError as error:
         print(f"neo-recommender rank: {error}", file=sys.stderr)
         return EXIT_USAGE
-    notes = decision.explanation() + [c.summary() for c in decision.comparisons]
+    except JobNotCompleted as error:
+        print(f"neo-recommender rank: {error}", file=sys.stderr)
+        return EXIT_NOT_COMPLETED
+    notes = (decision.explanation() + [c.summary() for c in decision.comparisons]
+             + [baseline.describe() for baseline in decision.baselines])
+    if args.format in ("json", "csv"):  # stdout stays machine-readable
+        for note in reading_notes:
+            print(f"neo-recommender rank: note: {note}", file=sys.stderr)
+    else:
+        notes += reading_notes
     print(render(decision_rows(decision), args.format, notes))
     return EXIT_OK
 
@@ -259,7 +273,9 @@ def _chart(args: argparse.Namespace) -> int:
         raise UsageError("a stored run is charted with its own constraints; the constraint flags apply to a "
                          "describe file")
     if args.describe is not None:
-        decision = _describe_decision(args.describe, _constraints(args))
+        decision, reading_notes = _describe_decision(args.describe, _constraints(args))
+        for note in reading_notes:
+            print(f"neo-recommender chart: note: {note}", file=sys.stderr)
         title = args.title or f"{args.describe.stem}: cost per inference vs model latency"
     else:
         from neo_recommender import results  # noqa: PLC0415
@@ -270,15 +286,21 @@ def _chart(args: argparse.Namespace) -> int:
             if summary is None:
                 print(f"neo-recommender chart: no run {args.run} in table {table}", file=sys.stderr)
                 return EXIT_NOT_FOUND
+            if summary.get("status") != "COMPLETED":
+                why = (summary.get("error") or {}).get("message")
+                raise JobNotCompleted(f"run {args.run} is {summary.get('status')}" + (f": {why}" if why else ""))
             decision = results.run_decision(summary, results.ranked_recommendations(dynamodb, table, args.run))
         title = args.title or f"{summary.get('model_name')}: cost per inference vs model latency"
+    plotted = sum(1 for rec in decision.ranked if rec.cost_per_inference is not None and rec.model_latency is not None)
+    if not plotted:
+        raise JobNotCompleted(f"nothing to plot: none of the {len(decision.ranked)} recommendation(s) reports both "
+                              "CostPerInference and ModelLatency; no chart written")
     try:
         written = write_chart(decision, args.output, title)
     except ChartUnavailable as error:
         raise UsageError(str(error)) from None
     except OSError as error:
         raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
-    plotted = sum(1 for rec in decision.ranked if rec.cost_per_inference is not None and rec.model_latency is not None)
     missing = f"; {len(decision.ranked) - plotted} without cost or latency not plotted" if plotted < len(
         decision.ranked) else ""
     print(f"Wrote {written} ({written.stat().st_size} bytes, {plotted} of {len(decision.ranked)} "

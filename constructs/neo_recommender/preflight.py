@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from neo_runtime.archive_checks import MODEL, PAYLOAD
+from neo_runtime.errors import WARNING, Finding
 from neo_runtime.validation import (
     ArchiveInput,
     ValidationReport,
@@ -45,6 +46,11 @@ def validate_files(manifest_path: Path, *, model: Path | None = None, payload: P
             paths[field_name] = candidate if candidate.is_file() else None
             if paths[field_name] is None:
                 report.inspected[field_name] = f"not checked: no file at {candidate} (give --{_flag(field_name)})"
+                if field_name in document:  # named on purpose, and missing: the upload would be incomplete
+                    report.findings.append(Finding(
+                        field_name, f"names {named}, which is not at {candidate}",
+                        f"Upload {named} next to recommend.json (before it), or check with --{_flag(field_name)}.",
+                        WARNING))
     with ExitStack() as files:
         inputs = {name: ArchiveInput(files.enter_context(path.open("rb")),
                                      model_limits() if name == MODEL else payload_limits(),

@@ -27,8 +27,10 @@ EVENTS_OUTSIDE_LOOPS = 60
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 #: Room for the model name (48) and run suffix (13) in SageMaker's 63/64-character names.
 MAX_NAME_PREFIX = 20
-# SageMaker names allow single hyphens only (the pipeline collapses "--" in names it derives).
-_NAME_PREFIX_PATTERN = re.compile(r"^[a-zA-Z0-9](-?[a-zA-Z0-9])*-?$")
+# SageMaker names allow single hyphens only (the pipeline collapses "--" in names it derives). Lower case only:
+# SageMaker lower-cases the job name in an Inference Recommender job's ARN, and IAM matches ARNs case-sensitively,
+# so a policy scoped to "NR-*" would never match the jobs it is meant for.
+_NAME_PREFIX_PATTERN = re.compile(r"^[a-z0-9](-?[a-z0-9])*-?$")
 
 
 @dataclass(frozen=True)
@@ -140,9 +142,9 @@ def _naming_problems(props: PipelineProps) -> list[str]:
     problems = []
     name_prefix = props.name_prefix
     if not _NAME_PREFIX_PATTERN.match(name_prefix) or len(name_prefix) > MAX_NAME_PREFIX:
-        problems.append(f"name_prefix {name_prefix!r} must be 1-{MAX_NAME_PREFIX} letters, digits and single hyphens, "
-                        "starting with a letter or digit (it begins SageMaker model package group and job names), "
-                        "e.g. 'nr-'")
+        problems.append(f"name_prefix {name_prefix!r} must be 1-{MAX_NAME_PREFIX} lower-case letters, digits and "
+                        "single hyphens, starting with a letter or digit (it begins SageMaker model package group and "
+                        "job names, and SageMaker lower-cases job ARNs, which the IAM scoping must match), e.g. 'nr-'")
     if props.model_approval_status not in APPROVAL_STATUSES:
         problems.append(f"model_approval_status {props.model_approval_status!r} must be one of "
                         + ", ".join(APPROVAL_STATUSES))

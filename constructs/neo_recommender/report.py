@@ -8,7 +8,8 @@ from neo_runtime.decision import Decision
 from neo_runtime.formats import decision_rows, markdown_table
 from neo_runtime.ranking import CompiledComparison, Recommendation
 
-_RANKED_COLUMNS = ("Rank", "InstanceType", "InitialInstanceCount", "InferenceSpecificationName", "CostPerHour",
+_RANKED_COLUMNS = ("Rank", "InstanceType", "InitialInstanceCount", "InferenceSpecificationName",
+                   "CompilationJobName", "CostPerHour",
                    "CostPerInference", "MaxInvocations", "ModelLatency", "ParetoOptimal", "MeetsConstraints")
 
 
@@ -70,7 +71,7 @@ def _comparison_section(summary: dict[str, Any], decision: Decision) -> list[str
 
 def _comparison_row(pair: CompiledComparison) -> str:
     before, after = pair.uncompiled, pair.compiled
-    return (f"| {pair.instance_type} | {pair.initial_instance_count} | "
+    return (f"| {pair.instance_type} | {pair.initial_instance_count or ''} | "
             f"{_cost(before.cost_per_inference)} → {_cost(after.cost_per_inference)} | "
             f"{_percent(pair.cost_change_percent)} | {before.model_latency} → {after.model_latency} | "
             f"{_percent(pair.latency_change_percent)} | {before.max_invocations} → {after.max_invocations} | "
@@ -113,8 +114,7 @@ def _findings_section(summary: dict[str, Any]) -> list[str]:
 
 
 def _describe(rec: Recommendation) -> str:
-    variant = f"Neo-compiled ({rec.inference_specification_name})" if rec.compiled else "uncompiled"
-    return (f"{rec.instance_type} x{rec.initial_instance_count}, {variant}: {_cost(rec.cost_per_inference)} USD "
+    return (f"{rec.label}, {rec.variant}: {_cost(rec.cost_per_inference)} USD "
             f"per inference, {rec.model_latency} ms, {rec.max_invocations} invocations/min, "
             f"{rec.cost_per_hour} USD/hour")
 

@@ -12,6 +12,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from neo_runtime.decision import Constraints, Decision, decide
+from neo_runtime.ir_results import Baseline
 from neo_runtime.ranking import Recommendation
 
 #: Run statuses, in the order a run goes through them (a run ends COMPLETED or FAILED).
@@ -72,7 +73,14 @@ def run_decision(summary: dict[str, Any], rows: list[dict[str, Any]]) -> Decisio
         float(stored["MaxModelLatencyMs"]) if "MaxModelLatencyMs" in stored else None,
         float(stored["MinInvocationsPerMinute"]) if "MinInvocationsPerMinute" in stored else None,
         tuple(stored.get("AllowedInstanceTypes") or ()))
-    return decide([Recommendation.from_row(row) for row in rows], constraints)
+    baselines = [Baseline(str(item.get("endpoint_name") or ""), _integer(item.get("max_invocations")),
+                          _integer(item.get("model_latency")))
+                 for item in summary.get("endpoint_performances") or []]
+    return decide([Recommendation.from_row(row) for row in rows], constraints, baselines)
+
+
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def run_notes(summary: dict[str, Any], decision: Decision) -> list[str]:

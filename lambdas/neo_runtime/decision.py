@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neo_runtime.ranking import CompiledComparison, Recommendation, compare_compiled, rank
+
+if TYPE_CHECKING:
+    from neo_runtime.ir_results import Baseline
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Constraints:
             elif rec.max_invocations < self.min_invocations_per_minute:
                 broken.append(f"MaxInvocations {rec.max_invocations}/min < {limit}/min")
         if self.allowed_instance_types and rec.instance_type not in self.allowed_instance_types:
-            broken.append(f"{rec.instance_type} is not in AllowedInstanceTypes")
+            broken.append(f"{rec.deployment} is not in AllowedInstanceTypes")
         return broken
 
     @classmethod
@@ -68,6 +71,8 @@ class Decision:
     pareto: list[Recommendation] = field(default_factory=list)
     excluded: list[tuple[Recommendation, list[str]]] = field(default_factory=list)
     comparisons: list[CompiledComparison] = field(default_factory=list)
+    #: Existing endpoints IR benchmarked (``EndpointPerformances``), shown beside the ranked rows.
+    baselines: list[Baseline] = field(default_factory=list)
 
     def is_pareto(self, rec: Recommendation) -> bool:
         """Whether no other recommendation is both cheaper per inference and faster."""
@@ -91,11 +96,9 @@ class Decision:
         """Sentences for people: what is recommended, and why others were not (at most ``limit`` exclusions)."""
         lines = []
         if self.recommended is not None:
-            variant = (f"Neo-compiled {self.recommended.inference_specification_name}"
-                       if self.recommended.compiled else "uncompiled")
             met = " that meets every constraint" if self.constraints.any else ""
-            lines.append(f"Recommended: {self.recommended.instance_type} x{self.recommended.initial_instance_count} "
-                         f"({variant}), the cheapest per inference{met}")
+            lines.append(f"Recommended: {self.recommended.label} ({self.recommended.variant}), "
+                         f"the cheapest per inference{met}")
             position = self.rank_of(self.recommended)
             shown = [(rec, reasons) for rec, reasons in self.excluded if self.rank_of(rec) < position]
             prefix = "Cheaper but excluded: "
@@ -107,7 +110,7 @@ class Decision:
         else:
             return ["Inference Recommender returned no recommendations."]
         for rec, reasons in shown[:limit]:
-            lines.append(f"{prefix}{rec.instance_type} ({'compiled' if rec.compiled else 'uncompiled'}): "
+            lines.append(f"{prefix}{rec.deployment} ({'compiled' if rec.compiled else 'uncompiled'}): "
                          f"{'; '.join(reasons)}")
         if len(shown) > limit:
             lines.append(f"{prefix}... and {len(shown) - limit} more")
@@ -136,7 +139,8 @@ def pareto_frontier(recommendations: Iterable[Recommendation]) -> list[Recommend
     return frontier
 
 
-def decide(recommendations: Iterable[Recommendation], constraints: Constraints | None = None) -> Decision:
+def decide(recommendations: Iterable[Recommendation], constraints: Constraints | None = None,
+           baselines: Iterable[Baseline] = ()) -> Decision:
     """Rank, apply the constraints, and pick the cheapest recommendation that meets them."""
     constraints = constraints or Constraints()
     ranked = rank(recommendations)
@@ -151,6 +155,7 @@ def decide(recommendations: Iterable[Recommendation], constraints: Constraints |
         pareto=pareto_frontier(ranked),
         excluded=excluded,
         comparisons=compare_compiled(ranked),
+        baselines=list(baselines),
     )
 
 

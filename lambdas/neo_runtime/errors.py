@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 ERROR = "error"
 WARNING = "warning"
+#: Something the pipeline read differently from how it was written, and how (no action needed).
+NOTE = "note"
 FIELD_LIMIT = 200
 MESSAGE_LIMIT = 600
 
@@ -23,7 +25,8 @@ def _cap(text: str, limit: int) -> str:
 class Finding:
     """One problem with a submission: the field or file it concerns, what is wrong, what to do.
 
-    ``severity`` is ``error`` (no job can run) or ``warning`` (the job runs); ``neo`` marks the
+    ``severity`` is ``error`` (no job can run), ``warning`` (the job runs) or ``note`` (a value was
+    normalised, e.g. a single-quoted DataInputConfig registered as JSON); ``neo`` marks the
     findings that keep Inference Recommender from adding Neo-compiled recommendations.
     """
 

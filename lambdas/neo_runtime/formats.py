@@ -14,15 +14,15 @@ from neo_runtime.ranking import TABLE_COLUMNS, format_cell, format_rows
 
 FORMATS = ("table", "markdown", "csv", "json")
 #: Columns added to the table's own in the machine-readable formats.
-EXTRA_COLUMNS = ("Rank", "Compiled", "ParetoOptimal", "MeetsConstraints", "Recommended", "CpuUtilization",
-                 "MemoryUtilization", "ModelSetupTime")
+EXTRA_COLUMNS = ("Rank", "Compiled", "ParetoOptimal", "MeetsConstraints", "Recommended", "Baseline",
+                 "CpuUtilization", "MemoryUtilization", "ModelSetupTime")
 
 
 def decision_rows(decision: Decision) -> list[dict[str, Any]]:
     """One row per recommendation in rank order: the table's columns, rank, verdicts and IR's utilisation metrics.
 
     ``CpuUtilization``, ``MemoryUtilization`` and ``ModelSetupTime`` are as IR reports them (None when
-    IR did not, or reported NaN).
+    IR did not, or reported NaN). Existing endpoints IR benchmarked follow, unranked, with ``Baseline`` true.
     """
     rows = []
     for position, rec in enumerate(decision.ranked, start=1):
@@ -30,9 +30,9 @@ def decision_rows(decision: Decision) -> list[dict[str, Any]]:
         row.update(Rank=position, Compiled=rec.compiled, ParetoOptimal=decision.is_pareto(rec),
                    MeetsConstraints=not decision.violations(rec), Recommended=rec is decision.recommended,
                    CpuUtilization=rec.cpu_utilization, MemoryUtilization=rec.memory_utilization,
-                   ModelSetupTime=rec.model_setup_time)
+                   ModelSetupTime=rec.model_setup_time, Baseline=False)
         rows.append(row)
-    return rows
+    return rows + [baseline.row() for baseline in decision.baselines]
 
 
 def render(rows: list[dict[str, Any]], fmt: str, notes: Iterable[str] = (),

@@ -7,26 +7,32 @@ and turns the document into a ``Manifest`` with every default filled in.
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from neo_runtime.errors import Finding, SubmissionInvalid
+from neo_runtime.errors import NOTE, Finding, SubmissionInvalid
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 MAX_MANIFEST_BYTES = 256 * 1024
 #: Longest S3 URL SageMaker takes for ModelDataUrl and SamplePayloadUrl.
 MAX_S3_URL_CHARS = 1024
 ADVANCED_ONLY_FIELDS = ("EndpointConfigurations", "TrafficPattern", "StoppingConditions", "ResourceLimit")
+#: Framework names read as IR's own (CreateInferenceRecommendationsJob, RecommendationJobContainerConfig.Framework:
+#: TENSORFLOW | PYTORCH | XGBOOST | SAGEMAKER-SCIKIT-LEARN).
+FRAMEWORK_ALIASES = {"SKLEARN": "SAGEMAKER-SCIKIT-LEARN"}
+#: Longest single-quoted DataInputConfig read as a literal (the schema's string form is at most 1024 characters).
+_MAX_LITERAL_CHARS = 1024
 
 _FIELD_ACTIONS = {
     "DataInputConfig": 'Give input names and shapes, e.g. {"data": [1, 50]} for 50 features.',
     "Image": "Use the ECR URI of the SageMaker container for your framework and region, or leave Image out.",
-    "ModelName": "Use letters, digits and single hyphens (at most 48 characters).",
+    "ModelName": "Use letters, digits and hyphens, starting and ending with a letter or digit (at most 63 characters).",
     "NearestModelName": "Use the name of a public model such as xgboost or resnet50 (letters, digits, . _ -).",
-    "FrameworkVersion": "Give the version as digits and dots, e.g. 1.2.0.",
+    "FrameworkVersion": "Give the version as SageMaker expects it: a digit, a dot, then more, e.g. 1.2.0 or 1.2-1.",
     "SupportedContentTypes": "Use MIME types such as text/csv or application/json.",
     "SupportedResponseMIMETypes": "Use MIME types such as text/csv or application/json.",
     "SupportedRealtimeInferenceInstanceTypes": "Use SageMaker instance types such as ml.c5.xlarge.",
@@ -151,6 +157,24 @@ def manifest_findings(document: dict[str, Any]) -> list[Finding]:
     return findings
 
 
+def manifest_notes(document: dict[str, Any]) -> list[Finding]:
+    """What ``normalise`` will read differently from how the manifest writes it (severity ``note``)."""
+    notes = []
+    if document.get("SupportedResponseMIMETypes") == []:
+        notes.append(Finding("SupportedResponseMIMETypes", "is an empty list (as AWS's IR notebooks send it); read "
+                             "as left out, so it defaults to SupportedContentTypes", "Nothing to do.", NOTE))
+    data_input = document.get("DataInputConfig")
+    if isinstance(data_input, str) and _parse_json(data_input) is None and _parse_literal(data_input) is not None:
+        registered = json.dumps(_parse_literal(data_input), separators=(",", ":"))
+        notes.append(Finding("DataInputConfig", f"is written with single quotes, as Neo's documentation shows it; "
+                             f"registered as the JSON {registered}", "Nothing to do.", NOTE))
+    framework = document.get("Framework")
+    if framework in FRAMEWORK_ALIASES:
+        notes.append(Finding("Framework", f"{framework} is registered as {FRAMEWORK_ALIASES[framework]}, the name "
+                             "Inference Recommender's API uses", "Nothing to do.", NOTE))
+    return notes
+
+
 def resolve_archive(
     field_name: str, value: str, bucket: str, manifest_key: str, prefix: str
 ) -> ArchiveLocation:
@@ -191,13 +215,46 @@ def resolve_archive(
 
 
 def _check_data_input_string(value: Any) -> list[Finding]:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or _parse_json(value) is not None or _parse_literal(value) is not None:
         return []
+    return [Finding("DataInputConfig", "is a string but neither JSON nor a single-quoted mapping of input names to "
+                    "shapes", _FIELD_ACTIONS["DataInputConfig"])]
+
+
+def parse_data_input(value: str) -> Any:  # noqa: ANN401 - a mapping or a list of shapes
+    """A DataInputConfig string as data: JSON, or the single-quoted form of Neo's page and the console.
+
+    The single-quoted form (``"{'input':[1,1024,1024,3]}"``) is read with ``ast.literal_eval``, which
+    evaluates literals only (never code), and kept only when it is a mapping of names to lists of
+    numbers, or a list of such lists. None when the string is neither.
+    """
+    parsed = _parse_json(value)
+    return parsed if parsed is not None else _parse_literal(value)
+
+
+def _parse_json(value: str) -> Any:  # noqa: ANN401
     try:
-        json.loads(value)
+        return json.loads(value)
     except (json.JSONDecodeError, RecursionError):
-        return [Finding("DataInputConfig", "is a string but not valid JSON", _FIELD_ACTIONS["DataInputConfig"])]
-    return []
+        return None
+
+
+def _parse_literal(value: str) -> Any:  # noqa: ANN401
+    if len(value) > _MAX_LITERAL_CHARS or "'" not in value:
+        return None
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+    def shape(item: Any) -> bool:
+        return isinstance(item, list) and all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in item)
+
+    if isinstance(parsed, dict) and all(isinstance(k, str) and shape(v) for k, v in parsed.items()):
+        return parsed
+    if isinstance(parsed, list) and all(shape(item) for item in parsed):
+        return parsed
+    return None
 
 
 def _control_character_findings(document: Any) -> list[Finding]:
@@ -221,31 +278,66 @@ def _control_character_findings(document: Any) -> list[Finding]:
 
 def _check_job_type_fields(document: dict[str, Any]) -> list[Finding]:
     job_type = document.get("JobType", "Default")
+    if job_type not in ("Default", "Advanced"):  # the schema reports it; which fields belong is unknown
+        return []
     if job_type == "Advanced":
         if "EndpointConfigurations" not in document:
             return [Finding("EndpointConfigurations", "is required for Advanced jobs",
                             'List the instance types to test, e.g. [{"InstanceType": "ml.c5.xlarge"}].')]
-        return []
+        return _check_load_test(document)
     return [Finding(name, "is used only by Advanced jobs",
                     'Set "JobType": "Advanced" or remove the field.')
             for name in ADVANCED_ONLY_FIELDS if name in document]
+
+
+def _check_load_test(document: dict[str, Any]) -> list[Finding]:
+    """The rules SageMaker applies to an Advanced job (a custom load test) that a schema cannot express."""
+    findings = []
+    configurations = document.get("EndpointConfigurations")
+    for index, item in enumerate(configurations if isinstance(configurations, list) else []):
+        if isinstance(item, dict) and "InferenceSpecificationName" in item:
+            # The pipeline registers one, unnamed InferenceSpecification: a named one does not exist when the job
+            # starts (EndpointInputConfiguration.InferenceSpecificationName must name one of the package's).
+            findings.append(Finding(
+                f"EndpointConfigurations[{index}].InferenceSpecificationName",
+                f"names {item['InferenceSpecificationName']!r}, an inference specification the model package will "
+                "not have (the pipeline registers a single, unnamed one)", "Remove InferenceSpecificationName."))
+    thresholds = (document.get("StoppingConditions") or {}).get("ModelLatencyThresholds")
+    for index, threshold in enumerate(thresholds if isinstance(thresholds, list) else []):
+        if isinstance(threshold, dict) and threshold.get("Percentile") == "P99":
+            # API reference, ModelLatencyThreshold.Percentile.
+            findings.append(Finding(
+                f"StoppingConditions.ModelLatencyThresholds[{index}].Percentile",
+                "is P99; acceptable values are P95 and P99, and for custom load tests (Advanced jobs) the value "
+                "must be P95", 'Use "P95".'))
+    phases = (document.get("TrafficPattern") or {}).get("Phases")
+    limit = document.get("JobDurationInSeconds")
+    if isinstance(phases, list) and isinstance(limit, int) and not isinstance(limit, bool):
+        total = sum(phase.get("DurationInSeconds", 0) for phase in phases
+                    if isinstance(phase, dict) and isinstance(phase.get("DurationInSeconds"), int))
+        if total > limit:
+            findings.append(Finding(
+                "TrafficPattern.Phases", f"last {total} s in all, longer than JobDurationInSeconds ({limit} s), so "
+                "the job would end before its traffic pattern does",
+                "Shorten the phases or raise JobDurationInSeconds (at most 7200)."))
+    return findings
 
 
 def normalise(document: dict[str, Any], image: str | None = None) -> Manifest:
     """A checked manifest document as a ``Manifest``, defaults applied; ``image`` replaces a missing Image."""
     data_input = document.get("DataInputConfig")
     if isinstance(data_input, str):
-        data_input = json.loads(data_input)
+        data_input = parse_data_input(data_input)
     content_types = tuple(document["SupportedContentTypes"])
     return Manifest(
         model_name=document["ModelName"],
-        framework=document["Framework"],
+        framework=FRAMEWORK_ALIASES.get(document["Framework"], document["Framework"]),
         framework_version=document["FrameworkVersion"],
         image=document.get("Image") or image or "",
-        nearest_model_name=document["NearestModelName"],
+        nearest_model_name=document.get("NearestModelName", ""),
         data_input_config=json.dumps(data_input, separators=(",", ":")) if data_input is not None else "",
         supported_content_types=content_types,
-        supported_response_mime_types=tuple(document.get("SupportedResponseMIMETypes", content_types)),
+        supported_response_mime_types=tuple(document.get("SupportedResponseMIMETypes") or content_types),
         domain=document.get("Domain", "MACHINE_LEARNING"),
         task=document.get("Task", "OTHER"),
         instance_types=tuple(document.get("SupportedRealtimeInferenceInstanceTypes", ())),

@@ -8,6 +8,8 @@ the job still runs, with uncompiled rows only, and the findings say why and what
 
 from __future__ import annotations
 
+from typing import Any
+
 from neo_runtime import neo_support
 from neo_runtime.data_input import check_data_input_config, example_for, is_image_model
 from neo_runtime.errors import WARNING, Finding
@@ -36,6 +38,10 @@ def resolve_manifest_image(manifest: Manifest, region: str | None) -> tuple[str 
 def eligibility_findings(manifest: Manifest, region: str | None, *, data_input_checked: bool = True) -> list[Finding]:
     """Findings about the container, the framework version, DataInputConfig and the instance types."""
     findings = _framework_findings(manifest)
+    if not manifest.nearest_model_name and manifest.framework in neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS:
+        findings.append(Finding("NearestModelName", "is missing, so Inference Recommender will not compile the model",
+                                "Name the public model closest to yours, e.g. xgboost or resnet50.", WARNING,
+                                neo=True))
     findings += _image_findings(manifest, region)
     if data_input_checked:
         findings += _data_input_findings(manifest)
@@ -53,8 +59,9 @@ def _framework_findings(manifest: Manifest) -> list[Finding]:
     supported = neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS.get(manifest.framework)
     if supported is None:
         return [Finding("Framework", f"{manifest.framework} is not compiled by Neo for cloud instances",
-                        f"Neo compiles {', '.join(sorted(neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS))} "
-                        f"(see {neo_support.NEO_FRAMEWORKS_PAGE}); the job runs uncompiled.", WARNING, neo=True)]
+                        f"Nothing to change for uncompiled recommendations; Neo compiles "
+                        f"{', '.join(sorted(neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS))} "
+                        f"(see {neo_support.NEO_FRAMEWORKS_PAGE}), so the job runs uncompiled.", WARNING, neo=True)]
     if neo_support.major_minor(manifest.framework_version) not in supported:
         return [Finding("FrameworkVersion", f"{manifest.framework} {manifest.framework_version} is not a "
                                             "version Neo compiles for cloud instances",
@@ -77,6 +84,13 @@ def _image_findings(manifest: Manifest, region: str | None) -> list[Finding]:
     if not image.sagemaker_owned:
         findings.append(Finding("Image", f"is not a SageMaker-owned container (registry {image.account}, "
                                          f"repository {image.repository})", _IMAGE_ACTION, WARNING, neo=True))
+    elif not image.neo_compilable:
+        if image.framework != manifest.framework:  # else the Framework finding says it already
+            findings.append(Finding(
+                "Image", f"is {image.description}, which Neo does not compile, so the job runs uncompiled",
+                "Keep it for uncompiled recommendations; for compiled ones, export the model to a framework Neo "
+                f"compiles ({', '.join(sorted(neo_support.NEO_CLOUD_FRAMEWORK_VERSIONS))}) and use its SageMaker "
+                "container.", WARNING, neo=True))
     elif image.framework != manifest.framework:
         findings.append(Finding("Image", f"is the {image.framework} container, but Framework is {manifest.framework}",
                                 "Make Image and Framework name the same framework.", WARNING, neo=True))
@@ -139,6 +153,20 @@ def _allowed_instance_findings(manifest: Manifest) -> list[Finding]:
             "Add the allowed types to SupportedRealtimeInferenceInstanceTypes (or EndpointConfigurations), "
             "or widen AllowedInstanceTypes.", WARNING))
     return findings
+
+
+def unknown_instance_type_findings(document: dict[str, Any]) -> list[Finding]:
+    """Unknown instance types in a raw manifest document's lists (the check that needs no other field)."""
+    listed = []
+    for field in ("SupportedRealtimeInferenceInstanceTypes", "AllowedInstanceTypes"):
+        values = document.get(field)
+        listed += [(field, index, name) for index, name in enumerate(values if isinstance(values, list) else [])
+                   if isinstance(name, str)]
+    configurations = document.get("EndpointConfigurations")
+    listed += [("EndpointConfigurations", index, item["InstanceType"])
+               for index, item in enumerate(configurations if isinstance(configurations, list) else [])
+               if isinstance(item, dict) and isinstance(item.get("InstanceType"), str)]
+    return _unknown_instance_types(listed)
 
 
 def _unknown_instance_types(listed: list[tuple[str, int, str]]) -> list[Finding]:

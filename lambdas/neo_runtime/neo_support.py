@@ -93,8 +93,33 @@ DLC_TAGS: dict[str, dict[str, tuple[str, str]]] = {
     "TENSORFLOW": {"1.15": ("1.15.5-cpu", "1.15.5-gpu"), "2.9": ("2.9.3-cpu", "2.9.3-gpu")},
     "MXNET": {"1.8": ("1.8.0-cpu-py37", "1.8.0-gpu-py37")},
 }
+#: SageMaker's own containers Neo does not compile, by repository: (framework, what to call it). Source: SageMaker
+#: Python SDK ``image_uri_config/sklearn.json`` (the XGBoost registries) and ``sagemaker-tritonserver.json`` (the
+#: Deep Learning Container registries), checked against the tables above for every commercial region.
+UNCOMPILED_SAGEMAKER_CONTAINERS = {
+    "sagemaker-scikit-learn": ("SAGEMAKER-SCIKIT-LEARN", "SageMaker's scikit-learn container"),
+    "sagemaker-tritonserver": ("TRITON", "SageMaker's Triton Inference Server container"),
+}
 _FRAMEWORK_OF_REPOSITORY = {repository: framework for framework, repository in DLC_REPOSITORIES.items()}
 _FRAMEWORK_OF_REPOSITORY["sagemaker-xgboost"] = "XGBOOST"
+_FRAMEWORK_OF_REPOSITORY.update({repository: framework
+                                 for repository, (framework, _) in UNCOMPILED_SAGEMAKER_CONTAINERS.items()})
+_XGBOOST_REGISTRY_REPOSITORIES = ("sagemaker-xgboost", "sagemaker-scikit-learn")
+#: The registries SageMaker's Triton container was published from before it joined the Deep Learning Container
+#: accounts; AWS's Triton example notebooks still pull from them. Source: aws/amazon-sagemaker-examples@2d519b5,
+#: deploy_and_monitor/sm-triton_nlp_bert/sm-triton_nlp_bert.ipynb (``account_id_map``), commercial regions.
+TRITON_LEGACY_REGISTRIES = {
+    "us-east-1": "785573368785", "us-east-2": "007439368137", "us-west-1": "710691900526",
+    "us-west-2": "301217895009", "eu-west-1": "802834080501", "eu-west-2": "205493899709",
+    "eu-west-3": "254080097072", "eu-north-1": "601324751636", "eu-south-1": "966458181534",
+    "eu-central-1": "746233611703", "ap-east-1": "110948597952", "ap-south-1": "763008648453",
+    "ap-northeast-1": "941853720454", "ap-northeast-2": "151534178276", "ap-southeast-1": "324986816169",
+    "ap-southeast-2": "355873309152", "sa-east-1": "756306329178", "ca-central-1": "464438896020",
+    "me-south-1": "836785723513", "af-south-1": "774647643957",
+}
+#: scikit-learn framework version (major.minor) -> SageMaker scikit-learn image tag (SDK ``sklearn.json``:
+#: versions 1.0-1 and 1.2-1, CPU, py3).
+SKLEARN_TAGS = {"1.0": "1.0-1-cpu-py3", "1.2": "1.2-1-cpu-py3"}
 
 _ECR_URI = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
                       r"(?P<repository>[^:@]+)(:(?P<tag>[^@]+)|@(?P<digest>.+))$")
@@ -115,8 +140,20 @@ class ContainerImage:
 
     @property
     def sagemaker_owned(self) -> bool:
-        """A SageMaker XGBoost container or an AWS Deep Learning Container for inference."""
+        """A container SageMaker publishes: XGBoost, scikit-learn, Triton or an AWS Deep Learning Container."""
         return self.framework is not None
+
+    @property
+    def neo_compilable(self) -> bool:
+        """A SageMaker container of a framework Neo compiles (XGBoost or a Deep Learning Container)."""
+        return self.framework in NEO_CLOUD_FRAMEWORK_VERSIONS
+
+    @property
+    def description(self) -> str:
+        """What the container is, for messages."""
+        if self.repository in UNCOMPILED_SAGEMAKER_CONTAINERS:
+            return UNCOMPILED_SAGEMAKER_CONTAINERS[self.repository][1]
+        return f"the {self.framework} container"
 
 
 def major_minor(version: str) -> str:
@@ -131,8 +168,9 @@ def parse_image(uri: str) -> ContainerImage | None:
         return None
     account, region, repository = match.group("account"), match.group("region"), match.group("repository")
     framework = _FRAMEWORK_OF_REPOSITORY.get(repository)
-    registries = XGBOOST_REGISTRIES if framework == "XGBOOST" else DLC_REGISTRIES
-    owned = framework is not None and registries.get(region) == account
+    registries = XGBOOST_REGISTRIES if repository in _XGBOOST_REGISTRY_REPOSITORIES else DLC_REGISTRIES
+    owned = framework is not None and (registries.get(region) == account or (
+        repository == "sagemaker-tritonserver" and TRITON_LEGACY_REGISTRIES.get(region) == account))
     return ContainerImage(uri, account, region, repository, match.group("tag") or "",
                           framework if owned else None)
 
@@ -142,6 +180,8 @@ def resolve_image(framework: str, version: str, region: str, *, gpu: bool = Fals
     key = major_minor(version)
     if framework == "XGBOOST":
         account, repository, tag = XGBOOST_REGISTRIES.get(region), "sagemaker-xgboost", XGBOOST_TAGS.get(key)
+    elif framework == "SAGEMAKER-SCIKIT-LEARN":
+        account, repository, tag = XGBOOST_REGISTRIES.get(region), "sagemaker-scikit-learn", SKLEARN_TAGS.get(key)
     else:
         tags = DLC_TAGS.get(framework, {}).get(key)
         account, repository = DLC_REGISTRIES.get(region), DLC_REPOSITORIES.get(framework)
@@ -153,7 +193,7 @@ def resolve_image(framework: str, version: str, region: str, *, gpu: bool = Fals
 
 def image_version(image: ContainerImage) -> str | None:
     """The framework version (major.minor) a SageMaker-owned image's tag names."""
-    if not image.sagemaker_owned or not re.match(r"^[0-9]+\.[0-9]+", image.tag):
+    if not image.neo_compilable or not re.match(r"^[0-9]+\.[0-9]+", image.tag):
         return None
     return major_minor(image.tag)
 

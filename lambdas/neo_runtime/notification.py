@@ -24,9 +24,8 @@ _TRIMMABLE_FACTS = ("recommendations", "failed_steps", "findings", "comparisons"
 
 def describe_recommendation(rec: Recommendation) -> str:
     """One line naming a configuration and its numbers."""
-    variant = f"Neo-compiled ({rec.inference_specification_name})" if rec.compiled else "uncompiled"
     cost = f"{rec.cost_per_inference:.3e} USD per inference" if rec.cost_per_inference is not None else "no cost"
-    return (f"{rec.instance_type} x{rec.initial_instance_count}, {variant}: {cost}, "
+    return (f"{rec.label}, {rec.variant}: {cost}, "
             f"{rec.model_latency} ms model latency, {rec.max_invocations} invocations/min, "
             f"{rec.cost_per_hour} USD/hour")
 
@@ -131,8 +130,7 @@ def _success_subject(model: str, decision: Decision) -> str:
                    else "no recommendation reports a cost" if decision.ranked else "no recommendations")
         candidates = [f"{model} COMPLETED: {outcome} - neo-recommender", f"{model} COMPLETED: {outcome}"]
     else:
-        config = (f"{chosen.instance_type} x{chosen.initial_instance_count} "
-                  f"{'Neo-compiled' if chosen.compiled else 'uncompiled'}")
+        config = f"{chosen.label} {'Neo-compiled' if chosen.compiled else 'uncompiled'}"
         cost = (f", {chosen.cost_per_inference:.2e} USD/inference"
                 if chosen.cost_per_inference is not None else "")
         candidates = [f"{model} COMPLETED: {config}{cost} - neo-recommender", f"{model} COMPLETED: {config}{cost}",

@@ -74,11 +74,14 @@ def recommendation_item(run_id: str, rank: int, rec: Recommendation, decision: D
         "rank": rank,
         "recommendation_id": rec.recommendation_id,
         "compiled": rec.compiled,
+        "compiled_flag": rec.compiled_flag,
         "compilation_job_name": rec.compilation_job_name,
         "cpu_utilization": rec.cpu_utilization,
         "memory_utilization": rec.memory_utilization,
         "model_setup_time": rec.model_setup_time,
         "environment_parameters": [{"Key": key, "Value": value} for key, value in rec.environment_parameters] or None,
+        "serverless_config": ({"MemorySizeInMB": rec.serverless_memory_mb,
+                               "MaxConcurrency": rec.serverless_max_concurrency} if rec.serverless else None),
         **rec.row(),
     }
     if decision is not None:

@@ -28,9 +28,11 @@ def create_model_package_request(
         "ModelDataUrl": model_data_url,
         "Framework": manifest.framework,
         "FrameworkVersion": manifest.framework_version,
-        "NearestModelName": manifest.nearest_model_name,
-        "ModelInput": {"DataInputConfig": manifest.data_input_config},
     }
+    if manifest.data_input_config:  # ModelInput.DataInputConfig has at least one character (botocore's model)
+        container["ModelInput"] = {"DataInputConfig": manifest.data_input_config}
+    if manifest.nearest_model_name:
+        container["NearestModelName"] = manifest.nearest_model_name
     if manifest.environment:
         container["Environment"] = dict(manifest.environment)
     specification: dict[str, Any] = {

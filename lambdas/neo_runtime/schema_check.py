@@ -12,6 +12,7 @@ and a sentence a person understands.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ def _check(
         return
     if "enum" in schema and value not in schema["enum"]:
         allowed = ", ".join(json.dumps(v) for v in schema["enum"])
-        out.append(SchemaViolation(path, f"must be one of {allowed}, not {_short(value)}"))
+        out.append(SchemaViolation(path, f"must be one of {allowed}, not {_short(value)}{_suggestion(value, schema)}"))
     if isinstance(value, str):
         _check_string(value, schema, path, out)
     elif isinstance(value, bool):
@@ -94,6 +95,19 @@ def _check_one_of(
             return
     kinds = " or ".join(_TYPE_NAMES[_resolve_type(o, root)] for o in options)
     out.append(SchemaViolation(path, f"must be {kinds}, not {_describe(value)}"))
+
+
+def _suggestion(value: Any, schema: dict[str, Any]) -> str:
+    """``; did you mean X?`` for a near miss of an enum value (another case, or a close spelling)."""
+    if not isinstance(value, str):
+        return ""
+    options = [option for option in schema["enum"] if isinstance(option, str)]
+    same_case = [option for option in options if option.lower() == value.lower()]
+    close = same_case or difflib.get_close_matches(value.upper(), [o.upper() for o in options], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    match = next(option for option in options if option.upper() == close[0].upper())
+    return f"; did you mean {json.dumps(match)}?"
 
 
 def _check_string(value: str, schema: dict[str, Any], path: str, out: list[SchemaViolation]) -> None:

@@ -23,10 +23,22 @@ from neo_runtime.archive_checks import (
     read_archive,
 )
 from neo_runtime.archive_reader import Listing, ReadLimits
-from neo_runtime.errors import ERROR, WARNING, Finding, SubmissionInvalid
+from neo_runtime.errors import ERROR, NOTE, WARNING, Finding, SubmissionInvalid
 from neo_runtime.job_defaults import apply_job_defaults
-from neo_runtime.manifest import Manifest, decode_manifest, manifest_findings, manifest_schema, normalise
-from neo_runtime.neo_eligibility import eligibility_findings, ineligibility_reasons, resolve_manifest_image
+from neo_runtime.manifest import (
+    Manifest,
+    decode_manifest,
+    manifest_findings,
+    manifest_notes,
+    manifest_schema,
+    normalise,
+)
+from neo_runtime.neo_eligibility import (
+    eligibility_findings,
+    ineligibility_reasons,
+    resolve_manifest_image,
+    unknown_instance_type_findings,
+)
 from neo_runtime.neo_support import NEO_CLOUD_FRAMEWORK_VERSIONS
 
 #: How much of each archive the workflow reads from S3: the head of a big model is enough to
@@ -80,14 +92,21 @@ class ValidationReport:
         return [finding for finding in self.findings if finding.severity == WARNING]
 
     @property
+    def notes(self) -> list[Finding]:
+        """Values the pipeline reads differently from how they are written (nothing to do)."""
+        return [finding for finding in self.findings if finding.severity == NOTE]
+
+    @property
     def valid(self) -> bool:
         """Whether an Inference Recommender job can run at all."""
         return self.manifest is not None and not self.errors
 
     @property
-    def neo_eligible(self) -> bool:
-        """Whether IR will add Neo-compiled recommendations."""
-        return self.valid and not any(finding.neo for finding in self.findings)
+    def neo_eligible(self) -> bool | None:
+        """Whether IR will add Neo-compiled recommendations; None (unknown) when an invalid manifest hides it."""
+        if any(finding.neo for finding in self.findings):
+            return False
+        return True if self.valid else None
 
     @property
     def neo_ineligible_reasons(self) -> list[str]:
@@ -96,12 +115,13 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (``validate --json``, the workflow's state), errors first."""
-        ordered = self.errors + self.warnings
+        ordered = self.errors + self.warnings + self.notes
         return {
             "valid": self.valid,
             "neo_eligible": self.neo_eligible,
             "error_count": len(self.errors),
             "warning_count": len(self.warnings),
+            "note_count": len(self.notes),
             "findings": [finding.to_dict() for finding in ordered[:MAX_REPORTED_FINDINGS]],
             "omitted_findings": max(0, len(ordered) - MAX_REPORTED_FINDINGS),
             "resolved_image": self.resolved_image,
@@ -111,8 +131,9 @@ class ValidationReport:
     def summary(self) -> str:
         """One line: the verdicts and the counts."""
         verdict = "valid" if self.valid else "INVALID"
-        neo = "Neo-eligible" if self.neo_eligible else "not Neo-eligible"
-        return f"{verdict}, {neo}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+        neo = {True: "Neo-eligible", False: "not Neo-eligible", None: "Neo eligibility unknown"}[self.neo_eligible]
+        notes = f", {len(self.notes)} note(s)" if self.notes else ""
+        return f"{verdict}, {neo}: {len(self.errors)} error(s), {len(self.warnings)} warning(s){notes}"
 
     def format_text(self) -> str:
         """A readable list of the findings, errors first."""
@@ -121,8 +142,8 @@ class ValidationReport:
             lines.append(f"Image: using {self.resolved_image}")
         for name, what in self.inspected.items():
             lines.append(f"{name}: {what}")
-        for finding in self.errors + self.warnings:
-            marker = "error  " if finding.severity == ERROR else "warning"
+        for finding in self.errors + self.warnings + self.notes:
+            marker = {ERROR: "error  ", WARNING: "warning"}.get(finding.severity, "note   ")
             neo = " [blocks Neo]" if finding.neo else ""
             lines.append(f"  {marker} {finding.field}: {finding.message}{neo}")
             lines.append(f"          -> {finding.action}")
@@ -142,7 +163,9 @@ def check_manifest(raw: bytes, region: str | None, job_defaults: dict[str, Any] 
         report.findings += invalid.findings
         return report
     report.findings += manifest_findings(report.document)
+    report.findings += manifest_notes(report.document)
     if report.errors:
+        report.findings += _findings_of_the_fields_that_parsed(report, region)
         return report
     manifest = normalise(report.document)
     image, image_findings = resolve_manifest_image(manifest, region)
@@ -153,6 +176,31 @@ def check_manifest(raw: bytes, region: str | None, job_defaults: dict[str, Any] 
     report.findings += eligibility_findings(manifest, region)
     report.manifest = manifest if not report.errors else None
     return report
+
+
+def _findings_of_the_fields_that_parsed(report: ValidationReport, region: str | None) -> list[Finding]:
+    """After schema errors, the checks of the fields that did parse, so fixing one error reveals no new ones.
+
+    The fields with errors are left out; when the required fields remain, the rest is checked as usual,
+    and findings about the left-out fields (e.g. "DataInputConfig is missing") are dropped.
+    """
+    broken = {finding.field.split(".", 1)[0].split("[", 1)[0] for finding in report.errors}
+    partial = {name: value for name, value in (report.document or {}).items() if name not in broken}
+    if manifest_findings(partial) and not any(name not in partial for name in manifest_schema()["required"]):
+        return []
+    if any(name not in partial for name in manifest_schema()["required"]):
+        # Without the framework (or another required field) only the checks that need none of them can run.
+        findings = unknown_instance_type_findings(partial)
+    else:
+        manifest = normalise(partial)
+        image, findings = resolve_manifest_image(manifest, region)
+        if image:
+            manifest = normalise(partial, image=image)
+        findings += eligibility_findings(manifest, region)
+    reported = {(finding.field, finding.message) for finding in report.findings}
+    return [finding for finding in findings
+            if finding.field.split(".", 1)[0].split("[", 1)[0] not in broken
+            and (finding.field, finding.message) not in reported]
 
 
 def check_archives(report: ValidationReport, *, model: ArchiveInput | None = None,

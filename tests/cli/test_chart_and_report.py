@@ -91,7 +91,7 @@ def test_markdown_report_of_a_completed_run() -> None:
                                  "category": "unsupported operator", "advice": "replace the operator"}]}
     report = markdown_report(summary, decision, "chart.png")
     assert report.startswith("# Inference Recommender results: xgb\n")
-    assert "**ml.c5.xlarge x1, Neo-compiled (neo-ml.c5.xlarge)" in report
+    assert "**ml.c5.xlarge x1, Neo-compiled by compilation job neo-ml.c5.xlarge" in report
     assert "| ml.c5.xlarge | 1 | 8.000e-07 → 5.000e-07 | -37.5% | 52 → 43 | -17.3% | 4160 → 6592 | +58.5% |" in report
     assert "- Constraints: `MaxModelLatencyMs` 50" in report
     assert "![Cost per inference vs model latency](chart.png)" in report
@@ -124,3 +124,47 @@ def test_rows_that_cannot_be_plotted_are_counted(tmp_path: Path, capsys: pytest.
 def test_constraint_flags_do_not_apply_to_a_stored_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["chart", "--run", "r1", "-o", "c.png", "--max-latency-ms", "5"]) == 2
     assert "its own constraints" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["rank", "chart"])
+def test_a_failed_job_exits_1_with_awss_failure_reason(command: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # The output of describe-inference-recommendations-job for a FAILED job: no InferenceRecommendations.
+    path = tmp_path / "failed.json"
+    path.write_text(json.dumps({"JobName": "nr-xgb-1", "Status": "FAILED", "FailureReason": "Mock Failure Reason"}))
+    output = tmp_path / "c.png"
+    args = [command, str(path)] + (["-o", str(output)] if command == "chart" else [])
+
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "job nr-xgb-1 is FAILED: Mock Failure Reason" in err and "describe-inference-recommendations-job)" not in err
+    assert not output.exists()
+
+
+def test_a_chart_with_nothing_to_plot_fails_and_writes_nothing(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "baseline-only.json"
+    path.write_text(json.dumps({"JobName": "j", "Status": "COMPLETED", "EndpointPerformances": [
+        {"Metrics": {"MaxInvocations": 300, "ModelLatency": 12}, "EndpointInfo": {"EndpointName": "prod-xgb"}}]}))
+    output = tmp_path / "c.png"
+
+    assert main(["chart", str(path), "-o", str(output)]) == 1
+    assert "nothing to plot" in capsys.readouterr().err and not output.exists()
+    assert main(["rank", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "existing endpoint prod-xgb" in out and "Baseline, existing endpoint prod-xgb: ModelLatency 12 ms" in out
+
+
+def test_the_chart_labels_serverless_points_and_draws_the_baseline(tmp_path: Path) -> None:
+    serverless = ir_item("ml.c5.xlarge", 9e-7, 60, 500)
+    serverless["EndpointConfiguration"] = {"EndpointName": "sm-epc-s", "ServerlessConfig": {"MemorySizeInMB": 2048,
+                                                                                          "MaxConcurrency": 5}}
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"JobName": "j", "Status": "COMPLETED",
+                                "InferenceRecommendations": [ir_item("ml.c5.xlarge", 8e-7, 52, 4160), serverless],
+                                "EndpointPerformances": [{"Metrics": {"MaxInvocations": 300, "ModelLatency": 12},
+                                                          "EndpointInfo": {"EndpointName": "prod-xgb"}}]}))
+    output = tmp_path / "c.svg"
+    assert main(["chart", str(path), "-o", str(output)]) == 0
+    svg = output.read_text()
+    assert "serverless, 2048 MB, max concurrency 5" in svg and "existing endpoint prod-xgb: 12 ms" in svg

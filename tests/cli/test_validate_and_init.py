@@ -96,3 +96,12 @@ def test_init_refuses_to_overwrite_and_needs_an_image_where_sagemaker_has_none(
     assert Path("recommend.json").read_text() == "{}"
     assert main(["init", "--framework", "onnx", "-o", "-"]) == 2
     assert "give the image with --image" in capsys.readouterr().err
+
+
+def test_an_archive_the_manifest_names_but_that_is_not_there_is_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _submission(tmp_path, samples.xgboost_manifest(ModelArchive="booster.tar.gz"))
+    assert main(["validate", str(path)]) == 0  # the upload may still add it; the pipeline checks again
+    out = capsys.readouterr().out
+    assert f"warning ModelArchive: names booster.tar.gz, which is not at {tmp_path / 'booster.tar.gz'}" in out
+    assert out.startswith("valid, Neo-eligible: 0 error(s), 1 warning(s)")  # the default payload is there

@@ -257,10 +257,14 @@ class MutationSuite:
     def _run(self, scenario: Scenario) -> None:
         self._runs += 1
         model = f"m{self._runs:03d}"
+        finished = False
         try:
             scenario(self.pipeline, model)
-            self._settle()
+            finished = True
         finally:
+            # Settle even when the scenario gave up waiting: refusals still on their way (a loaded machine starts
+            # executions late) belong to this mutant, not to the next one.
+            self._settle(30.0 if finished else 10.0)
             self._reset()
 
     def _settle(self, timeout_seconds: float = 30.0) -> None:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from neo_recommender import samples
+from neo_runtime.ir_results import read_job
+from neo_runtime.ranking import Recommendation, rank
+
+REALWORLD = Path(__file__).parents[1] / "realworld" / "describe"
 
 # Fault plans are keyed by model package group: the pipeline names it "nr-<ModelName>".
 
@@ -309,3 +314,26 @@ def test_a_url_encoded_key_in_the_event_is_read_by_its_version(pipeline: Any) ->
     outcome = pipeline.outcome(execution)
     assert execution["status"] == "SUCCEEDED", outcome.summary.get("error")
     assert outcome.summary["model_name"] == "hostile-encoded"
+
+
+@pytest.mark.parametrize("case", ["docs-serverless-as-printed-compiled-string",
+                                  "docs-neo-compiled-table-inference-spec-none",
+                                  "docs-existing-endpoint-endpointperformances"])
+def test_recorded_ir_outputs_replayed_through_the_whole_pipeline(pipeline: Any, case: str) -> None:
+    # A describe output from AWS's documentation (tests/realworld) is what the IR simulator returns for this job:
+    # the pipeline's own reading of it is stored, announced and read back.
+    recorded = json.loads((REALWORLD / f"{case}.json").read_text())["response"]
+    model = f"replay-{len(case)}-{case.split('-')[1]}"
+    pipeline.aws.recommender.faults.replay[pipeline.group(model)] = recorded
+    outcome = pipeline.run(model)
+
+    assert outcome.execution["status"] == "SUCCEEDED" and outcome.summary["status"] == "COMPLETED"
+    expected = read_job(recorded)
+    stored = [Recommendation.from_row(row) for row in outcome.rows]
+    assert sorted(rec.label for rec in stored) == sorted(rec.label for rec in expected.recommendations)
+    assert [rec.compiled for rec in stored] == [rec.compiled for rec in rank(expected.recommendations)]
+    assert outcome.summary["recommendation_count"] == len(expected.recommendations)
+    baselines = outcome.summary.get("endpoint_performances") or []
+    assert [b["endpoint_name"] for b in baselines] == [b.endpoint_name for b in expected.baselines]
+    email, _ = _email_and_json(outcome.messages[0])
+    assert (outcome.summary["recommended"] or {}).get("InstanceType", "") in email

@@ -442,6 +442,30 @@ def test_advanced_job_benchmarks_its_own_endpoint_configurations(
     assert "EndpointPerformances" not in result  # only jobs that benchmark existing endpoints (InputConfig.Endpoints)
 
 
+def test_environment_parameter_ranges_are_each_benchmarked_and_shown(
+    sm: Any, sim: InferenceRecommenderSimulator
+) -> None:
+    # The Developer Guide's Advanced job example tunes OMP_NUM_THREADS over 1, 2 and 4.
+    ranges = {"CategoricalParameterRanges": [{"Name": "OMP_NUM_THREADS", "Value": ["1", "2", "4"]}]}
+    create_job(sm, "tuned", register_package(sm, instance_types=NEO_AND_PLAIN), JobType="Advanced",
+               InputConfig={"EndpointConfigurations": [{"InstanceType": "ml.c5.xlarge",
+                                                        "EnvironmentParameterRanges": ranges}]})
+    sim.clock.sleep(JOB_SECONDS)
+    rows = describe(sm, "tuned")["InferenceRecommendations"]
+    tried = sorted((row["ModelConfiguration"]["EnvironmentParameters"][0]["Value"],
+                    "CompilationJobName" in row["ModelConfiguration"]) for row in rows)
+    assert tried == [("1", False), ("1", True), ("2", False), ("2", True), ("4", False), ("4", True)]
+
+
+def test_an_inference_specification_the_package_does_not_have_is_refused(
+    sm: Any, sim: InferenceRecommenderSimulator
+) -> None:
+    arn = register_package(sm)
+    with pytest.raises(ClientError, match="Inference specification default does not exist"):
+        create_job(sm, "named", arn, JobType="Advanced", InputConfig={"EndpointConfigurations": [
+            {"InstanceType": "ml.c5.xlarge", "InferenceSpecificationName": "default"}]})
+
+
 # ------------------------------------------------------------------------ faults
 
 

@@ -14,6 +14,7 @@ from moto import mock_aws
 from neo_recommender import samples
 from neo_recommender.emulator.clock import SimulatedClock
 from neo_recommender.emulator.ir_simulator import InferenceRecommenderSimulator
+from neo_recommender.emulator.moto_fidelity import MotoFidelity
 from neo_runtime import aws, errors
 from neo_runtime.handlers import check_job, record_failure, register_model, start_job, validate_submission
 
@@ -23,6 +24,8 @@ OTHER_EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:sm:two"
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    fidelity = MotoFidelity()  # DynamoDB's refusal of an empty index key, which moto misses through #names
+    fidelity.install()
     with mock_aws(), InferenceRecommenderSimulator(SimulatedClock(speedup=10_000),
                                                    job_duration_seconds=600) as simulator:
         aws.reset_clients()
@@ -32,8 +35,13 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         dynamodb.create_table(TableName="runs", BillingMode="PAY_PER_REQUEST",
                               KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                          {"AttributeName": "sk", "KeyType": "RANGE"}],
-                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                    {"AttributeName": "sk", "AttributeType": "S"}])
+                              AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"}
+                                                    for name in ("pk", "sk", "model_name", "created_at")],
+                              # The stack's ByModel index: DynamoDB refuses an empty string as its key.
+                              GlobalSecondaryIndexes=[{
+                                  "IndexName": "ByModel", "Projection": {"ProjectionType": "ALL"},
+                                  "KeySchema": [{"AttributeName": "model_name", "KeyType": "HASH"},
+                                                {"AttributeName": "created_at", "KeyType": "RANGE"}]}])
         topic = sns.create_topic(Name="runs")["TopicArn"]
         for key, value in {"TABLE_NAME": "runs", "TOPIC_ARN": topic, "WATCHED_PREFIX": "models/",
                            "JOB_NAME_PREFIX": "nr-", "MODEL_PACKAGE_GROUP_PREFIX": "nr-",
@@ -42,6 +50,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             monkeypatch.setenv(key, value)
         yield {"s3": s3, "dynamodb": dynamodb, "simulator": simulator}
         aws.reset_clients()
+    fidelity.uninstall()
 
 
 def _event(s3: Any, model: str = "xgb", manifest: bytes | None = None) -> dict[str, Any]:
@@ -75,7 +84,7 @@ def test_validate_reports_a_manifest_deleted_before_it_was_read(env: dict[str, A
     env["s3"].delete_object(Bucket="submissions", Key="models/xgb/recommend.json",
                             VersionId=event["detail"]["object"]["version-id"])
     submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
-    assert submission["valid"] is False and submission["model_name"] is None
+    assert submission["valid"] is False
     (finding,) = submission["validation"]["findings"]
     assert finding["field"] == "recommend.json"
     assert "was deleted before the pipeline could read it" in finding["message"]
@@ -364,3 +373,17 @@ def test_the_shared_poller_stops_a_job_past_its_deadline_fails_its_run_and_unlis
     assert described["Status"] in ("STOPPING", "STOPPED")
     assert env["dynamodb"].query(TableName="runs", KeyConditionExpression="pk = :pk",
                                  ExpressionAttributeValues={":pk": {"S": "JOB_WATCH"}})["Items"] == []
+
+
+def test_an_empty_model_name_still_gets_its_failure_recorded(env: dict[str, Any]) -> None:
+    # DynamoDB refuses an empty string as a secondary index key (ByModel's model_name): the run's record
+    # must leave the attribute out, or even the failure record is lost.
+    event = _event(env["s3"], manifest=json.dumps(samples.xgboost_manifest("")).encode())
+    submission = validate_submission.handler({"event": event, "execution_arn": EXECUTION})
+    assert submission["valid"] is False and submission["model_name"] is None
+    cause = json.dumps({"errorType": "SubmissionInvalid", "errorMessage": submission["error_message"]})
+    state = {**event, "submission": submission, "failed_step": {"step": "ValidateSubmission"},
+             "error": {"Error": "SubmissionInvalid", "Cause": cause}}
+    record_failure.handler({"state": state, "execution_arn": EXECUTION})
+    stored = _summary(env["dynamodb"], submission["run_id"])
+    assert stored["status"]["S"] == "FAILED" and "model_name" not in stored

@@ -250,12 +250,14 @@ def test_sensible_props_carry_no_warning(synthesized: Synthesized) -> None:
     ({"job_settings": JobSettings(job_duration=Duration.hours(3))},
      "job_settings.job_duration must be, in seconds, at most 7200"),
     ({"job_settings": JobSettings(traffic_pattern={"TrafficType": "PHASES", "Phases": [
-        {"InitialNumberOfUsers": 5, "SpawnRate": 1, "DurationInSeconds": 120}]})},
-     "job_settings.traffic_pattern.Phases[0].InitialNumberOfUsers must be at most 3"),
+        {"InitialNumberOfUsers": 0, "SpawnRate": 1, "DurationInSeconds": 120}]})},
+     "job_settings.traffic_pattern.Phases[0].InitialNumberOfUsers must be at least 1"),
     ({"job_settings": JobSettings(stopping_conditions={"MaxInvocations": 0})},
      "job_settings.stopping_conditions.MaxInvocations must be at least 1"),
-    ({"name_prefix": "nr_"}, "name_prefix 'nr_' must be 1-20 letters, digits and single hyphens"),
-    ({"name_prefix": "nr--"}, "name_prefix 'nr--' must be 1-20 letters, digits and single hyphens"),
+    ({"name_prefix": "nr_"}, "name_prefix 'nr_' must be 1-20 lower-case letters, digits and single hyphens"),
+    ({"name_prefix": "nr--"}, "name_prefix 'nr--' must be 1-20 lower-case letters, digits and single hyphens"),
+    # SageMaker lower-cases job ARNs; IAM matches case-sensitively, so "NR-*" would never match a job.
+    ({"name_prefix": "NR-"}, "name_prefix 'NR-' must be 1-20 lower-case letters"),
     ({"model_approval_status": "approved"}, "model_approval_status 'approved' must be one of"),
     ({"results_retention": Duration.hours(12)}, "results_retention is 12 hours; give whole days"),
     ({"security_groups": ["sg"]}, "vpc_subnets and security_groups need vpc"),

@@ -77,14 +77,15 @@ def test_an_advanced_default_without_instances_takes_the_manifests_or_asks_for_t
 def test_findings_name_each_bad_default() -> None:
     findings = job_defaults_findings({
         "JobType": "Fast", "InstanceTypes": ["ml.c5.xlarge", "ml.c99.huge"], "JobDurationInSeconds": 9000,
-        "TrafficPattern": {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 9, "SpawnRate": 1,
+        "TrafficPattern": {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 0, "SpawnRate": 1,
                                                                 "DurationInSeconds": 120}]},
         "StoppingConditions": {"MaxInvocations": "many"}, "Colour": "blue"})
     by_field = {f.field: f.message for f in findings}
     assert "must be one of" in by_field["JobType"]
     assert "not a SageMaker real-time instance type" in by_field["InstanceTypes[1]"]
     assert "at most 7200" in by_field["JobDurationInSeconds"]
-    assert "at most 3" in by_field["TrafficPattern.Phases[0].InitialNumberOfUsers"]
+    # The API's own minimum (Phase.InitialNumberOfUsers >= 1); AWS's examples use up to 14 users.
+    assert "at least 1" in by_field["TrafficPattern.Phases[0].InitialNumberOfUsers"]
     assert "whole number" in by_field["StoppingConditions.MaxInvocations"]
     assert any("Colour" in f.field or "Colour" in f.message for f in findings)
     assert job_defaults_findings(ADVANCED) == []

@@ -127,7 +127,8 @@ def test_success_message_has_a_text_and_a_json_version_with_the_same_facts() -> 
     structure = json.loads(params["Message"])
     text, facts = structure["email"], json.loads(structure["default"])
     assert params["Subject"] == "xgb COMPLETED: ml.c5.xlarge x1 Neo-compiled, 5.00e-07 USD/inference - neo-recommender"
-    assert text.splitlines()[3].startswith("Recommended: ml.c5.xlarge x1, Neo-compiled (neo-ml.c5.xlarge)")
+    assert text.splitlines()[3].startswith(
+        "Recommended: ml.c5.xlarge x1, Neo-compiled by compilation job neo-ml.c5.xlarge")
     assert "Neo compilation cuts cost per inference by 38% on ml.c5.xlarge" in text
     assert facts["recommended"]["InstanceType"] == "ml.c5.xlarge" and facts["recommended"]["Compiled"] is True
     assert [row["Rank"] for row in facts["recommendations"]] == [1, 2, 3, 4, 5]

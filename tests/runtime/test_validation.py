@@ -109,7 +109,7 @@ CATALOGUE = [
     Bad("shape list for XGBoost", xgb(DataInputConfig=[[1, 50]]), "DataInputConfig",
         "is a list of shapes, which Neo accepts only for PYTORCH; XGBOOST needs input names"),
     Bad("config string not JSON", xgb(DataInputConfig="{data: [1, 50]}"), "DataInputConfig",
-        "is a string but not valid JSON"),
+        "is a string but neither JSON nor a single-quoted mapping of input names to shapes"),
     Bad("zero dimension", xgb(DataInputConfig={"data": [1, 0]}), "DataInputConfig.data[1]", "must be at least 1"),
     Bad("dynamic dimension in a string", xgb(DataInputConfig='{"data": [-1, 50]}'), "DataInputConfig.data",
         "has a dimension -1; every dimension must be a positive whole number"),
@@ -143,7 +143,7 @@ CATALOGUE = [
         "SupportedRealtimeInferenceInstanceTypes", "ml.c6i.xlarge will get uncompiled recommendations only", "warning"),
     # Neo eligibility.
     Bad("framework Neo does not compile", xgb(Framework="SKLEARN", Image=OWN_IMAGE), "Framework",
-        "SKLEARN is not compiled by Neo for cloud instances", "warning"),
+        "SAGEMAKER-SCIKIT-LEARN is not compiled by Neo for cloud instances", "warning"),
     Bad("version Neo does not compile", xgb(FrameworkVersion="1.7.1",
                                             Image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"),
         "FrameworkVersion", "XGBOOST 1.7.1 is not a version Neo compiles", "warning"),

@@ -16,6 +16,7 @@ from neo_recommender.emulator.deploy import DeployedStack, deploy_stack
 from neo_recommender.emulator.iam_enforcement import IamEnforcement
 from neo_recommender.emulator.ir_simulator import FaultPlan, InferenceRecommenderSimulator
 from neo_recommender.emulator.lambda_runner import InProcessLambdas
+from neo_recommender.emulator.moto_fidelity import MotoFidelity
 from neo_recommender.emulator.wiring import ServiceWiring
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -44,6 +45,7 @@ class EmbeddedAws:
         self.lambdas = InProcessLambdas(self.clock, self.iam)
         self.wiring = ServiceWiring(self.clock, self.iam)
         self.aws_faults = AwsFaults()
+        self.moto_fidelity = MotoFidelity()
         self._mock = mock_aws(config={"lambda": {"use_docker": False},
                                       "stepfunctions": {"execute_state_machine": True}})
 
@@ -54,10 +56,12 @@ class EmbeddedAws:
         self.wiring.install()
         self.recommender.install()
         self.aws_faults.install()
+        self.moto_fidelity.install()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wiring.wait_for_async_invocations()  # none may outlive the account it runs in
+        self.moto_fidelity.uninstall()
         self.aws_faults.uninstall()
         self.recommender.uninstall()
         self.wiring.uninstall()

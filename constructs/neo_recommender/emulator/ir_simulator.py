@@ -37,6 +37,7 @@ from __future__ import annotations
 import collections
 import copy
 import hashlib
+import itertools
 import json
 import re
 import threading
@@ -185,6 +186,11 @@ class FaultPlan:
     """Next N CreateInferenceRecommendationsJob calls answered with ResourceLimitExceeded."""
     stall_jobs: set[str] = field(default_factory=set)
     """Group names whose jobs never finish (they run until stopped)."""
+    replay: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Group name -> a recorded DescribeInferenceRecommendationsJob output: a COMPLETED job of that group
+    returns its ``InferenceRecommendations`` and ``EndpointPerformances`` as the service would send them: the
+    members the Developer Guide prints under other names are renamed to the API's (see ``_API_NAMES``), and
+    the response serializer drops any other key the API does not have."""
 
 
 def neo_eligible(container: dict[str, Any], package: dict[str, Any]) -> tuple[bool, str]:
@@ -280,6 +286,8 @@ class _BenchmarkPlan:
     benchmark_id: str  # deterministic, unique within the job
     serverless: tuple[int, int] | None = None
     """``(MemorySizeInMB, MaxConcurrency)`` of a serverless benchmark (no instance type)."""
+    environment: tuple[tuple[str, str], ...] = ()
+    """One combination of an Advanced job's ``EnvironmentParameterRanges`` (empty: IR tunes OMP_NUM_THREADS)."""
 
     @property
     def neo_name(self) -> str:
@@ -483,8 +491,10 @@ class InferenceRecommenderSimulator:
             )
         eligible, neo_reason = neo_eligible(containers[0], package)
         instance_types, serverless = _endpoint_choices(input_config, spec)
+        _check_specification_names(input_config, package)
         fault_key = package.get("ModelPackageGroupName") or package["ModelPackageName"]
-        benchmarks = _plan_benchmarks(name, instance_types, eligible, serverless)
+        benchmarks = _plan_benchmarks(name, instance_types, eligible, serverless,
+                                      _environment_combinations(input_config))
         refused = self._role_refusal(response, containers[0], package, benchmarks)
         unreadable = refused or _unreadable_model(account, containers[0].get("ModelDataUrl"))
         duration = (UNREADABLE_MODEL_SECONDS if unreadable else
@@ -562,7 +572,9 @@ class InferenceRecommenderSimulator:
             result["CompletionTime"] = job.stop_time or job.completion_time
         if status == "FAILED":
             result["FailureReason"] = self._outcome(job).failure_reason
-        if status == "COMPLETED":
+        if status == "COMPLETED" and job.fault_key in self.faults.replay:
+            result.update(_replayed(self.faults.replay[job.fault_key]))
+        elif status == "COMPLETED":
             recommendations = self._recommendations(job)
             result["InferenceRecommendations"] = recommendations
             if job.input_config.get("Endpoints"):  # only jobs that benchmark existing endpoints report these
@@ -843,20 +855,44 @@ def _endpoint_choices(input_config: Mapping[str, Any], spec: Mapping[str, Any]
     return _unique(types), list(dict.fromkeys(serverless))
 
 
+def _check_specification_names(input_config: Mapping[str, Any], package: Mapping[str, Any]) -> None:
+    """An EndpointConfigurations[].InferenceSpecificationName must name one of the package's additional
+    inference specifications (API reference, EndpointInputConfiguration.InferenceSpecificationName)."""
+    known = {spec.get("Name") for spec in package.get("AdditionalInferenceSpecifications") or []}
+    for config in input_config.get("EndpointConfigurations") or []:
+        name = config.get("InferenceSpecificationName")
+        if name is not None and name not in known:
+            raise _validation_error(f"Inference specification {name} does not exist in model package "
+                                    f"{package.get('ModelPackageArn')}.")
+
+
+def _environment_combinations(input_config: Mapping[str, Any]) -> dict[str, list[tuple[tuple[str, str], ...]]]:
+    """Instance type -> every combination of its EnvironmentParameterRanges' values (IR benchmarks each)."""
+    combinations: dict[str, list[tuple[tuple[str, str], ...]]] = {}
+    for config in input_config.get("EndpointConfigurations") or []:
+        ranges = (config.get("EnvironmentParameterRanges") or {}).get("CategoricalParameterRanges") or []
+        if config.get("InstanceType") and ranges:
+            names = [item["Name"] for item in ranges]
+            combinations[config["InstanceType"]] = [tuple(zip(names, values, strict=True)) for values in
+                                                    itertools.product(*(item["Value"] for item in ranges))]
+    return combinations
+
+
 def _plan_benchmarks(
-    job_name: str, instance_types: list[str], neo_ok: bool, serverless: Sequence[tuple[int, int]] = ()
+    job_name: str, instance_types: list[str], neo_ok: bool, serverless: Sequence[tuple[int, int]] = (),
+    environments: Mapping[str, list[tuple[tuple[str, str], ...]]] | None = None,
 ) -> tuple[_BenchmarkPlan, ...]:
-    """Uncompiled benchmark per instance, plus a compiled one where Neo applies; one per serverless configuration
-    (Neo compiles for instances, not for serverless endpoints)."""
+    """Uncompiled benchmark per instance (per environment combination), plus a compiled one where Neo applies;
+    one per serverless configuration (Neo compiles for instances, not for serverless endpoints)."""
     plans = []
     for instance_type in instance_types:
-        plans.append(
-            _BenchmarkPlan(instance_type, False, _short_id(job_name, instance_type, "base"))
-        )
-        if neo_ok and _family(instance_type) in NEO_INSTANCE_FAMILIES:
-            plans.append(
-                _BenchmarkPlan(instance_type, True, _short_id(job_name, instance_type, "neo"))
-            )
+        for environment in (environments or {}).get(instance_type) or [()]:
+            tried = "".join(f"|{key}={value}" for key, value in environment)
+            plans.append(_BenchmarkPlan(instance_type, False, _short_id(job_name, instance_type + tried, "base"),
+                                        environment=environment))
+            if neo_ok and _family(instance_type) in NEO_INSTANCE_FAMILIES:
+                plans.append(_BenchmarkPlan(instance_type, True, _short_id(job_name, instance_type + tried, "neo"),
+                                            environment=environment))
     for memory, concurrency in serverless:
         plans.append(_BenchmarkPlan(None, False, _short_id(job_name, f"serverless-{memory}", "base"),
                                     (memory, concurrency)))
@@ -893,6 +929,37 @@ def _unit(*parts: str) -> float:
     return int(_digest(*parts)[:13], 16) / float(16**13)
 
 
+#: (where, printed name) -> the API's member. The Developer Guide's examples print ``MaximumInvocations``
+#: (results page), ``MemorySizeInMb`` (serverless example) and an existing endpoint's ``EndpointConfiguration``
+#: (EndpointPerformance has ``EndpointInfo``); the service sends the API's names.
+_API_NAMES = {("Metrics", "MaximumInvocations"): "MaxInvocations",
+              ("ServerlessConfig", "MemorySizeInMb"): "MemorySizeInMB",
+              ("EndpointPerformances", "EndpointConfiguration"): "EndpointInfo"}
+
+
+def _renamed(mapping: dict[str, Any], where: str) -> None:
+    for (place, printed), api_name in _API_NAMES.items():
+        if place == where and printed in mapping and api_name not in mapping:
+            mapping[api_name] = mapping.pop(printed)
+
+
+def _replayed(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The result lists of a recorded describe output, timestamps as datetimes for the response serializer."""
+    replayed = {}
+    for name in ("InferenceRecommendations", "EndpointPerformances"):
+        if name in document:
+            rows = copy.deepcopy(list(document[name]))
+            for row in rows:
+                _renamed(row, name)
+                _renamed(row.get("Metrics") or {}, "Metrics")
+                _renamed((row.get("EndpointConfiguration") or {}).get("ServerlessConfig") or {}, "ServerlessConfig")
+                for stamp in ("InvocationStartTime", "InvocationEndTime"):
+                    if isinstance(row.get(stamp), str):
+                        row[stamp] = datetime.fromisoformat(row[stamp].replace("Z", "+00:00"))
+            replayed[name] = rows
+    return replayed
+
+
 def _unique(items: Any) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -907,11 +974,9 @@ def _configuration(job: _Job, plan: _BenchmarkPlan) -> dict[str, Any]:
         return {"EndpointConfiguration": endpoint, "ModelConfiguration": {}}
     assert plan.instance_type is not None
     vcpus = instance_price(plan.instance_type).vcpus
+    tried = plan.environment or (("OMP_NUM_THREADS", str(vcpus)),)  # like IR, tune the thread pool to the vCPUs
     model_configuration: dict[str, Any] = {
-        # Like IR, tune the thread pool to the instance's vCPUs.
-        "EnvironmentParameters": [
-            {"Key": "OMP_NUM_THREADS", "ValueType": "string", "Value": str(vcpus)}
-        ],
+        "EnvironmentParameters": [{"Key": key, "ValueType": "string", "Value": value} for key, value in tried],
     }
     if plan.compiled:
         model_configuration["InferenceSpecificationName"] = plan.neo_name
@@ -937,7 +1002,7 @@ def _metrics(model_key: str, plan: _BenchmarkPlan) -> dict[str, Any]:
         return _serverless_metrics(model_key, *plan.serverless)
     assert plan.instance_type is not None
     price = instance_price(plan.instance_type)
-    seed = (model_key, plan.instance_type)
+    seed = (model_key, plan.instance_type, *(f"{key}={value}" for key, value in plan.environment))
     speed = _FAMILY_SPEED.get(_family(plan.instance_type), 1.0)
     invocations = price.vcpus * _INVOCATIONS_PER_VCPU_MINUTE * speed
     invocations *= 0.85 + 0.3 * _unit(*seed, "throughput")

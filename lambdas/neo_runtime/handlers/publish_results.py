@@ -8,9 +8,10 @@ from neo_runtime import records, run_store
 from neo_runtime.announce import announce
 from neo_runtime.aws import client, retried_when_transient
 from neo_runtime.decision import Constraints, decide
+from neo_runtime.ir_results import read_job
 from neo_runtime.log import RunLogger
 from neo_runtime.notification import success_message
-from neo_runtime.ranking import Recommendation
+from neo_runtime.ranking import compiled_configuration
 
 #: Longest failure reason kept per failed step (IR's reasons are a sentence or two).
 MAX_REASON_CHARS = 1000
@@ -28,8 +29,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     job = sagemaker.describe_inference_recommendations_job(JobName=job_name)
     # The job has ended: its slot is free for the next run in the queue.
     run_store.release_job_slot(run_id)
-    decision = decide((Recommendation.from_ir(item) for item in job.get("InferenceRecommendations", [])),
-                      Constraints.from_manifest(manifest))
+    results = read_job({**job, "InferenceRecommendations": job.get("InferenceRecommendations") or []})
+    decision = decide(results.recommendations, Constraints.from_manifest(manifest), results.baselines)
     failed_steps = list_failed_steps(sagemaker, job_name)
     expiry = records.expiry_fields()
     validation = submission.get("validation") or {}
@@ -44,6 +45,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         **records.decision_fields(decision),
         "failed_steps": failed_steps,
         "failed_step_count": len(failed_steps),
+        "endpoint_performances": [baseline.to_dict() for baseline in results.baselines] or None,
+        "reading_notes": results.notes or None,
         "neo_eligible": validation.get("neo_eligible"),
         "neo_ineligible_reasons": submission.get("neo_ineligible_reasons") or None,
         "findings": validation.get("findings") or None,
@@ -72,7 +75,7 @@ def _failed_step(step: dict[str, Any]) -> dict[str, str]:
 
     benchmark = step.get("InferenceBenchmark", {})
     model = benchmark.get("ModelConfiguration", {})
-    compiled = bool(model.get("CompilationJobName") or model.get("InferenceSpecificationName"))
+    compiled = compiled_configuration(model)
     reason = str(benchmark.get("FailureReason") or "no reason given")[:MAX_REASON_CHARS]
     summary = {
         "instance_type": benchmark.get("EndpointConfiguration", {}).get("InstanceType", "unknown"),

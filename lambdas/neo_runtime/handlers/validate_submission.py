@@ -188,4 +188,6 @@ def _model_name(report: ValidationReport) -> str | None:
     if report.manifest is not None:
         return report.manifest.model_name
     name = (report.document or {}).get("ModelName")
-    return name[:48] if isinstance(name, str) and name.isprintable() else None
+    # DynamoDB refuses an empty string as an index key (ByModel): an empty name is left out, so the
+    # failure record is still written.
+    return name[:63] if isinstance(name, str) and name and name.isprintable() else None
