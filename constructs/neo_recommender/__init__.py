@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+#: The package's version: the one source pyproject.toml and ``neo-recommender --version`` read.
+__version__ = "0.1.0"
+
 if TYPE_CHECKING:
     from neo_recommender.job_settings import JobSettings
     from neo_recommender.pipeline import InferenceRecommenderPipeline
     from neo_recommender.stack import NeoRecommenderStack, StackSettings
     from neo_recommender.workflow import JobPolling
 
-__all__ = ["InferenceRecommenderPipeline", "JobPolling", "JobSettings", "NeoRecommenderStack", "StackSettings"]
+__all__ = ["InferenceRecommenderPipeline", "JobPolling", "JobSettings", "NeoRecommenderStack", "StackSettings",
+           "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from neo_runtime.run_status import RUN_STATUSES
+
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_NOT_FOUND = EXIT_NOT_COMPLETED = 1
 DEFAULT_STACK = "NeoRecommenderStack"
@@ -34,8 +36,11 @@ class JobNotCompleted(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    from neo_recommender import __version__  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(prog="neo-recommender",
                                      description="SageMaker Inference Recommender with Neo, as infrastructure.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run the whole pipeline on the embedded AWS emulator")
 
@@ -69,8 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--job", metavar="JOB_NAME", help="the run of an Inference Recommender job")
     which.add_argument("--execution", metavar="ARN", help="the run of a Step Functions execution")
     which.add_argument("--model", metavar="NAME", help="the latest runs of a model (ModelName)")
-    which.add_argument("--status", choices=["VALIDATING", "REGISTERING", "RUNNING", "COMPLETED", "FAILED"],
-                       help="the latest runs in this status")
+    which.add_argument("--status", choices=RUN_STATUSES, help="the latest runs in this status")
     results.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table",
                          help="markdown of one run is the full report")
     results.add_argument("--limit", type=int, default=10, help="runs to list for --model/--status (default 10)")
@@ -118,9 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run a subcommand; returns the exit code."""
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        from neo_recommender.demo import run_demo  # noqa: PLC0415 - keeps other subcommands free of moto
-
-        return run_demo()
+        return _demo()
     if args.command == "validate":
         return _validate(args)
     if args.command == "rank":
@@ -132,6 +134,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"neo-recommender {args.command}: {error}", file=sys.stderr)
             return EXIT_USAGE if isinstance(error, UsageError) else EXIT_NOT_COMPLETED
     return _init(args)
+
+
+def _demo() -> int:
+    try:
+        from neo_recommender.demo import run_demo  # noqa: PLC0415 - keeps other subcommands free of moto
+    except ModuleNotFoundError as error:  # moto, policy_sentry or one of moto's service dependencies
+        if (error.name or "").split(".")[0] in ("neo_recommender", "neo_runtime"):
+            raise
+        print(f"neo-recommender demo: {error.name} is not installed; the demo runs on an embedded AWS emulator "
+              "that needs the demo extra: pip install 'neo-recommender[demo]'", file=sys.stderr)
+        return EXIT_USAGE
+    return run_demo()
 
 
 def _positive(text: str) -> float:

@@ -7,9 +7,11 @@ every data file of the package whose name one of those modules spells out (``man
 holds ``"manifest.schema.json"``). The runtime code imports nothing by computed name
 (``tests/packaging`` checks that), so the statements are the whole story.
 
-Only imports of the package's own top-level names are followed; everything else (the standard
-library, boto3) is the Lambda runtime's. An import the folder cannot satisfy is reported as
-missing, so a code package that lacks a module fails loudly before it is deployed or run.
+Only imports of the handler's own top-level package (``neo_runtime``) are followed; everything
+else (the standard library, boto3) is the Lambda runtime's. That holds wherever the package is
+installed: in a user's venv it shares ``site-packages`` with botocore, dateutil and six, whose
+imports are none of its business. An import of the package the folder cannot satisfy is reported
+as missing, so a code package that lacks a module fails loudly before it is deployed or run.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ def closure(root: Path, module: str) -> Closure:
 
 @lru_cache(maxsize=64)
 def _closure(root: Path, module: str) -> Closure:
-    own = _top_level_names(root)
+    package = module.split(".", maxsplit=1)[0]
+    own = frozenset({package})
     seen: set[str] = set()
     missing: set[str] = set()
     pending = [module]
@@ -56,17 +59,11 @@ def _closure(root: Path, module: str) -> Closure:
         pending.extend(imported for imported in _imports(root, path, name) if imported.split(".")[0] in own)
     modules = {_module_file(root, name) for name in seen}
     files = {path.relative_to(root).as_posix() for path in modules if path is not None}
-    for data in _data_files(root):
+    for data in _data_files(root / package):
         quoted = (f'"{data.name}"', f"'{data.name}'")
         if any(name in _source(path) for path in modules if path is not None for name in quoted):
             files.add(data.relative_to(root).as_posix())
     return Closure(tuple(sorted(files)), tuple(sorted(missing)))
-
-
-def _top_level_names(root: Path) -> frozenset[str]:
-    """The packages and modules at the top of the code folder (``neo_runtime``)."""
-    return frozenset(path.stem if path.suffix == ".py" else path.name for path in root.iterdir()
-                     if path.suffix == ".py" or (path / "__init__.py").is_file())
 
 
 @lru_cache(maxsize=1024)
@@ -79,8 +76,11 @@ def _module_file(root: Path, name: str) -> Path | None:
 
 
 @lru_cache(maxsize=64)
-def _data_files(root: Path) -> tuple[Path, ...]:
-    return tuple(sorted(path for path in root.rglob("*") if path.suffix in DATA_SUFFIXES and path.is_file()))
+def _data_files(package_dir: Path) -> tuple[Path, ...]:
+    """The package's own data files (never another package's in a shared ``site-packages``)."""
+    if not package_dir.is_dir():
+        return ()
+    return tuple(sorted(path for path in package_dir.rglob("*") if path.suffix in DATA_SUFFIXES and path.is_file()))
 
 
 @lru_cache(maxsize=256)

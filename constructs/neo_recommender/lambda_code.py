@@ -2,16 +2,18 @@
 
 A function ships only the part of the ``neo_runtime`` package its handler can load
 (``import_closure``): check_job needs a third of what validate_submission needs. That part is
-staged in a folder of its own under the temporary directory, named after a hash of its content,
-so the same code always gives the same folder (and the same asset) and a second synth reuses it.
+staged in a private folder this process creates (``mkdtemp``: a fresh name, readable by its owner
+only) and removes at exit; the CDK copies it into the cloud assembly as the function's asset, whose
+hash is that of the content, so the same code still gives the same asset. Nothing in a shared
+temporary folder is ever reused: a folder someone else created first could hold code of theirs.
 The package is found wherever it is importable from: the repository's ``lambdas/`` folder in a
 checkout, ``site-packages`` in an installed wheel.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
-import os
 import shutil
 import tempfile
 from functools import cache
@@ -46,14 +48,17 @@ def handler_asset_dir(handler_module: str) -> Path:
     digest = hashlib.sha256()
     for name, body in contents.items():
         digest.update(name.encode() + b"\0" + body + b"\0")
-    staged = Path(tempfile.gettempdir()) / f"neo-recommender-asset-{digest.hexdigest()[:16]}"
-    if not staged.is_dir():
-        scratch = Path(tempfile.mkdtemp(prefix="neo-recommender-staging-", dir=tempfile.gettempdir()))
+    staged = _staging_root() / digest.hexdigest()[:16]
+    if not staged.is_dir():  # only this process writes under its own root
         for name, body in contents.items():
-            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
-            (scratch / name).write_bytes(body)
-        try:
-            os.replace(scratch, staged)  # atomic: concurrent synths never see a half-written folder
-        except OSError:
-            shutil.rmtree(scratch, ignore_errors=True)  # another process staged it first
+            (staged / name).parent.mkdir(parents=True, exist_ok=True)
+            (staged / name).write_bytes(body)
     return staged
+
+
+@cache
+def _staging_root() -> Path:
+    """This process's own staging folder (mode 0700), removed when the process exits."""
+    root = Path(tempfile.mkdtemp(prefix="neo-recommender-assets-"))
+    atexit.register(shutil.rmtree, root, True)
+    return root

@@ -14,9 +14,9 @@ from boto3.dynamodb.types import TypeDeserializer
 from neo_runtime.decision import Constraints, Decision, decide
 from neo_runtime.ir_results import Baseline
 from neo_runtime.ranking import Recommendation
+from neo_runtime.run_status import RUN_STATUSES
 
-#: Run statuses, in the order a run goes through them (a run ends COMPLETED or FAILED).
-RUN_STATUSES = ("VALIDATING", "REGISTERING", "RUNNING", "COMPLETED", "FAILED")
+__all__ = ["RUN_STATUSES"]  # the statuses a run can be listed by (the runtime's own tuple)
 _deserializer = TypeDeserializer()
 
 

@@ -105,3 +105,25 @@ def test_an_archive_the_manifest_names_but_that_is_not_there_is_a_warning(
     out = capsys.readouterr().out
     assert f"warning ModelArchive: names booster.tar.gz, which is not at {tmp_path / 'booster.tar.gz'}" in out
     assert out.startswith("valid, Neo-eligible: 0 error(s), 1 warning(s)")  # the default payload is there
+
+
+def test_version_comes_from_the_package(capsys: pytest.CaptureFixture[str]) -> None:
+    from neo_recommender import __version__  # noqa: PLC0415
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"neo-recommender {__version__}"
+
+
+def test_the_demo_without_its_extra_says_which_to_install(tmp_path: Path) -> None:
+    # After `pip install neo-recommender` (no extras) moto is absent: the demo used to crash with
+    # ModuleNotFoundError. A fresh interpreter in which `import moto` fails stands for that install.
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = ("import sys; sys.modules['moto'] = None\n"
+            "from neo_recommender.cli import main\nraise SystemExit(main(['demo']))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "moto is not installed" in result.stderr and "pip install 'neo-recommender[demo]'" in result.stderr

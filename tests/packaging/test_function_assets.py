@@ -139,6 +139,23 @@ def test_closure_follows_lazy_relative_and_submodule_imports_and_named_data_file
                            "pkg/helpers.py", "pkg/lazy.py", "pkg/shape.json", "pkg/shapes.py", "pkg/util.py")
 
 
+def test_closure_stays_in_its_own_package_when_it_shares_site_packages(tmp_path: Path) -> None:
+    # A user's venv: neo_runtime beside botocore, dateutil and six, whose imports (some only resolvable at run
+    # time, e.g. six.moves) are not the Lambda code's business; neither are their data files.
+    root = write_package(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/entry.py": "import boto3\nimport six\nfrom pkg import rules\n",
+        "pkg/rules.py": "SCHEMA = 'rules.json'\n",
+        "pkg/rules.json": "{}",
+        "six/__init__.py": "from six.moves import range\n",
+        "boto3/__init__.py": "import botocore.customizations.useragent\n",
+        "boto3/rules.json": "{}",
+    })
+    found = closure(root, "pkg.entry")
+    assert found.missing == ()
+    assert found.files == ("pkg/__init__.py", "pkg/entry.py", "pkg/rules.json", "pkg/rules.py")
+
+
 def test_closure_reports_a_module_the_package_lacks(tmp_path: Path) -> None:
     root = write_package(tmp_path, {
         "pkg/__init__.py": "",
@@ -165,3 +182,20 @@ def test_the_emulator_refuses_a_package_that_differs_from_the_code_it_runs(tmp_p
     (copy / "neo_runtime" / "job_watch.py").write_text("# edited after synth\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match=r"job_watch.py differs from .* in the deployed code package"):
         check_code_package("CheckRecommendationJob", copy, "neo_runtime.handlers.check_job")
+
+
+def test_code_is_staged_in_a_private_folder_never_in_a_shared_guessable_one() -> None:
+    # The code used to be staged in /tmp/neo-recommender-asset-<hash of public code>, and a folder that already
+    # existed there was reused unchecked: anyone on a shared runner could plant code that then shipped to Lambda.
+    import stat  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from neo_recommender.lambda_code import handler_asset_dir, runtime_package_dir  # noqa: PLC0415
+
+    staged = handler_asset_dir("neo_runtime.handlers.check_job")
+    private_root = staged.parent
+    assert private_root.parent == Path(tempfile.gettempdir())
+    assert private_root.name.startswith("neo-recommender-assets-")
+    assert stat.S_IMODE(private_root.stat().st_mode) == 0o700  # mkdtemp: a fresh name, its owner only
+    expected = closure(runtime_package_dir().parent, "neo_runtime.handlers.check_job").files
+    assert tuple(sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())) == expected

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,16 +38,18 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(tmp_p
           str(REPO)], cwd=tmp_path)
     (wheel,) = dist.glob("neo_recommender-*.whl")
 
-    # A fresh venv; its dependencies (aws-cdk-lib, boto3, ...) come from the test environment's
-    # site-packages through a .pth file, so the test needs no network. The checkout's editable
-    # install is not visible there (its finder is only activated from a site directory).
-    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path)
+    # A fresh venv, and the wheel installed into it the way users install it: with its dependencies
+    # (aws-cdk-lib, boto3, ...) from the package index, all in one site-packages. (An earlier version put the
+    # dependencies in another site-packages through a .pth file and missed that the Lambda code's import
+    # closure walked into botocore, dateutil and six there: a pip-installed construct could not synthesize.)
+    _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
     python = venv / "bin" / "python"
     fresh_site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                            cwd=tmp_path).strip())
-    (fresh_site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
-         cwd=tmp_path)
+    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)], cwd=tmp_path)
+    located = _run([str(python), "-c", "import aws_cdk, boto3, botocore, constructs; "
+                    "print(aws_cdk.__file__, boto3.__file__, botocore.__file__, constructs.__file__)"], cwd=tmp_path)
+    assert all(path.startswith(str(fresh_site)) for path in located.split()), located
 
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
@@ -81,3 +82,18 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(tmp_p
         "validate_submission"]
     assert not any("__pycache__" in path or path.endswith(".pyc") for files in shipped_by_handler.values()
                    for path in files)
+
+    # Packaging a user sees: metadata, typing marker, license, version, and the CLI without its extras.
+    metadata = json.loads(_run([str(python), "-c", "import json, importlib.metadata as m; d = m.metadata("
+                                "'neo-recommender'); print(json.dumps({'version': d['Version'], "
+                                "'classifiers': d.get_all('Classifier'), 'requires': d.get_all('Requires-Dist'), "
+                                "'licenses': d.get_all('License-File')}))"], cwd=tmp_path))
+    from neo_recommender import __version__  # noqa: PLC0415
+
+    assert metadata["version"] == __version__ and "Framework :: AWS CDK :: 2" in metadata["classifiers"]
+    assert metadata["licenses"] == ["LICENSE"] and not any("cdk-nag" in r for r in metadata["requires"])
+    assert (fresh_site / "neo_recommender" / "py.typed").is_file()
+    cli = str(venv / "bin" / "neo-recommender")
+    assert _run([cli, "--version"], cwd=app, env=env).strip() == f"neo-recommender {__version__}"
+    demo = subprocess.run([cli, "demo"], cwd=app, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert demo.returncode == 2 and "pip install 'neo-recommender[demo]'" in demo.stderr, demo.stderr

@@ -15,10 +15,9 @@ from neo_runtime import run_store
 from neo_runtime.aws import retried_when_transient
 from neo_runtime.handlers.record_failure import record_failed_run
 from neo_runtime.log import RunLogger
+from neo_runtime.run_status import FINAL_STATUSES
 from neo_runtime.s3_event import SubmittedObject
 
-#: Run statuses that are a run's last word.
-FINAL_STATUSES = ("COMPLETED", "FAILED", "TIMED_OUT")
 #: The error each execution status is recorded with.
 ERROR_OF_STATUS = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut", "FAILED": "ExecutionFailed"}
 
