@@ -93,8 +93,10 @@ def queue_behind_the_limit(pipeline: DeployedPipeline, model: str, limit: int) -
         pipeline.upload(holder)
     wait_until(lambda: all(pipeline.jobs_of(holder) for holder in holders))
     pipeline.upload(f"{model}-queued")
+    # Release the holders only once the last run waits: released earlier (a loaded machine starts it late), it
+    # would never wait, AwaitJobSlot would not run, and a mutant of that step would seem harmless.
     with contextlib.suppress(TimeoutError):  # (a mutant may keep it from ever waiting)
-        wait_until(lambda: pipeline.job_slots()["waiters"], timeout_seconds=10)
+        wait_until(lambda: pipeline.job_slots()["waiters"], timeout_seconds=30)
     for holder in holders:
         pipeline.aws.recommender.finish_stalled(pipeline.group(holder))
     pipeline.aws.wait_for_executions(pipeline.outputs["StateMachineArn"], count=len(before) + limit + 1)
