@@ -34,7 +34,8 @@ TOKENLESS_GRACE = timedelta(minutes=15)
 _LISTING_MARGIN = timedelta(minutes=10)
 #: Step Functions' answers to a token whose task is gone (resumed already, timed out, execution ended).
 _STALE_TOKEN_ERRORS = ("TaskDoesNotExist", "TaskTimedOut", "InvalidToken")
-_ENDED_ELSEWISE = ("STOPPING", "STOPPED", "DELETING", "DELETED")
+_STOPPED = ("STOPPING", "STOPPED")
+_ENDED_ELSEWISE = (*_STOPPED, "DELETING", "DELETED")
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,17 @@ def judge(job_name: str, status: str | None, failure_reason: str | None, deadlin
     if status == "FAILED":
         return Verdict("fail", "RecommendationJobFailed",
                        f"Inference Recommender job {job_name} failed: {failure_reason or 'no reason given'}")
+    past_deadline = now >= datetime.fromisoformat(deadline_at)
+    if status in _STOPPED and past_deadline:
+        # Stopped once the deadline had passed: the poller stopped it there, and a run checking its own
+        # job may see that stop before the poller answers it. Either way the run timed out.
+        return Verdict("fail", "RecommendationJobTimedOut",
+                       f"Inference Recommender job {job_name} ran past the run's deadline ({deadline_at}) "
+                       f"and was stopped (it is {status})")
     if status is None or status in _ENDED_ELSEWISE:
         return Verdict("fail", "RecommendationJobStopped",
                        f"Inference Recommender job {job_name} is {status or 'gone'}")
-    if now >= datetime.fromisoformat(deadline_at):
+    if past_deadline:
         return Verdict("fail", "RecommendationJobTimedOut",
                        f"Inference Recommender job {job_name} was still {status} at the run's deadline "
                        f"({deadline_at}); it was stopped", stop=True)

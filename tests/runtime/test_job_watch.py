@@ -38,6 +38,15 @@ def test_a_job_stopped_elsewhere_or_gone_fails_its_run_without_stopping_it_again
     assert verdict.cause == f"Inference Recommender job nr-a is {status or 'gone'}"
 
 
+@pytest.mark.parametrize("status", ["STOPPING", "STOPPED"])
+def test_a_job_stopped_after_the_deadline_timed_out_however_the_run_learns_of_it(status: str) -> None:
+    # The poller stops a job at the deadline; the run's own check can see STOPPING before the poller
+    # answers the run. That run timed out: it was not stopped by someone outside the pipeline.
+    verdict = job_watch.judge("nr-a", status, None, EARLIER, NOW)
+    assert (verdict.action, verdict.error, verdict.stop) == ("fail", "RecommendationJobTimedOut", False)
+    assert "ran past the run's deadline" in str(verdict.cause)
+
+
 def test_the_deadline_counts_from_the_job_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOB_DEADLINE_SECONDS", "5400")
     assert job_watch.deadline_after(NOW) == (NOW + timedelta(minutes=90)).isoformat()
