@@ -55,7 +55,7 @@ instance-types: install
 
 # The real-account integration test (tests/integ/integ_pipeline.py): deploys the pipeline and the integ-tests
 # assertions into the account of AWS_PROFILE, whose assertions submit the sample model and wait (up to 2 hours) for a
-# COMPLETED run; then destroys both stacks, whatever the outcome. Bills a real Inference Recommender job (README).
+# COMPLETED run; then destroys both stacks, whatever the outcome. Bills a real Inference Recommender job (docs/operations.md).
 # The pinned CLI deploys it: the pinned integ-runner cannot read this cloud assembly's schema yet (tests/integ).
 INTEG_APP := $(CURDIR)/$(PY) tests/integ/integ_pipeline.py
 integ: install
@@ -72,7 +72,7 @@ integ-snapshot: install
 lint: install
 	$(VENV)/bin/ruff check .
 
-# The pipeline's own overhead in one table (about 10 minutes, most of it the test suite): see README, Benchmarks.
+# The pipeline's own overhead in one table (about 10 minutes, most of it the test suite): see docs/benchmarks.md.
 bench: install $(CHECKOV)
 	$(PY) bench/run.py --json bench-results.json
 

@@ -127,17 +127,27 @@ def _absolute(package: str, module: str | None, level: int) -> str:
 
 
 def _import_statements(statements: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
-    """The import statements among ``statements`` and every block nested in them (function bodies too)."""
+    """The import statements among ``statements`` and every block nested in them (function bodies too), except
+    those under ``if TYPE_CHECKING:``, which never run (every module of the package postpones its annotations)."""
     found: list[ast.Import | ast.ImportFrom] = []
     for statement in statements:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             found.append(statement)
+            continue
+        if isinstance(statement, ast.If) and _is_type_checking(statement.test):
+            found.extend(_import_statements(statement.orelse))
             continue
         for field in ("body", "orelse", "finalbody", "handlers", "cases"):
             for block in getattr(statement, field, None) or []:
                 found.extend(_import_statements(block.body if isinstance(block, (ast.excepthandler, ast.match_case))
                                                 else [block]))
     return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 @lru_cache(maxsize=256)

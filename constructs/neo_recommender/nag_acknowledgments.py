@@ -2,7 +2,8 @@
 
 Only IAM5 (wildcards in IAM policies) remains after the fixes properties can make; each
 finding is acknowledged on the role that carries it, with its exact finding id, so a new
-wildcard anywhere still fails ``cdk synth``.
+wildcard anywhere still fails ``cdk synth``. L1 (not the latest runtime) is acknowledged only when
+the user chose an older tested runtime with the ``runtime`` prop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, Stack, Validations
 
 from constructs import IConstruct
+from neo_recommender.function_settings import DEFAULT_RUNTIME
 
 if TYPE_CHECKING:
     from neo_recommender.pipeline import InferenceRecommenderPipeline
@@ -54,7 +56,8 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
     _acknowledge(functions.start_job.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
     _acknowledge(functions.await_job_slot.role, {"Resource::*": _XRAY_REASON})
     _acknowledge(functions.check_job.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": _XRAY_REASON})
-    _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": (
+    _acknowledge(functions.publish_results.role, {jobs: _NAME_PREFIX_REASON, packages: _NAME_PREFIX_REASON,
+                                                  "Resource::*": (
         "sagemaker:ListInferenceRecommendationsJobSteps has no resource type in the Service Authorization Reference "
         "(list_amazonsagemaker.html), so AWS allows it only on Resource '*'; " + _XRAY_REASON)})
     _acknowledge(pipeline.task_response_policy, {"Resource::*": _TASK_TOKEN_REASON})
@@ -66,6 +69,12 @@ def acknowledge_findings(pipeline: InferenceRecommenderPipeline, name_prefix: st
         _acknowledge(pipeline.watch_jobs_function.role, {jobs: _NAME_PREFIX_REASON, "Resource::*": (
             "sagemaker:ListInferenceRecommendationsJobs (one call lists every running job of the pass) and X-Ray "
             "tracing support no resource-level permissions, so AWS requires Resource '*'.")})
+
+    if pipeline.function_settings.runtime.name != DEFAULT_RUNTIME:
+        for function in pipeline.all_functions:
+            Validations.of(function).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-L1", reason=(
+                f"Runtime {pipeline.function_settings.runtime.name} was chosen with the runtime prop, one of the "
+                f"runtimes the Lambda code is tested on; the default is {DEFAULT_RUNTIME}.")))
 
     state_machine_findings = {
         f"Resource::<{_logical_id(function)}.Arn>:*": (

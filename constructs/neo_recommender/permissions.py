@@ -55,11 +55,13 @@ def grant_workflow_functions(
     recommender_role: iam.IRole,
     name_prefix: str,
     job_slots: bool = False,
+    registry_metadata: bool = False,
 ) -> None:
     """Give each step function exactly the calls its handler makes.
 
     ``job_slots``: the pipeline limits concurrent jobs, so the steps that take and give back
-    slots read and write the slots item (``neo_runtime.job_slots``).
+    slots read and write the slots item (``neo_runtime.job_slots``). ``registry_metadata``: results
+    are written back to the model package version (``UpdateModelPackage``, scoped to the prefix).
     """
     groups = sagemaker_arn(f"model-package-group/{name_prefix}*")
     packages = sagemaker_arn(f"model-package/{name_prefix}*")
@@ -96,6 +98,8 @@ def grant_workflow_functions(
     _allow(functions.publish_results, ["sagemaker:ListInferenceRecommendationsJobSteps"], ["*"])
     _allow(functions.publish_results, ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [table.table_arn])
     allow_publishing(functions.publish_results, topic)
+    if registry_metadata:
+        _allow(functions.publish_results, ["sagemaker:UpdateModelPackage"], [packages])
 
     if job_slots:
         for function in (functions.start_job, functions.publish_results, functions.record_failure,

@@ -28,11 +28,14 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
 from neo_recommender import operations, permissions, prop_checks, storage
+from neo_recommender.dashboard import create_dashboard
+from neo_recommender.function_settings import FunctionSettings, function_settings
 from neo_recommender.job_settings import JobSettings
 from neo_recommender.lambda_code import handler_asset_dir
 from neo_recommender.nag_acknowledgments import acknowledge_findings
 from neo_recommender.workflow import JobPolling, WorkflowFunctions, build_definition
 from neo_runtime import environment_names as names
+from neo_runtime import metrics
 
 if TYPE_CHECKING:  # aws_ec2 is large; it is loaded only when a VPC is given
     from aws_cdk import aws_ec2 as ec2
@@ -51,6 +54,8 @@ SLOT_RECHECK = Duration.hours(1)
 WATCH_RECHECK = Duration.hours(1)
 
 _HANDLER_MODULE = "neo_runtime.handlers.{}"
+#: The period of the pipeline's own metrics unless a ``metric_*`` call says otherwise.
+PERIOD_OF_METRICS = Duration.minutes(5)
 
 
 class InferenceRecommenderPipeline(Construct):
@@ -74,11 +79,11 @@ class InferenceRecommenderPipeline(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         results_retention: Duration | None = None,
         bucket: s3.IBucket | None = None,
-        bucket_props: dict[str, Any] | None = None,
+        bucket_props: s3.BucketProps | dict[str, Any] | None = None,
         table: dynamodb.ITable | None = None,
-        table_props: dict[str, Any] | None = None,
+        table_props: dynamodb.TableProps | dict[str, Any] | None = None,
         topic: sns.ITopic | None = None,
-        topic_props: dict[str, Any] | None = None,
+        topic_props: sns.TopicProps | dict[str, Any] | None = None,
         recommender_role: iam.IRole | None = None,
         sagemaker_full_access: bool = False,
         name_prefix: str = SAGEMAKER_NAME_PREFIX,
@@ -92,6 +97,13 @@ class InferenceRecommenderPipeline(Construct):
         alarm_topic: sns.ITopic | None = None,
         alarm_email: str | None = None,
         job_polling: JobPolling = JobPolling.SHARED,
+        runtime: lambda_.Runtime | None = None,
+        function_props: dict[str, Any] | None = None,
+        log_level: str = "INFO",
+        log_retention: logs.RetentionDays | None = None,
+        tracing: lambda_.Tracing | None = None,
+        record_in_model_registry: bool = True,
+        dashboard: bool = True,
     ) -> None:
         """Create the pipeline.
 
@@ -110,15 +122,16 @@ class InferenceRecommenderPipeline(Construct):
         :param bucket: an existing bucket to watch instead of creating one; the pipeline reads
             ``watched_prefix`` and writes ``neo-compiled/`` in it, and turns on its EventBridge
             delivery (an imported bucket must have it on already). @default a new bucket
-        :param bucket_props: ``s3.Bucket`` keyword arguments merged over the created bucket's
-            secure defaults (not with ``bucket``). @default none
-        :param table: an existing results table with the pipeline's keys and indexes (see the
-            README). @default a new table
-        :param table_props: ``dynamodb.Table`` keyword arguments merged over the created table's
-            defaults (not with ``table``). @default none
+        :param bucket_props: an ``s3.BucketProps`` (or a dict of its keyword arguments) whose fields
+            are merged over the created bucket's secure defaults (not with ``bucket``). @default none
+        :param table: an existing results table with the pipeline's keys and indexes (see
+            docs/results-and-cli.md, DynamoDB). @default a new table
+        :param table_props: a ``dynamodb.TableProps`` (its keys must be the pipeline's ``pk``/``sk``) or a
+            dict of ``dynamodb.Table`` keyword arguments, merged over the created table's defaults (not
+            with ``table``). @default none
         :param topic: an existing topic to announce runs on. @default a new topic
-        :param topic_props: ``sns.Topic`` keyword arguments merged over the created topic's
-            defaults (not with ``topic``). @default none
+        :param topic_props: an ``sns.TopicProps`` (or a dict of its keyword arguments) merged over the
+            created topic's defaults (not with ``topic``). @default none
         :param recommender_role: an existing role for Inference Recommender to assume (trusting
             ``sagemaker.amazonaws.com``); the pipeline adds the policies it needs unless the role is
             imported as immutable. @default a new role
@@ -158,8 +171,26 @@ class InferenceRecommenderPipeline(Construct):
             checking every running job each ``poll_interval`` (a run's cost does not grow with its job),
             or ``JobPolling.PER_RUN``, each run polling its own job (a Wait/Check/Choice loop: three
             state transitions per poll, nothing shared). @default ``JobPolling.SHARED``
+        :param runtime: the functions' Python runtime, one the Lambda code is tested on (3.11 to 3.14).
+            @default ``lambda_.Runtime.PYTHON_3_14``
+        :param function_props: ``memory_size`` (MB, 128 to 10240) and ``timeout`` (a ``Duration``, 30 s to
+            15 minutes) for every function; the shared poller keeps its own timeout, under the poll interval.
+            @default 256 MB and each function's own timeout (30 s to 2 minutes)
+        :param log_level: the functions' application log level in Lambda's JSON log format: ``DEBUG``,
+            ``INFO``, ``WARN`` or ``ERROR``. @default ``"INFO"``
+        :param log_retention: how long the functions' and the state machine's logs are kept.
+            @default ``logs.RetentionDays.THREE_MONTHS``
+        :param tracing: X-Ray tracing of the functions. @default ``lambda_.Tracing.ACTIVE``
+        :param record_in_model_registry: after each completed run, write the recommendation (deployment,
+            compiled or not, cost, latency, throughput, the run and the ranked rows) into the benchmarked model
+            package version's ``CustomerMetadataProperties`` with ``UpdateModelPackage``, so the SageMaker model
+            registry shows it beside the model. @default True
+        :param dashboard: a CloudWatch dashboard of the pipeline: runs by status, the queue, running IR jobs,
+            Neo's savings, function errors and throttles, dead letters and the alarms. @default True
         """
         super().__init__(scope, construct_id)
+        self.function_settings = function_settings(runtime=runtime, function_props=function_props,
+                                                   log_level=log_level, log_retention=log_retention, tracing=tracing)
         self.watched_prefix = watched_prefix
         self.compiled_output_prefix = "neo-compiled/"
         poll_interval = poll_interval or Duration.minutes(1)
@@ -189,10 +220,13 @@ class InferenceRecommenderPipeline(Construct):
 
         # Storage: where submissions arrive and results are kept (the user's own, or created here).
         self.bucket, self.access_logs_bucket = storage.submission_bucket(
-            self, bucket, bucket_props, removal_policy, encryption_key)
+            self, bucket, storage.struct_overrides(bucket_props, s3.BucketProps, "bucket_props"), removal_policy,
+            encryption_key)
         storage.deliver_events_to_eventbridge(self.bucket)
-        self.table = storage.results_table(self, table, table_props, removal_policy, encryption_key)
-        self.topic = storage.notification_topic(self, topic, topic_props, encryption_key)
+        self.table = storage.results_table(self, table, storage.table_overrides(table_props), removal_policy,
+                                           encryption_key)
+        self.topic = storage.notification_topic(
+            self, topic, storage.struct_overrides(topic_props, sns.TopicProps, "topic_props"), encryption_key)
         if notification_email:
             self.add_notification_email(notification_email)
 
@@ -249,14 +283,16 @@ class InferenceRecommenderPipeline(Construct):
             start_job=self._function("StartRecommendationJob", "start_job", start_environment),
             await_job_slot=self._function("AwaitJobSlot", "await_job_slot", environment),
             check_job=self._function("CheckRecommendationJob", "check_job", environment),
-            publish_results=self._function("PublishResults", "publish_results", environment,
-                                           timeout=Duration.minutes(2)),
+            publish_results=self._function("PublishResults", "publish_results", {
+                **environment, names.RECORD_IN_MODEL_REGISTRY: "true" if record_in_model_registry else "false"},
+                timeout=Duration.minutes(2)),
             record_failure=self._function("RecordFailure", "record_failure", environment),
         )
         permissions.grant_workflow_functions(
             self.functions, bucket=self.bucket, watched_prefix=watched_prefix, table=self.table,
             topic=self.topic, recommender_role=self.recommender_role, name_prefix=name_prefix,
-            job_slots=max_concurrent_jobs is not None)
+            job_slots=max_concurrent_jobs is not None, registry_metadata=record_in_model_registry)
+        self.record_in_model_registry = record_in_model_registry
         if encryption_key is not None:
             permissions.grant_volume_key_use(self.functions.start_job, encryption_key)
         # The safety net for runs whose execution ended without recording why (not a workflow step).
@@ -272,8 +308,10 @@ class InferenceRecommenderPipeline(Construct):
         self.watch_jobs_function: lambda_.Function | None = None
         self.watch_schedule: events.Rule | None = None
         if job_polling is JobPolling.SHARED:
+            # Its own timeout whatever function_props say: a pass must end before the next one starts.
             self.watch_jobs_function = self._function("WatchJobs", "watch_jobs", environment,
-                                                       timeout=Duration.seconds(50), retry_attempts=0)
+                                                       timeout=Duration.seconds(50), retry_attempts=0,
+                                                       fixed_timeout=True)
             self.watch_schedule = events.Rule(
                 self, "JobWatchSchedule",
                 description="Runs the neo-recommender job poller while Inference Recommender jobs run",
@@ -294,7 +332,7 @@ class InferenceRecommenderPipeline(Construct):
         self.state_machine_log_group = logs.LogGroup(
             self, "StateMachineLogs",
             log_group_name=f"/aws/vendedlogs/states/{Names.unique_resource_name(self, max_length=200)}",
-            retention=logs.RetentionDays.THREE_MONTHS,
+            retention=self.function_settings.log_retention,
             removal_policy=RemovalPolicy.DESTROY,
             encryption_key=encryption_key,
         )
@@ -347,6 +385,10 @@ class InferenceRecommenderPipeline(Construct):
         self.alarms = operations.create_alarms(
             self, state_machine=self.state_machine, poller=self.watch_jobs_function,
             queue=self.dead_letter_queue, topic=self.alarm_topic)
+
+        # What operators look at: the pipeline's own metrics beside its resources' AWS metrics and alarms.
+        self.name_prefix = name_prefix
+        self.dashboard: cloudwatch.Dashboard | None = create_dashboard(self, self) if dashboard else None
 
         # The IAM wildcards that cannot be narrowed, acknowledged for cdk-nag with their reasons.
         acknowledge_findings(self, name_prefix, vpc_config is not None, sagemaker_full_access)
@@ -408,6 +450,41 @@ class InferenceRecommenderPipeline(Construct):
                                          using_metrics=metrics, label="Throttles",
                                          period=props.get("period", Duration.minutes(5)))
 
+    def metric_runs(self, status: str, **props: Any) -> cloudwatch.Metric:
+        """Runs that started (``STARTED``), entered the job-slot queue (``QUEUED``), or ended ``COMPLETED``,
+        ``FAILED`` or ``TIMED_OUT``, from the pipeline's own metrics. @default sum over 5 minutes"""
+        names = {"STARTED": metrics.RUNS_STARTED, "QUEUED": metrics.RUNS_QUEUED, **metrics.OF_FINAL_STATUS}
+        if status not in names:
+            raise ValueError(f"metric_runs: status must be one of {', '.join(names)}, not {status!r}")
+        return self._metric(names[status], "Sum", props)
+
+    def metric_queue_wait(self, **props: Any) -> cloudwatch.Metric:
+        """Seconds a run waited for a job slot, counted when it gets one. @default average over 5 minutes"""
+        return self._metric(metrics.QUEUE_WAIT, "Average", props)
+
+    def metric_running_jobs(self, **props: Any) -> cloudwatch.Metric:
+        """IR jobs running, as the shared poller counts them on each pass (none with ``JobPolling.PER_RUN``).
+        @default maximum over 5 minutes"""
+        return self._metric(metrics.RUNNING_JOBS, "Maximum", props)
+
+    def metric_job_duration(self, **props: Any) -> cloudwatch.Metric:
+        """Seconds from an IR job's creation to its completion, for completed runs. @default average over 5 minutes"""
+        return self._metric(metrics.JOB_DURATION, "Average", props)
+
+    def metric_compiled_recommendations(self, **props: Any) -> cloudwatch.Metric:
+        """Neo-compiled rows among a completed run's recommendations. @default sum over 5 minutes"""
+        return self._metric(metrics.COMPILED_RECOMMENDATIONS, "Sum", props)
+
+    def metric_neo_saving(self, **props: Any) -> cloudwatch.Metric:
+        """Neo's saving in cost per inference (percent) on the recommended configuration's compiled/uncompiled
+        pair, for runs that benchmarked both. @default average over 5 minutes"""
+        return self._metric(metrics.NEO_SAVING, "Average", props)
+
+    def _metric(self, name: str, statistic: str, props: dict[str, Any]) -> cloudwatch.Metric:
+        options: dict[str, Any] = {"period": PERIOD_OF_METRICS, "statistic": statistic, **props}
+        return cloudwatch.Metric(namespace=metrics.NAMESPACE, metric_name=name,
+                                 dimensions_map={metrics.DIMENSION: self.name_prefix}, **options)
+
     def _job_placement_environment(self, key: kms.IKey | None,
                                    vpc_config: dict[str, list[str]] | None) -> dict[str, str]:
         """What the step creating IR jobs needs to encrypt their volumes and place them in the VPC."""
@@ -420,28 +497,28 @@ class InferenceRecommenderPipeline(Construct):
 
     def _function(self, construct_id: str, module: str, environment: dict[str, str],
                   timeout: Duration | None = None, dead_letter_queue: sqs.IQueue | None = None,
-                  retry_attempts: int | None = None) -> lambda_.Function:
-        log_group = logs.LogGroup(self, f"{construct_id}Logs", retention=logs.RetentionDays.THREE_MONTHS,
+                  retry_attempts: int | None = None, fixed_timeout: bool = False) -> lambda_.Function:
+        settings: FunctionSettings = self.function_settings
+        log_group = logs.LogGroup(self, f"{construct_id}Logs", retention=settings.log_retention,
                                   removal_policy=RemovalPolicy.DESTROY, encryption_key=self.encryption_key)
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         log_group.grant_write(role)
+        tuned = settings.function_kwargs(timeout or Duration.seconds(30))
+        if fixed_timeout:
+            tuned["timeout"] = timeout
         return lambda_.Function(
             self, construct_id,
-            runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler=_HANDLER_MODULE.format(module) + ".handler",
             # Each function ships only the part of neo_runtime its handler imports (lambda_code).
             code=lambda_.Code.from_asset(str(handler_asset_dir(_HANDLER_MODULE.format(module)))),
             role=role,
-            memory_size=256,
-            timeout=timeout or Duration.seconds(30),
             environment=environment,
             log_group=log_group,
-            tracing=lambda_.Tracing.ACTIVE,
             dead_letter_queue=dead_letter_queue,
             retry_attempts=retry_attempts if retry_attempts is not None else 2 if dead_letter_queue else None,
+            **tuned,
         )
-
 
 
 def _email(address: str) -> str:

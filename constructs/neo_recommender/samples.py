@@ -20,7 +20,7 @@ XGBOOST_IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1
 
 
 def xgboost_manifest(model_name: str = "xgb-churn", region: str = "us-east-1", **overrides: Any) -> dict[str, Any]:
-    """The manifest of the README's example, with ``overrides`` applied."""
+    """The manifest of the documentation's example (docs/manifest.md), with ``overrides`` applied."""
     manifest: dict[str, Any] = {
         "ModelName": model_name,
         "Framework": "XGBOOST",

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from neo_recommender.job_settings import JobSettings
@@ -38,6 +39,9 @@ CONTEXT_KEYS = {
     "max_queue_wait": "maxQueueWaitHours",
     "job_polling": "jobPolling",
     "sagemaker_full_access": "sagemakerFullAccess",
+    "log_level": "logLevel",
+    "log_retention": "logRetentionDays",
+    "record_in_model_registry": "recordInModelRegistry",
 }
 
 
@@ -69,6 +73,9 @@ class StackSettings:
     max_queue_wait_hours: int | None = None
     job_polling: str = "shared"
     sagemaker_full_access: bool = False
+    log_level: str = "INFO"
+    log_retention_days: int | None = None
+    record_in_model_registry: bool = True
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -110,6 +117,9 @@ class StackSettings:
             max_queue_wait_hours=get("maxQueueWaitHours", None, _whole_number),
             job_polling=get("jobPolling", cls.job_polling, _job_polling),
             sagemaker_full_access=get("sagemakerFullAccess", False, _boolean),
+            log_level=get("logLevel", cls.log_level),
+            log_retention_days=get("logRetentionDays", None, _retention_days),
+            record_in_model_registry=get("recordInModelRegistry", True, _boolean),
             problems=tuple(problems),
         )
 
@@ -160,6 +170,10 @@ class NeoRecommenderStack(Stack):
                                 if settings.max_queue_wait_hours else None),
                 job_polling=JobPolling.PER_RUN if settings.job_polling == "perRun" else JobPolling.SHARED,
                 sagemaker_full_access=settings.sagemaker_full_access,
+                log_level=settings.log_level,
+                log_retention=(getattr(logs.RetentionDays, _RETENTION_DAYS[settings.log_retention_days])
+                               if settings.log_retention_days else None),
+                record_in_model_registry=settings.record_in_model_registry,
             )
         except ValueError as error:
             raise ValueError(f"{error} (NeoRecommenderStack reads these from cdk.json context: "
@@ -194,6 +208,23 @@ def _boolean(value: Any) -> bool:
     if str(value).lower() not in ("true", "false"):
         raise ValueError(f"must be true or false, not {value!r}")
     return str(value).lower() == "true"
+
+
+#: CloudWatch Logs' retention periods (``AWS::Logs::LogGroup`` ``RetentionInDays``) and their ``RetentionDays`` names.
+_RETENTION_DAYS = dict(zip(
+    (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
+    ("ONE_DAY", "THREE_DAYS", "FIVE_DAYS", "ONE_WEEK", "TWO_WEEKS", "ONE_MONTH", "TWO_MONTHS", "THREE_MONTHS",
+     "FOUR_MONTHS", "FIVE_MONTHS", "SIX_MONTHS", "ONE_YEAR", "THIRTEEN_MONTHS", "EIGHTEEN_MONTHS", "TWO_YEARS",
+     "THREE_YEARS", "FIVE_YEARS", "SIX_YEARS", "SEVEN_YEARS", "EIGHT_YEARS", "NINE_YEARS", "TEN_YEARS"), strict=True))
+
+
+def _retention_days(value: Any) -> int:
+    """A number of days CloudWatch Logs can keep logs for."""
+    days = _whole_number(value)
+    if days not in _RETENTION_DAYS:
+        raise ValueError(f"must be one of CloudWatch Logs' retention periods in days "
+                         f"({', '.join(map(str, _RETENTION_DAYS))}), not {value!r}")
+    return days
 
 
 def _removal_policy(value: Any) -> str:

@@ -6,6 +6,7 @@ defaults (AWS Solutions Constructs' ``*Props`` pattern), e.g. ``{"lifecycle_rule
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
@@ -26,6 +27,38 @@ TABLE_INDEXES = (
     ("ByStatus", "status", "updated_at", dynamodb.ProjectionType.ALL),
 )
 TTL_ATTRIBUTE = "expires_at"
+
+
+def struct_overrides(props: Any, struct: type, prop_name: str) -> dict[str, Any]:
+    """The fields set in ``props``, a CDK props struct (``s3.BucketProps``, ...) or a dict of its keyword arguments.
+
+    A struct gives only the fields it was built with (the public attributes its constructor takes),
+    so the pipeline's defaults stay wherever the struct is silent.
+    """
+    if props is None:
+        return {}
+    if isinstance(props, dict):
+        return dict(props)
+    if isinstance(props, struct):
+        fields = [name for name in inspect.signature(struct.__init__).parameters if name != "self"]
+        return {name: getattr(props, name) for name in fields if getattr(props, name) is not None}
+    module = struct.__module__.split(".")[-1].removeprefix("aws_")  # s3, dynamodb, sns: as the docs import them
+    raise TypeError(f"InferenceRecommenderPipeline: {prop_name} must be a {module}.{struct.__name__} or a dict of its "
+                    f"keyword arguments, not {type(props).__name__}")
+
+
+def table_overrides(props: Any) -> dict[str, Any]:
+    """``table_props`` as overrides; a ``dynamodb.TableProps`` (whose keys are required) must keep the layout."""
+    overrides = struct_overrides(props, dynamodb.TableProps, "table_props")
+    for field_name, expected in (("partition_key", TABLE_PARTITION_KEY), ("sort_key", TABLE_SORT_KEY)):
+        attribute = overrides.get(field_name)
+        if attribute is None:
+            continue
+        if attribute.name != expected or attribute.type != dynamodb.AttributeType.STRING:
+            raise ValueError(f"InferenceRecommenderPipeline: table_props.{field_name} must be the string attribute "
+                             f"'{expected}' (the pipeline's layout); leave it out of a dict, or give "
+                             f"dynamodb.Attribute(name='{expected}', type=dynamodb.AttributeType.STRING)")
+    return overrides
 
 
 def submission_bucket(scope: Construct, given: s3.IBucket | None, overrides: dict[str, Any] | None,
@@ -168,7 +201,7 @@ def check_results_table(table: dynamodb.ITable) -> None:
             f"The pipeline cannot check an imported results table: it must have string keys "
             f"'{TABLE_PARTITION_KEY}' (partition) and '{TABLE_SORT_KEY}' (sort), the global secondary indexes "
             + ", ".join(name for name, *_ in TABLE_INDEXES)
-            + f" (see the README), and TTL on '{TTL_ATTRIBUTE}' if results_retention is set.")
+            + f" (docs/results-and-cli.md, DynamoDB), and TTL on '{TTL_ATTRIBUTE}' if results_retention is set.")
         return
     problems = []
     schema = table.schema()
@@ -185,7 +218,8 @@ def check_results_table(table: dynamodb.ITable) -> None:
             problems.append(f"index {index_name} must have keys {partition}{', ' + sort if sort else ''}")
     if problems:
         raise ValueError("InferenceRecommenderPipeline: table " + "; ".join(problems)
-                         + ". Let the pipeline create the table, or see the README for the layout.")
+                         + ". Let the pipeline create the table, or see docs/results-and-cli.md (DynamoDB) for the "
+                         "layout.")
 
 
 def create_topic(scope: Construct, overrides: dict[str, Any] | None = None,

@@ -112,6 +112,7 @@ def build_definition(
     publish = on_failure(_invoke(scope, "PublishResults", functions.publish_results,
                                  {"submission": sfn.JsonPath.object_at("$.submission"),
                                   "job": sfn.JsonPath.object_at("$.job"),
+                                  "model_package": sfn.JsonPath.object_at("$.model_package"),
                                   "execution_arn": execution_arn},
                                  "$.results"), "PublishResults")
 
@@ -132,6 +133,11 @@ def build_definition(
         # the poller stays silent for watch_timeout_seconds, the run checks its job itself (and puts
         # it back on the list), each time twice as late: a lost answer delays a run, never strands it.
         watch_job = _watch_job(scope, table)
+        # The job's item is gone before the run stored its token: the poller drops an item left token-less past
+        # job_watch.TOKENLESS_GRACE (a run whose execution ended in between). A run that was only slow gets here:
+        # it checks its job itself, and puts it back on the list if it still runs.
+        watch_job.add_catch(check_job, errors=["DynamoDb.ConditionalCheckFailedException"],
+                            result_path=sfn.JsonPath.DISCARD)
         watch_job.add_catch(check_job, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)
         on_failure(watch_job, "AwaitRecommendationJob").next(publish)
         wait_for_job: sfn.State = watch_job

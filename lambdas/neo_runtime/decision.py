@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from neo_runtime.ranking import CompiledComparison, Recommendation, compare_compiled, rank
+from neo_runtime.ranking import CompiledComparison, Recommendation, compare_compiled, overall_comparison, rank
 
 if TYPE_CHECKING:
     from neo_runtime.ir_results import Baseline
@@ -91,6 +91,10 @@ class Decision:
             if excluded is rec:
                 return reasons
         return []
+
+    def overall_comparison(self) -> str | None:
+        """One line over every compiled/uncompiled pair, or None when there is no pair."""
+        return overall_comparison(self.comparisons)
 
     def explanation(self, limit: int = 10) -> list[str]:
         """Sentences for people: what is recommended, and why others were not (at most ``limit`` exclusions)."""

@@ -27,3 +27,5 @@ JOB_DEADLINE_SECONDS = "JOB_DEADLINE_SECONDS"
 WATCH_SCHEDULE_RULE = "WATCH_SCHEDULE_RULE"
 #: A run waiting on the shared poller checks its job itself after this long (seconds), then twice as long.
 WATCH_RECHECK_SECONDS = "WATCH_RECHECK_SECONDS"
+#: "true": after a run, write the recommendation into the model package version's CustomerMetadataProperties.
+RECORD_IN_MODEL_REGISTRY = "RECORD_IN_MODEL_REGISTRY"

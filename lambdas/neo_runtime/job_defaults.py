@@ -65,7 +65,8 @@ def job_defaults_findings(defaults: dict[str, Any]) -> list[Finding]:
     defaults_schema = {"$defs": schema["$defs"], "type": "object", "properties": properties,
                        "additionalProperties": False}
     findings = [Finding(violation.path or "job settings", violation.message,
-                        "Use the shape of the CreateInferenceRecommendationsJob API (see the README).")
+                        "Use the shape of the CreateInferenceRecommendationsJob API (see docs/construct.md, "
+                        "Job settings).")
                 for violation in check(defaults, defaults_schema)]
     known = realtime_instance_types()
     for index, name in enumerate(defaults.get("InstanceTypes") or ()):

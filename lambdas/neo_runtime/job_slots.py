@@ -70,6 +70,8 @@ class SlotDecision:
     waiting: int
     running: int
     waiting_since: str | None
+    #: This request put the run in the queue (its first request that found every slot taken).
+    queued_now: bool = False
 
 
 def limits_from_environment() -> SlotLimits | None:
@@ -166,6 +168,7 @@ def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> 
         return SlotDecision(replace(state, holders=holders, waiters=waiters), True, changed, 0,
                             len(waiters), len(holders), None)
     entry = waiters.get(run_id)
+    queued_now = entry is None
     if entry is None:
         entry = waiters[run_id] = {"since": now_text, "seen": now_text}
         changed = True
@@ -181,7 +184,7 @@ def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> 
         return SlotDecision(replace(state, holders=holders, waiters=waiters), True, True, 0,
                             len(waiters), len(holders), since)
     return SlotDecision(replace(state, holders=holders, waiters=waiters), False, changed, position,
-                        len(waiters), len(holders), entry["since"])
+                        len(waiters), len(holders), entry["since"], queued_now=queued_now)
 
 
 def without(state: SlotState, run_id: str) -> SlotState:

@@ -130,7 +130,7 @@ def decode_manifest(raw: bytes) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise SubmissionInvalid([Finding(
             "recommend.json", f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})",
-            "Check the file with a JSON linter; the README shows a complete example.")]) from None
+            "Check the file with a JSON linter; docs/manifest.md shows a complete example.")]) from None
     except ValueError as error:  # NaN or Infinity, which JSON does not have
         raise SubmissionInvalid([Finding("recommend.json", str(error),
                                          "Write numbers as plain decimals, e.g. 50.")]) from None
@@ -140,7 +140,7 @@ def decode_manifest(raw: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise SubmissionInvalid([Finding(
             "recommend.json", f"must be a JSON object, not {_json_type(document)}",
-            "Wrap the fields in { }; the README shows a complete example.")])
+            "Wrap the fields in { }; docs/manifest.md shows a complete example.")])
     return document
 
 
@@ -356,7 +356,7 @@ def normalise(document: dict[str, Any], image: str | None = None) -> Manifest:
 
 def _action_for(path: str) -> str:
     top = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
-    return _FIELD_ACTIONS.get(top, "See the manifest reference in the README (or manifest.schema.json).")
+    return _FIELD_ACTIONS.get(top, "See the manifest reference in docs/manifest.md (or manifest.schema.json).")
 
 
 def _reject_non_finite(name: str) -> float:

@@ -1,6 +1,6 @@
 """DynamoDB items of a run: one summary item and one item per ranked recommendation.
 
-Single-table layout (documented in the README):
+Single-table layout (documented in docs/results-and-cli.md, DynamoDB):
 
 - ``pk = RUN#<run_id>``, ``sk = SUMMARY``: the run (status, model, job, decision, error).
 - ``pk = RUN#<run_id>``, ``sk = REC#<rank:04d>``: one recommendation, in rank order, so a
@@ -99,8 +99,6 @@ def recommendation_items(run_id: str, decision: Decision, extra: dict[str, Any] 
 
 def decision_fields(decision: Decision) -> dict[str, Any]:
     """What the run's summary item says about the decision (plain values, ``None`` for absent)."""
-    from neo_runtime.ranking import overall_comparison  # noqa: PLC0415 - loaded already wherever a Decision exists
-
     ranks = {id(rec): position for position, rec in enumerate(decision.ranked, start=1)}
 
     def with_rank(rec: Recommendation | None) -> dict[str, Any] | None:
@@ -116,7 +114,7 @@ def decision_fields(decision: Decision) -> dict[str, Any]:
         "excluded_count": len(decision.excluded),
         "pareto_ranks": [ranks[id(rec)] for rec in decision.pareto],
         "comparisons": [comparison.to_dict() for comparison in decision.comparisons],
-        "comparison_overall": overall_comparison(decision.comparisons),
+        "comparison_overall": decision.overall_comparison(),
     }
 
 

@@ -12,7 +12,7 @@ import pytest
 from runtime.test_decision import ir_item
 
 from neo_recommender.cli import main
-from neo_recommender.report import markdown_report
+from neo_recommender.cli.report import markdown_report
 from neo_runtime import records
 from neo_runtime.decision import Constraints, decide
 from neo_runtime.ranking import Recommendation

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Iterator
@@ -16,9 +15,9 @@ import pytest
 
 from neo_recommender import samples
 from neo_recommender.assembly import STACK_NAME
+from neo_recommender.cli.results import ranked_recommendations, run_summary
 from neo_recommender.emulator import EmbeddedAws
 from neo_recommender.emulator.deploy import DeployedStack
-from neo_recommender.results import ranked_recommendations, run_summary
 
 
 @dataclass
@@ -152,13 +151,11 @@ def wait_until(condition: Any, timeout_seconds: float = 30.0) -> Any:
 
 @contextmanager
 def deployed(assembly: Path, *, speedup: float = 2000, job_seconds: float = 600,
-             log_level: int = logging.WARNING, keys: dict[str, dict[str, Any]] | None = None
-             ) -> Iterator[DeployedPipeline]:
+             keys: dict[str, dict[str, Any]] | None = None) -> Iterator[DeployedPipeline]:
     """``NeoRecommenderStack`` of ``assembly`` deployed into a fresh emulator.
 
     ``keys``: customer managed keys (ARN -> key policy) that exist in the account before the deployment.
     """
-    logging.getLogger("neo_runtime").setLevel(log_level)
     with EmbeddedAws(speedup=speedup, job_duration_seconds=job_seconds) as aws:
         for arn, policy in (keys or {}).items():
             aws.create_key(arn, policy)
@@ -237,5 +234,5 @@ def limited_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def limited(limited_assembly: Path) -> Iterator[DeployedPipeline]:
     """The limited stack in a fresh emulator; IR jobs take a simulated 5 minutes."""
-    with deployed(limited_assembly, job_seconds=300, log_level=logging.CRITICAL) as deployment:
+    with deployed(limited_assembly, job_seconds=300) as deployment:
         yield deployment

@@ -139,6 +139,25 @@ def _poller_silent_and_check_raising_once(pipeline: DeployedPipeline, model: str
     return _crashing("check_job", 1)(pipeline, model)
 
 
+def _watch_item_gone(pipeline: DeployedPipeline, model: str) -> Callable[[], bool]:
+    """The job's watch-list item is gone before the run stores its token (the poller drops an item left token-less
+    too long): the run's AwaitRecommendationJob is refused, and the run checks its job itself."""
+    deleted: list[str] = []
+
+    def delete() -> None:
+        items = pipeline.dynamodb.query(
+            TableName=pipeline.outputs["ResultsTableName"], KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "JOB_WATCH"}})["Items"]
+        for item in items:
+            if model in item["job_name"]["S"] and not deleted:
+                pipeline.dynamodb.delete_item(TableName=pipeline.outputs["ResultsTableName"],
+                                              Key={"pk": item["pk"], "sk": item["sk"]})
+                deleted.append(item["job_name"]["S"])
+
+    pipeline.aws.lambdas.after_invoke["start_job"] = delete
+    return lambda: bool(deleted)
+
+
 def _failure_path_fails(pipeline: DeployedPipeline, model: str) -> Callable[[], bool]:
     """The IR job fails, and so does every attempt of RecordFailure: the safety net records the run."""
     _ir("fail")(pipeline, model)
@@ -169,6 +188,7 @@ SCENARIOS = [
     Scenario("execution-stopped-by-hand", _stopped_by_hand, status="FAILED", error="ExecutionAborted",
              job_stopped=True),
     Scenario("failure-path-fails", _failure_path_fails, status="FAILED", error="ExecutionFailed"),
+    Scenario("watch-item-gone-before-the-run-waits", _watch_item_gone),
 ]
 
 
@@ -177,6 +197,7 @@ def _no_faults_left(limited: DeployedPipeline) -> None:
     limited.aws.aws_faults.clear()
     limited.aws.lambdas.crashes.clear()
     limited.aws.lambdas.before_invoke.clear()
+    limited.aws.lambdas.after_invoke.clear()
     limited.purge_dead_letters()
 
 

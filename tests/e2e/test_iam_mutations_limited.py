@@ -7,7 +7,10 @@ refuse what the statement allowed. The figures are printed for the closing note 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+
+from neo_runtime import naming
 
 from .conftest import DeployedPipeline, wait_until
 from .iam_mutations import MutationSuite, Scenario
@@ -84,19 +87,60 @@ def model_deleted_before_the_job(pipeline: DeployedPipeline, model: str) -> None
     pipeline.run(model)
 
 
+@contextlib.contextmanager
+def _deadlines_far_away(pipeline: DeployedPipeline) -> Iterator[None]:
+    """Job deadlines of ten days while the block runs (an operator's UpdateFunctionConfiguration): at 2,000 times
+    real time a 3-hour deadline passes in 5 real seconds, and a loaded machine would time the holders out (freeing
+    their slots) before the last run queues behind them."""
+    lambda_ = pipeline.aws.client("lambda")
+    saved = {}
+    for page in lambda_.get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            variables = function.get("Environment", {}).get("Variables", {})
+            if "JOB_DEADLINE_SECONDS" in variables:
+                saved[function["FunctionName"]] = variables
+                lambda_.update_function_configuration(FunctionName=function["FunctionName"], Environment={
+                    "Variables": {**variables, "JOB_DEADLINE_SECONDS": str(10 * 86400)}})
+    try:
+        yield
+    finally:
+        for name, variables in saved.items():
+            lambda_.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+
+
 def queue_behind_the_limit(pipeline: DeployedPipeline, model: str, limit: int) -> None:
     """``limit`` runs hold every job slot; one more run queues; their jobs finish, and a released slot wakes it."""
+    with _deadlines_far_away(pipeline):
+        _queue_behind_the_limit(pipeline, model, limit)
+
+
+def _queue_behind_the_limit(pipeline: DeployedPipeline, model: str, limit: int) -> None:
     before = set(pipeline.executions())
     holders = [f"{model}-{i}" for i in range(limit)]
     for holder in holders:
         pipeline.aws.recommender.faults.stall_jobs.add(pipeline.group(holder))  # hold the slot until released
         pipeline.upload(holder)
     wait_until(lambda: all(pipeline.jobs_of(holder) for holder in holders))
-    pipeline.upload(f"{model}-queued")
-    # Release the holders only once the last run waits: released earlier (a loaded machine starts it late), it
-    # would never wait, AwaitJobSlot would not run, and a mutant of that step would seem harmless.
-    with contextlib.suppress(TimeoutError):  # (a mutant may keep it from ever waiting)
-        wait_until(lambda: pipeline.job_slots()["waiters"], timeout_seconds=30)
+    queued = pipeline.upload(f"{model}-queued")
+    queued_run = naming.run_id(pipeline.bucket, f"{pipeline.outputs['WatchedPrefix']}{model}-queued/recommend.json",
+                               queued["VersionId"])
+    # Release the holders only once the last run waits in AwaitJobSlot (its wake-up token is stored): released
+    # earlier (a loaded machine starts it late), it would never wait, AwaitJobSlot would not run, and a mutant of
+    # that step would seem harmless. A mutant may keep it from ever waiting: then its execution ends first.
+    stepfunctions, table = pipeline.stepfunctions, pipeline.outputs["ResultsTableName"]
+    wake_up_key = {"pk": {"S": "JOB_SLOT_WAKE_UP"}, "sk": {"S": f"{pipeline.name_prefix}#{queued_run}"}}
+
+    def waiting_or_ended() -> bool:
+        if pipeline.dynamodb.get_item(TableName=table, Key=wake_up_key, ConsistentRead=True).get("Item"):
+            return True
+        for arn in pipeline.executions():
+            execution = stepfunctions.describe_execution(executionArn=arn) if arn not in before else None
+            if execution and f"{model}-queued/" in execution["input"] and execution["status"] != "RUNNING":
+                return True
+        return False
+
+    with contextlib.suppress(TimeoutError):
+        wait_until(waiting_or_ended, timeout_seconds=180)
     for holder in holders:
         pipeline.aws.recommender.finish_stalled(pipeline.group(holder))
     pipeline.aws.wait_for_executions(pipeline.outputs["StateMachineArn"], count=len(before) + limit + 1)

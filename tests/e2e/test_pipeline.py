@@ -70,6 +70,51 @@ def test_happy_path_ranks_compiled_beside_uncompiled_and_publishes(pipeline: Any
     assert [r["InstanceType"] for r in facts["recommendations"]] == [r["InstanceType"] for r in rows]
     assert facts["comparisons"][0]["cost_per_inference_change_percent"] is not None
 
+    # The recommendation beside the model, in the model registry (UpdateModelPackage, as the role may).
+    package = pipeline.aws.client("sagemaker").describe_model_package(ModelPackageName=summary["model_package_arn"])
+    metadata = package["CustomerMetadataProperties"]
+    assert summary["registry_entries"] == len(metadata) and "registry_error" not in summary
+    assert metadata["neo-recommender:recommended"] == rows[0]["InstanceType"]
+    assert metadata["neo-recommender:recommended-compiled"] == str(bool(rows[0]["compiled"])).lower()
+    assert metadata["neo-recommender:run-id"] == summary["run_id"]
+    assert metadata["neo-recommender:rank-01"].startswith(f"{rows[0]['InstanceType']} x1 ")
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"  # untouched
+
+
+def test_every_step_logs_json_lines_with_its_request_id_and_the_run_id(pipeline: Any) -> None:
+    outcome = pipeline.run("xgb-logged")
+    run_id = outcome.summary["run_id"]
+    logging = pipeline.aws.lambdas.logging
+    steps = {}
+    for function_name in list(logging.lines):
+        starts = [line["record"]["requestId"] for line in logging.lines[function_name]
+                  if isinstance(line, dict) and line.get("type") == "platform.start"]
+        for record in logging.records(function_name):
+            if record.get("run_id") == run_id:
+                assert record["requestId"] in starts  # the id of the invocation that wrote it
+                steps[record["step"]] = record
+    assert {"ValidateSubmission", "RegisterModel", "StartRecommendationJob", "PublishResults"} <= set(steps)
+    valid = steps["ValidateSubmission"]
+    assert (valid["level"], valid["message"], valid["model_name"]) == ("INFO", "submission valid", "xgb-logged")
+    assert steps["PublishResults"]["recommendations"] == 8
+
+    # The pipeline's own metrics: embedded-metric-format lines the functions print (neo_runtime.metrics).
+    records = logging.metrics()
+    assert records and all(record["Pipeline"] == pipeline.name_prefix for record in records)
+    of_run = {metric["Name"]: record[metric["Name"]] for record in records if record.get("run_id") == run_id
+              for directive in record["_aws"]["CloudWatchMetrics"] for metric in directive["Metrics"]}
+    assert set(of_run) == {"RunsStarted", "RunsCompleted", "JobDurationSeconds", "CompiledRecommendations",
+                           "NeoSavingPercent"}
+    assert of_run["RunsStarted"] == of_run["RunsCompleted"] == 1 and of_run["CompiledRecommendations"] == 4
+    assert of_run["JobDurationSeconds"] > 0 and 0 < of_run["NeoSavingPercent"] < 100
+    assert any("RunningJobs" in record for record in records)  # the shared poller's count on each pass
+    # The dashboard graphs them, and shows the alarms that exist in the account.
+    cloudwatch = pipeline.aws.client("cloudwatch")
+    (entry,) = cloudwatch.list_dashboards()["DashboardEntries"]
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=entry["DashboardName"])["DashboardBody"])
+    shown = {arn for widget in body["widgets"] for arn in widget["properties"].get("alarms", [])}
+    assert shown == {alarm["AlarmArn"] for alarm in cloudwatch.describe_alarms()["MetricAlarms"]} and len(shown) == 3
+
 
 def test_a_run_waits_on_the_shared_poller_which_turns_itself_off(pipeline: Any) -> None:
     passes_before = pipeline.aws.lambdas.invocations["neo_runtime.handlers.watch_jobs.handler"]

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from neo_recommender import results, samples
+from neo_recommender import samples
 from neo_recommender.assembly import STACK_NAME
-from neo_recommender.cli import main
+from neo_recommender.cli import main, results
 
 MODEL = "xgb-history"
 
@@ -169,10 +169,13 @@ def test_results_command_reads_the_stack_outputs(runs: dict[str, Any], capsys: p
 def test_results_command_says_what_is_wrong(runs: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["results", "--run", "no-such-run", "--table", runs["table"]]) == 1
     assert "no run found" in capsys.readouterr().err
-    assert main(["results", "--run", "x", "--stack", "NoSuchStack"]) == 2
-    assert "check --table/--stack" in capsys.readouterr().err
-    assert main(["results", "--run", "x", "--table", "no-such-table"]) == 2
+    # AWS's refusals have an exit code of their own (3), apart from usage errors (2).
+    assert main(["results", "--run", "x", "--stack", "NoSuchStack"]) == 3
+    assert "check --stack/--table" in capsys.readouterr().err
+    assert main(["results", "--run", "x", "--table", "no-such-table"]) == 3
     assert "ResourceNotFoundException" in capsys.readouterr().err
+    assert main(["results", "--run", "x", "--profile", "no-such-profile"]) == 3
+    assert "no-such-profile" in capsys.readouterr().err
 
 
 def test_chart_of_a_stored_run(runs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -181,3 +184,80 @@ def test_chart_of_a_stored_run(runs: dict[str, Any], tmp_path: Path, capsys: pyt
     assert "8 recommendations" in capsys.readouterr().out
     text = output.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
+
+
+def _submission_folder(folder: Path, model_name: str, **overrides: Any) -> Path:
+    """A user's submission folder: recommend.json with the sample model and payload next to it."""
+    folder.mkdir()
+    (folder / "model.tar.gz").write_bytes(samples.xgboost_model_archive())
+    (folder / "payload.tar.gz").write_bytes(samples.csv_payload_archive())
+    (folder / "recommend.json").write_text(json.dumps(samples.xgboost_manifest(model_name, **overrides)))
+    return folder
+
+
+def _folder_contents(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_submit_uploads_manifest_last_and_follows_the_run_to_its_results(
+        pipeline: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _submission_folder(tmp_path / "submission", "xgb-submitted")
+    before = _folder_contents(folder)
+    assert main(["submit", str(folder), "--wait", "--interval", "0.05"]) == 0
+    out = capsys.readouterr().out
+    uploads = [line.split()[1] for line in out.splitlines() if line.startswith("  uploaded ")]
+    assert uploads == ["model.tar.gz", "payload.tar.gz", "recommend.json"]  # the manifest, which starts the run, last
+    run_id = out.split("Submitted run ")[1].split()[0]
+    summary = results.run_summary(pipeline.dynamodb, pipeline.outputs["ResultsTableName"], run_id)
+    assert summary is not None and summary["status"] == "COMPLETED"  # the run id is the pipeline's own
+    followed = [line for line in out.splitlines() if line.startswith(f"run {run_id}")]
+    statuses = [line.split(" · ")[1] for line in followed if " · " in line]
+    assert statuses[-1] == "COMPLETED" and statuses.index("COMPLETED") == len(statuses) - 1
+    assert set(statuses) <= {"VALIDATING", "REGISTERING", "QUEUED", "RUNNING", "COMPLETED"}
+    assert "in all" in followed[-1]
+    assert f"Run {run_id}: xgb-submitted COMPLETED" in out and "CostPerInference" in out
+    assert "Recommended: " in out
+    assert _folder_contents(folder) == before  # what the user submitted is never changed
+
+
+def test_submit_refuses_an_invalid_submission_and_uploads_nothing(
+        pipeline: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _submission_folder(tmp_path / "invalid", "xgb-refused", DataInputConfig={"data": [1, -50]})
+    assert main(["submit", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert "DataInputConfig" in captured.err and "nothing was uploaded" in captured.err
+    prefix = f"{pipeline.outputs['WatchedPrefix']}xgb-refused/"
+    listed = pipeline.s3.list_objects_v2(Bucket=pipeline.bucket, Prefix=prefix)
+    assert listed.get("KeyCount") == 0
+
+
+def test_submit_force_uploads_anyway_and_the_failed_run_exits_1(
+        pipeline: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _submission_folder(tmp_path / "forced", "xgb-forced", DataInputConfig={"data": [1, -50]})
+    assert main(["submit", str(folder), "--force", "--wait", "--interval", "0.05"]) == 1
+    out = capsys.readouterr().out
+    assert "xgb-forced FAILED" in out and "Failed in ValidateSubmission" in out
+
+
+def test_submit_without_archives_says_which_flag_to_give(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _submission_folder(tmp_path / "no-model", "xgb-no-model")
+    (folder / "model.tar.gz").unlink()
+    assert main(["submit", str(folder)]) == 2
+    assert "give --model FILE" in capsys.readouterr().err
+
+
+def test_status_tells_where_a_run_is(runs: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    run_id = runs["first"].summary["run_id"]
+    assert main(["status", run_id]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"run {run_id} · COMPLETED · {MODEL} · ") and line.endswith(" in all")
+
+    assert main(["status", runs["failed"].summary["run_id"], "--format", "json"]) == 0
+    details = json.loads(capsys.readouterr().out)
+    assert details["status"] == "FAILED" and details["error"]["step"] == "ValidateSubmission"
+    assert details["model_package_arn"] is None  # it failed before registering
+    assert details["elapsed_seconds"] >= 0
+
+    assert main(["status", "no-such-run"]) == 1
+    assert "no run no-such-run" in capsys.readouterr().err
+    assert main(["status", run_id, "--stack", "NoSuchStack"]) == 3

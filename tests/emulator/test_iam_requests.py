@@ -71,6 +71,8 @@ def test_resources_named_by_arn_or_url_parameters() -> None:
     assert resource_type_of("sagemaker", tagged) == "model-package"
     assert _resources("sagemaker", "DescribeModelPackage", ModelPackageName=tagged) == [
         ("sagemaker:DescribeModelPackage", (tagged,))]
+    assert _resources("sagemaker", "UpdateModelPackage", ModelPackageArn=tagged, CustomerMetadataProperties={}) == [
+        ("sagemaker:UpdateModelPackage", (tagged,))]  # named by an ...Arn parameter
 
 
 def test_a_request_whose_resource_cannot_be_told_is_refused_not_guessed() -> None:

@@ -43,3 +43,42 @@ def test_other_attributes_and_non_empty_keys_are_accepted(dynamodb: Any) -> None
         dynamodb.update_item(TableName="runs", Key={"pk": {"S": "RUN#1"}}, UpdateExpression="SET #f0 = :v",
                              ExpressionAttributeNames={"#f0": name}, ExpressionAttributeValues={":v": {"S": value}})
     assert dynamodb.get_item(TableName="runs", Key={"pk": {"S": "RUN#1"}})["Item"]["model_name"] == {"S": "xgb"}
+
+
+@pytest.fixture
+def sagemaker() -> Iterator[Any]:
+    fidelity = MotoFidelity()
+    fidelity.install()
+    with mock_aws():
+        client = boto3.client("sagemaker", region_name="us-east-1")
+        client.create_model_package_group(ModelPackageGroupName="nr-model")
+        yield client
+    fidelity.uninstall()
+
+
+def _package(sagemaker: Any) -> str:
+    return str(sagemaker.create_model_package(
+        ModelPackageGroupName="nr-model", ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={"team": "ml"},
+        InferenceSpecification={"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/xgb:1"}],
+                                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": []},
+    )["ModelPackageArn"])
+
+
+def test_update_model_package_changes_only_what_it_is_given(sagemaker: Any) -> None:
+    # API_UpdateModelPackage.html: properties are added or replaced (removal is CustomerMetadataPropertiesToRemove);
+    # an omitted ModelApprovalStatus stays as it was. moto replaced the map and cleared the status.
+    arn = _package(sagemaker)
+    sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties={"neo-recommender:run-id": "r1"})
+    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert package["CustomerMetadataProperties"] == {"team": "ml", "neo-recommender:run-id": "r1"}
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+@pytest.mark.parametrize("text", ["cost (per inference)", "37%", "a,b", "x;y"])
+def test_metadata_outside_sagemakers_pattern_is_refused(sagemaker: Any, text: str) -> None:
+    arn = _package(sagemaker)
+    with pytest.raises(ClientError, match="ValidationException.*must satisfy regular expression pattern"):
+        sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties={"note": text})
+    sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties={
+        "neo-recommender:rank-01": "ml.c5.xlarge x1 neo cost/inference=5.158e-07 latency-ms=43 max/min=6592 é"})

@@ -47,7 +47,14 @@ def composed() -> Composed:
     mine = InferenceRecommenderPipeline(stack, "Mine", bucket=bucket, topic=topic, table=table,
                                         recommender_role=role, watched_prefix="incoming/models/",
                                         name_prefix="plat-")
-    default = InferenceRecommenderPipeline(stack, "Second", poll_interval=Duration.minutes(2))
+    # Typed props (IDE completion), merged over the pipeline's defaults field by field.
+    default = InferenceRecommenderPipeline(
+        stack, "Second", poll_interval=Duration.minutes(2),
+        bucket_props=s3.BucketProps(lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(30))]),
+        table_props=dynamodb.TableProps(
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            deletion_protection=True),
+        topic_props=sns.TopicProps(display_name="Second pipeline"))
     uploader = iam.Role(stack, "Uploader", assumed_by=iam.AccountRootPrincipal())
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     mine.grant_submit(uploader)
@@ -167,6 +174,12 @@ def test_notification_email_and_metrics(composed: Composed) -> None:
         composed.mine.add_notification_email("not an address")
 
 
+def test_props_of_the_wrong_type_name_the_types_they_take() -> None:
+    stack = Stack(App(), "WrongType")
+    with pytest.raises(TypeError, match=r"topic_props must be a sns.TopicProps or a dict .*, not BucketProps"):
+        InferenceRecommenderPipeline(stack, "P", topic_props=s3.BucketProps())
+
+
 def test_imported_resources_get_warnings_instead_of_silent_assumptions() -> None:
     app = App()
     stack = Stack(app, "Imports", env={"account": "111122223333", "region": "eu-west-1"})
@@ -182,8 +195,21 @@ def test_imported_resources_get_warnings_instead_of_silent_assumptions() -> None
     assert "my-existing-bucket/models/*" in json.dumps(template.find_resources("AWS::IAM::Policy"))
 
 
+def test_typed_props_are_merged_over_the_secure_defaults(composed: Composed) -> None:
+    bucket = composed.resources[_logical_id(composed, composed.default.bucket)]["Properties"]
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"} and "BucketEncryption" in bucket
+    table = composed.resources[_logical_id(composed, composed.default.table)]["Properties"]
+    assert table["DeletionProtectionEnabled"] is True
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert [key["AttributeName"] for key in table["KeySchema"]] == ["pk", "sk"]
+    topic = composed.resources[_logical_id(composed, composed.default.topic)]["Properties"]
+    assert topic["DisplayName"] == "Second pipeline" and "KmsMasterKeyId" in topic
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"bucket_props": {"versioned": False}, "bucket": "given"}, "give bucket or bucket_props, not both"),
+    ({"table_props": "wrong-key"}, "table_props.partition_key must be the string attribute 'pk'"),
     ({"table": "wrong-keys"}, "its keys must be 'pk'"),
     ({"table": "no-indexes"}, "index ByModel (model_name, created_at) is missing"),
 ])
@@ -193,6 +219,9 @@ def test_invalid_compositions_fail_at_synth_with_a_clear_message(kwargs: dict[st
     given = dict(kwargs)
     if given.get("bucket") == "given":
         given["bucket"] = s3.Bucket(stack, "B")
+    if given.get("table_props") == "wrong-key":
+        given["table_props"] = dynamodb.TableProps(partition_key=dynamodb.Attribute(
+            name="id", type=dynamodb.AttributeType.STRING))
     if given.get("table") == "wrong-keys":
         given["table"] = dynamodb.Table(stack, "T", partition_key=dynamodb.Attribute(
             name="id", type=dynamodb.AttributeType.STRING))

@@ -16,6 +16,8 @@ import pytest
 from aws_cdk import App, Duration, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
@@ -67,6 +69,10 @@ def synthesized() -> Synthesized:
         job_type="Advanced"), sagemaker_full_access=True)
     InferenceRecommenderPipeline(stack, "PerRun", name_prefix="per-", job_polling=JobPolling.PER_RUN,
                                  poll_interval=Duration.seconds(90))
+    InferenceRecommenderPipeline(stack, "Tuned", name_prefix="tun-", runtime=lambda_.Runtime.PYTHON_3_12,
+                                 function_props={"memory_size": 512, "timeout": Duration.minutes(5)},
+                                 log_level="debug", log_retention=logs.RetentionDays.ONE_YEAR,
+                                 tracing=lambda_.Tracing.PASS_THROUGH)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # a finding fails the synthesis below
     annotations = Annotations.from_stack(stack)
     template = Template.from_stack(stack)
@@ -271,6 +277,39 @@ def test_invalid_props_fail_at_synth_naming_the_prop(kwargs: dict[str, Any], mes
         InferenceRecommenderPipeline(stack, "P", **kwargs)
 
 
+def test_the_functions_can_be_tuned_and_stay_nag_clean(synthesized: Synthesized) -> None:
+    functions = synthesized.of("Tuned", "AWS::Lambda::Function")
+    timeouts = {}
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert (props["Runtime"], props["MemorySize"], props["TracingConfig"]) == (
+            "python3.12", 512, {"Mode": "PassThrough"})
+        assert props["LoggingConfig"]["ApplicationLogLevel"] == "DEBUG"
+        assert props["LoggingConfig"]["SystemLogLevel"] == "DEBUG"
+        timeouts[name] = props["Timeout"]
+    assert {timeout for name, timeout in timeouts.items() if not name.startswith("TunedWatchJobs")} == {300}
+    assert [timeout for name, timeout in timeouts.items() if name.startswith("TunedWatchJobs")] == [50]
+    retention = {group["Properties"].get("RetentionInDays")
+                 for group in synthesized.of("Tuned", "AWS::Logs::LogGroup").values()}
+    assert retention == {365}  # the functions' and the state machine's logs
+    # The default pipeline's functions keep theirs.
+    assert {f["Properties"]["MemorySize"] for f in synthesized.of("Secured", "AWS::Lambda::Function").values()} == {256}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"runtime": lambda_.Runtime.PYTHON_3_10}, "runtime python3.10 is not one the Lambda code is tested on; use one "
+                                               "of lambda_.Runtime.PYTHON_3_11, "),
+    ({"log_level": "TRACE"}, "log_level 'TRACE' must be one of DEBUG, INFO, WARN, ERROR"),
+    ({"function_props": {"memory_size": 64}}, "function_props memory_size 64 must be a whole number of MB from 128"),
+    ({"function_props": {"timeout": Duration.seconds(5)}}, "function_props timeout must be a Duration from 30 seconds"),
+    ({"function_props": {"timeout": 60}}, "function_props timeout must be a Duration"),
+    ({"function_props": {"handler": "x.y"}}, "function_props takes memory_size and timeout only, not handler"),
+])
+def test_function_props_outside_their_bounds_fail_at_synth(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        InferenceRecommenderPipeline(Stack(App(), "Bad"), "P", **kwargs)
+
+
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ValueError) as raised:
         InferenceRecommenderPipeline(Stack(App(), "Bad"), "P", watched_prefix="/in", poll_interval=Duration.seconds(5),
@@ -300,6 +339,13 @@ def test_too_many_security_groups_are_rejected() -> None:
     ({"neo-recommender:removalPolicy": "keep"}, "context neo-recommender:removalPolicy must be 'retain' or 'destroy'"),
     ({"neo-recommender:instanceTypes": "ml.c5.xlarge,ml.nope"}, "job_settings.instance_types[1] 'ml.nope'"),
     ({"neo-recommender:instanceTypes": '["ml.c5.xlarge", "ml.nope"]'}, "job_settings.instance_types[1] 'ml.nope'"),
+    ({"neo-recommender:logRetentionDays": 10},
+     "context neo-recommender:logRetentionDays must be one of CloudWatch Logs' retention periods in days (1, 3, 5"),
+    ({"neo-recommender:logLevel": "verbose"},
+     "log_level 'verbose' must be one of DEBUG, INFO, WARN, ERROR (NeoRecommenderStack reads these from cdk.json "
+     "context: log_level = neo-recommender:logLevel)"),
+    ({"neo-recommender:recordInModelRegistry": "yes"},
+     "context neo-recommender:recordInModelRegistry must be true or false, not 'yes'"),
 ])
 def test_the_stack_names_the_context_key_of_a_bad_setting(context: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)) as raised:

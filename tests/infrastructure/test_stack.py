@@ -126,10 +126,13 @@ def test_functions_run_a_current_python_on_the_plain_asset_with_tracing(synthesi
     assert handlers == [f"neo_runtime.handlers.{module}.handler" for module in shipped]  # one function each
     for function in functions.values():
         props = function["Properties"]
-        assert props["Runtime"] in ("python3.13", "python3.14")
+        assert props["Runtime"] == "python3.14" and props["MemorySize"] == 256
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert "S3Key" in props["Code"] and "Layers" not in props
-        assert "LoggingConfig" in props
+        # Lambda's native JSON logs: the request id and the handlers' fields on every line, levels set here.
+        assert {key: value for key, value in props["LoggingConfig"].items() if key != "LogGroup"} == {
+            "LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO"}
+        assert "LOG_LEVEL" not in props["Environment"]["Variables"]
 
 
 def test_state_machine_is_standard_logged_and_traced(synthesized: Any) -> None:
@@ -174,6 +177,9 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     assert await_job["TimeoutSecondsPath"] == "$.job.watch_timeout_seconds" and await_job["ResultPath"] is None
     assert await_job["Next"] == "PublishResults"
     assert await_job["Catch"] == [
+        # The job's watch item vanished before the run stored its token: the run checks its job itself.
+        {"ErrorEquals": ["DynamoDb.ConditionalCheckFailedException"], "ResultPath": None,
+         "Next": "CheckRecommendationJob"},
         {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "CheckRecommendationJob"},
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "AwaitRecommendationJobFailed"}]
     assert "WaitForJob" not in states
@@ -396,3 +402,48 @@ def test_alarms_notify_their_own_topic_on_errors_that_end_a_run_not_on_retried_o
     (failed,) = [a for name, a in alarms.items() if "FailedRuns" in name]
     names = {m["MetricStat"]["Metric"]["MetricName"] for m in failed["Properties"]["Metrics"] if "MetricStat" in m}
     assert names == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+
+
+def _dashboard_body(synthesized: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The dashboard's body, references replaced by ``@<n>``, and what each placeholder refers to."""
+    (dashboard,) = _resources(synthesized, "AWS::CloudWatch::Dashboard").values()
+    references: dict[str, Any] = {}
+    text = ""
+    for part in dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]:
+        if isinstance(part, str):
+            text += part
+        else:
+            references[f"@{len(references)}"] = part
+            text += f"@{len(references) - 1}"
+    return json.loads(text), references
+
+
+def test_the_dashboard_graphs_only_metrics_the_pipeline_emits_or_its_resources_have(synthesized: Any) -> None:
+    from neo_runtime import metrics
+
+    body, references = _dashboard_body(synthesized)
+    resources = synthesized.template_json["Resources"]
+    graphed: set[str] = set()
+    for widget in body["widgets"]:
+        for metric in widget["properties"].get("metrics", []):
+            namespace, name, *rest = [part for part in metric if not isinstance(part, dict)]
+            dimensions = dict(zip(rest[::2], rest[1::2], strict=True))
+            if namespace == metrics.NAMESPACE:  # one the handlers emit (neo_runtime.metrics), for this deployment
+                assert name in metrics.UNITS and dimensions == {"Pipeline": "nr-"}, metric
+                graphed.add(name)
+            elif namespace == "AWS/Lambda":  # a function of the stack
+                (function,) = dimensions.values()
+                assert resources[references[function]["Ref"]]["Type"] == "AWS::Lambda::Function"
+            else:  # the stack's dead-letter queue
+                assert namespace == "AWS/SQS" and name in ("ApproximateNumberOfMessagesVisible",
+                                                           "ApproximateAgeOfOldestMessage")
+                queue = references[dimensions["QueueName"]]["Fn::GetAtt"][0]
+                assert resources[queue]["Type"] == "AWS::SQS::Queue"
+    assert graphed == set(metrics.UNITS)  # and every metric the pipeline emits is on it
+    (alarm_widget,) = [widget for widget in body["widgets"] if widget["properties"].get("alarms")]
+    alarms = {references[arn]["Fn::GetAtt"][0] for arn in alarm_widget["properties"]["alarms"]}
+    assert alarms == set(_resources(synthesized, "AWS::CloudWatch::Alarm"))
+    lambda_widget = next(w for w in body["widgets"] if w["properties"].get("title") == "Function errors and throttles")
+    functions = {references[part]["Ref"] for metric in lambda_widget["properties"]["metrics"] for part in metric
+                 if isinstance(part, str) and part.startswith("@")}
+    assert functions == set(_resources(synthesized, "AWS::Lambda::Function"))

@@ -9,7 +9,10 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,11 +35,25 @@ def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> st
     return result.stdout
 
 
-def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(tmp_path: Path) -> None:
-    dist, venv, app = tmp_path / "dist", tmp_path / "venv", tmp_path / "consumer"
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built once for the module."""
+    dist = tmp_path_factory.mktemp("dist")
     _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(dist),
-          str(REPO)], cwd=tmp_path)
-    (wheel,) = dist.glob("neo_recommender-*.whl")
+          str(REPO)], cwd=dist)
+    (built,) = dist.glob("neo_recommender-*.whl")
+    return built
+
+
+def _consumer_env(app: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    env["CDK_OUTDIR"] = str(app / "cdk.out")
+    return env
+
+
+def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(wheel: Path, tmp_path: Path) -> None:
+    venv, app = tmp_path / "venv", tmp_path / "consumer"
 
     # A fresh venv, and the wheel installed into it the way users install it: with its dependencies
     # (aws-cdk-lib, boto3, ...) from the package index, all in one site-packages. (An earlier version put the
@@ -46,16 +63,16 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(tmp_p
     python = venv / "bin" / "python"
     fresh_site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                            cwd=tmp_path).strip())
-    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)], cwd=tmp_path)
+    # --no-compile: pip's byte-compiling of aws-cdk-lib takes most of an install and changes nothing a test sees.
+    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", str(wheel)],
+         cwd=tmp_path)
     located = _run([str(python), "-c", "import aws_cdk, boto3, botocore, constructs; "
                     "print(aws_cdk.__file__, boto3.__file__, botocore.__file__, constructs.__file__)"], cwd=tmp_path)
     assert all(path.startswith(str(fresh_site)) for path in located.split()), located
 
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    env = _consumer_env(app)
     app.mkdir()
     (app / "app.py").write_text(consumer_app())
-    env["CDK_OUTDIR"] = str(app / "cdk.out")
     out = _run([str(python), "app.py"], cwd=app, env=env)
     imported_from = json.loads(out.strip().splitlines()[-1])["imported_from"]
     assert imported_from.startswith(str(fresh_site)), imported_from  # the installed copy, not the checkout
@@ -95,5 +112,47 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(tmp_p
     assert (fresh_site / "neo_recommender" / "py.typed").is_file()
     cli = str(venv / "bin" / "neo-recommender")
     assert _run([cli, "--version"], cwd=app, env=env).strip() == f"neo-recommender {__version__}"
+    for command in ("submit", "status", "results", "validate"):  # the cli subpackage is in the wheel
+        assert "--format" in _run([cli, command, "--help"], cwd=app, env=env) or command == "submit"
     demo = subprocess.run([cli, "demo"], cwd=app, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert demo.returncode == 2 and "pip install 'neo-recommender[demo]'" in demo.stderr, demo.stderr
+
+
+#: boto3 1.26.31 requires botocore>=1.29.31,<1.30.0; pip alone would take the newest 1.29.x, not the lowest.
+LOWEST_BOTOCORE = "1.29.31"
+
+
+def declared_minimums() -> dict[str, str]:
+    """The ``>=`` minimum of each dependency pyproject.toml declares."""
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    minimums = {}
+    for requirement in dependencies:
+        name, _, rest = requirement.partition(">=")
+        minimums[name.strip()] = rest.split(",")[0].strip()
+    return minimums
+
+
+def test_the_lowest_declared_versions_install_and_synthesize(wheel: Path, tmp_path: Path) -> None:
+    minimums = declared_minimums()
+    assert set(minimums) == {"aws-cdk-lib", "constructs", "boto3"}
+    venv, app = tmp_path / "venv", tmp_path / "consumer"
+    _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
+    python = venv / "bin" / "python"
+    pins = [f"{name}=={version}" for name, version in minimums.items()] + [f"botocore=={LOWEST_BOTOCORE}"]
+    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", str(wheel),
+          *pins], cwd=tmp_path)
+    installed = json.loads(_run([str(python), "-c", "import json, importlib.metadata as m; print(json.dumps("
+                                 "{n: m.version(n) for n in ('aws-cdk-lib', 'constructs', 'boto3', 'botocore')}))"],
+                                cwd=tmp_path))
+    assert installed == {**minimums, "botocore": LOWEST_BOTOCORE}
+
+    env = _consumer_env(app)
+    app.mkdir()
+    (app / "app.py").write_text(consumer_app())
+    _run([str(python), "app.py"], cwd=app, env=env)
+    template = json.loads((app / "cdk.out" / "MlPlatform.template.json").read_text())
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == 9 and all(f["Properties"]["LoggingConfig"]["LogFormat"] == "JSON" for f in functions)
+    cli = str(venv / "bin" / "neo-recommender")
+    _run([cli, "init", "--framework", "xgboost", "-o", str(app / "recommend.json")], cwd=app, env=env)
+    assert "valid" in _run([cli, "validate", str(app / "recommend.json"), "--region", "us-east-1"], cwd=app, env=env)

@@ -12,7 +12,7 @@ import pytest
 from archive_builders import GOOD_MODELS, GOOD_PAYLOADS, NPY, bomb, entry, plain_tar, tar_gz
 
 from neo_recommender import samples
-from neo_recommender.starter import starter_manifest
+from neo_recommender.cli.starter import starter_manifest
 from neo_runtime.manifest import MAX_MANIFEST_BYTES
 from neo_runtime.validation import (
     MAX_REPORTED_FINDINGS,

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto.stepfunctions.models import stepfunctions_backends
 
+from neo_recommender.emulator.lambda_logging import LoggingConfig
+
 if TYPE_CHECKING:
     from neo_recommender.emulator.iam_enforcement import IamEnforcement
 
@@ -48,7 +50,11 @@ COMPLETIONS = {
     "AWS::CloudWatch::Alarm": "created with CloudWatch PutMetricAlarm; EmbeddedAws.fire_alarm delivers its actions "
                               "as CloudWatch would, through the topic's and the key's policies",
     "AWS::CDK::Metadata": "the CDK's version report; it creates nothing in the account",
+    "AWS::CloudWatch::Dashboard": "created with CloudWatch PutDashboard once the alarms it shows exist (moto's "
+                                  "CloudFormation cannot resolve their ARNs, since it does not create alarms)",
 }
+#: Resource types taken out of the template moto's CloudFormation gets, and created afterwards (see COMPLETIONS).
+CREATED_AFTERWARDS = ("AWS::CloudWatch::Dashboard",)
 
 
 class DeploymentFailed(RuntimeError):
@@ -69,6 +75,8 @@ class DeployedStack:
     """Function name -> retries of a failed asynchronous invocation (its EventInvokeConfig), when set."""
     function_log_groups: dict[str, str] = field(default_factory=dict)
     """Function name -> the log group its LoggingConfig names (where Lambda writes its logs)."""
+    function_logging: dict[str, LoggingConfig] = field(default_factory=dict)
+    """Function name -> its LoggingConfig: log format, application and system log levels."""
     traced_functions: set[str] = field(default_factory=set)
     """Names of the functions with active X-Ray tracing (TracingConfig Mode Active; moto's Lambda drops it)."""
     skipped: dict[str, str] = field(default_factory=dict)
@@ -120,8 +128,10 @@ def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str,
     upload_assets(assembly_dir, stack_name, account, region)
 
     cloudformation = boto3.client("cloudformation", region_name=region)
+    for_moto = {**template, "Resources": {logical: resource for logical, resource in template["Resources"].items()
+                                          if resource.get("Type") not in CREATED_AFTERWARDS}}
     with _cloudformation_return_values():
-        cloudformation.create_stack(StackName=stack_name, TemplateBody=template_text,
+        cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(for_moto),
                                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
@@ -148,10 +158,14 @@ def _deploy(assembly_dir: Path, stack_name: str, account: str, region: str,
     deployed.function_retry_attempts.update(_function_retry_attempts(template, deployed))
     deployed.function_log_groups.update(_function_log_groups(template, deployed))
     deployed.traced_functions.update(_traced_functions(template, deployed))
+    deployed.function_logging.update({deployed.physical_ids[logical]: LoggingConfig.from_template(
+        resource.get("Properties", {})) for logical, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::Lambda::Function"})
     _apply_bucket_properties(template, deployed, region)
     resolve = _resolver(stack_name, account, region)
     _apply_resource_policies(template, resolve, region, iam)
     _create_alarms(template, resolve, stack_name, region)
+    _create_dashboards(template, resolve, stack_name, account, region)
     if iam is not None:
         with iam.collecting() as creation_sets:
             _check_creation(template, deployed, resolve, iam)
@@ -314,6 +328,30 @@ def _create_alarms(template: dict[str, Any], resolve: Any, stack_name: str, regi
         # CloudFormation names an alarm without AlarmName "<stack>-<logical id>-<suffix>".
         cloudwatch.put_metric_alarm(AlarmName=properties.pop("AlarmName", f"{stack_name}-{logical_id}"),
                                     **properties)
+
+
+def _create_dashboards(template: dict[str, Any], resolve: Any, stack_name: str, account: str, region: str) -> None:
+    """Each dashboard, its references to the alarms resolved to the ARNs ``_create_alarms`` gave them."""
+    alarms = {logical: f"arn:aws:cloudwatch:{region}:{account}:alarm:{stack_name}-{logical}"
+              for logical, resource in template.get("Resources", {}).items()
+              if resource.get("Type") == "AWS::CloudWatch::Alarm"}
+
+    def alarm_arns(value: Any) -> Any:
+        if isinstance(value, dict):
+            target = value.get("Fn::GetAtt")
+            if isinstance(target, list) and target[0] in alarms:
+                return alarms[target[0]]
+            return {key: alarm_arns(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [alarm_arns(item) for item in value]
+        return value
+
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == "AWS::CloudWatch::Dashboard":
+            properties = resolve(alarm_arns(resource["Properties"]))
+            cloudwatch.put_dashboard(DashboardName=properties.get("DashboardName", f"{stack_name}-{logical_id}"),
+                                     DashboardBody=properties["DashboardBody"])
 
 
 def _check_creation(template: dict[str, Any], deployed: DeployedStack, resolve: Any, iam: IamEnforcement) -> None:

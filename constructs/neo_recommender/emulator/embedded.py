@@ -84,6 +84,7 @@ class EmbeddedAws:
         self.wiring.function_retry_attempts.update(deployed.function_retry_attempts)
         self.lambdas.function_log_groups.update(deployed.function_log_groups)
         self.lambdas.traced_functions.update(deployed.traced_functions)
+        self.lambdas.function_logging.update(deployed.function_logging)
         return deployed
 
     def create_key(self, key_arn: str, policy: dict[str, Any]) -> str:

@@ -153,10 +153,14 @@ def _resources(info: ActionInfo, params: Mapping[str, Any], region: str, account
 
 
 def _given_arn(info: ActionInfo, params: Mapping[str, Any]) -> str | None:
-    """A ``ResourceArn`` parameter naming a resource of one of the action's types (AddTags, ListTags, ...)."""
-    arn = params.get("ResourceArn") or params.get("resourceArn")
-    if isinstance(arn, str) and resource_type_of(info.service, arn) in {u.name for u in info.resource_types}:
-        return arn
+    """An ARN parameter naming a resource of one of the action's types: ``ResourceArn`` (AddTags, ListTags, ...)
+    or another ``...Arn`` parameter (``ModelPackageArn`` of UpdateModelPackage)."""
+    types = {use.name for use in info.resource_types}
+    candidates = [params.get("ResourceArn"), params.get("resourceArn")] + [
+        value for name, value in params.items() if name.endswith(("Arn", "arn"))]
+    for arn in candidates:
+        if isinstance(arn, str) and arn.startswith("arn:") and resource_type_of(info.service, arn) in types:
+            return arn
     return None
 
 

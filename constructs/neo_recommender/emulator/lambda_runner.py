@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber
 
+from neo_recommender.emulator.lambda_logging import LoggingConfig, RuntimeLogging
 from neo_recommender.import_closure import closure
 from neo_recommender.lambda_code import runtime_package_dir
 
@@ -94,6 +95,10 @@ class InProcessLambdas:
         self.function_log_groups: dict[str, str] = {}
         #: Functions with active X-Ray tracing: Lambda sends their traces with the function's role.
         self.traced_functions: set[str] = set()
+        #: Function name -> its LoggingConfig (format, application and system log levels).
+        self.function_logging: dict[str, LoggingConfig] = {}
+        #: What the runtime writes for each function (``RuntimeLogging.lines``).
+        self.logging = RuntimeLogging()
         self.invocations: Counter[str] = Counter()
         #: Every invocation, in order.
         self.records: list[Invocation] = []
@@ -101,6 +106,8 @@ class InProcessLambdas:
         self.crashes: dict[str, int | None] = {}
         #: Handler module -> a callable run before each of its invocations (to change the world mid-run).
         self.before_invoke: dict[str, Callable[[], None]] = {}
+        #: Handler module -> a callable run after each of its invocations succeeds, before its caller has the answer.
+        self.after_invoke: dict[str, Callable[[], None]] = {}
         self._code_dirs: dict[str, Path] = {}
         self._checked: set[Path] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="neo-recommender-lambda-")
@@ -113,6 +120,7 @@ class InProcessLambdas:
         if self._original is not None:
             return
         _InvocationEnvironment.install()
+        self.logging.install()
         self._original_stubber = BotocoreStubber.__call__
         original_stubber = self._original_stubber
 
@@ -144,6 +152,7 @@ class InProcessLambdas:
             BotocoreStubber.__call__ = self._original_stubber  # type: ignore[method-assign]
             self._original = None
             _InvocationEnvironment.uninstall()
+            self.logging.uninstall()
         if self._clock_module is not None:
             self._clock_module.utc_now = self._real_utc_now
             self._clock_module = None
@@ -154,8 +163,11 @@ class InProcessLambdas:
         event = json.loads(body) if body else {}
         self.invocations[function.handler] += 1
         module = function.handler.rsplit(".", 2)[-2]
+        context = LambdaContext(function)
+        config = self.function_logging.get(function.function_name, LoggingConfig())
         with (_INVOKE_LOCK, _environment(self._environment_of(function)), _counting_calls() as calls,
-              self._acting_as_role(function)):
+              self._acting_as_role(function),
+              self.logging.invocation(function.function_name, context.aws_request_id, config)):
             started, at, failed = time.perf_counter(), self.clock.now() if self.clock else None, False
             started_epoch = time.time()
             try:
@@ -165,10 +177,16 @@ class InProcessLambdas:
                     with acting_as(None):
                         self.before_invoke[module]()
                 self._crash_if_planned(module)
-                result = self._handler_of(function)(event, LambdaContext(function))
+                result = self._handler_of(function)(event, context)
                 payload = json.dumps(result)
+                if module in self.after_invoke:
+                    from neo_recommender.emulator.iam_enforcement import acting_as
+
+                    with acting_as(None):
+                        self.after_invoke[module]()
             except Exception as error:  # noqa: BLE001 - reported to the caller, as Lambda does
                 failed = True
+                self.logging.unhandled(error)
                 response_headers["x-amz-function-error"] = "Unhandled"
                 payload = json.dumps({
                     "errorMessage": str(error),

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from neo_runtime import errors, records, run_store
+from neo_runtime import errors, metrics, records, run_store
 from neo_runtime.announce import announce, keep_in_dead_letter_queue
 from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.log import RunLogger
@@ -67,6 +67,7 @@ def record_failed_run(state: dict[str, Any], execution_arn: str, step_name: str)
         # Another execution owns this run; its own outcome will be recorded and announced.
         log.warning("run owned by another execution; failure not recorded", error=error)
         return summary
+    metrics.emit(metrics.OF_FINAL_STATUS[summary["status"]], 1, run_id=run_id, error_type=error["type"])
     # A job nobody will read the results of is stopped, so it bills no further; then its slot is free.
     # The job may exist without $.job: StartRecommendationJob can fail after creating it.
     if stop_unfinished_job(summary["job_name"], log) or error["type"] == "RecommendationJobTimedOut":

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from neo_runtime import environment_names as names
-from neo_runtime import job_watch, run_store
+from neo_runtime import job_watch, metrics, run_store
 from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.errors import JobQueueTimedOut
 from neo_runtime.log import RunLogger
@@ -45,6 +45,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             slot = job_slots.acquire(run_store.table_name(), job_slots.scope_of_deployment(), run_id, limits)
             if not slot.granted:
                 return _queued(slot, run_id, event["execution_arn"], log)
+            if slot.waiting_since is not None:  # granted after waiting in the queue
+                waited = (datetime.fromisoformat(now_iso()) - datetime.fromisoformat(slot.waiting_since))
+                metrics.emit(metrics.QUEUE_WAIT, max(0.0, waited.total_seconds()), run_id=run_id)
 
     package_arn = event["model_package"]["model_package_arn"]
     request = create_recommendation_job_request(
@@ -119,6 +122,8 @@ def _queued(slot: SlotDecision, run_id: str, execution_arn: str, log: RunLogger)
     if slot.changed:
         run_store.update_run(run_id, execution_arn, {
             "status": "QUEUED", "queued_at": slot.waiting_since, "queue_position": slot.position})
+    if slot.queued_now:
+        metrics.emit(metrics.RUNS_QUEUED, 1, run_id=run_id)
     log.info("waiting for a job slot", position=slot.position, waiting=slot.waiting, running=slot.running)
     return {"started": False, "reason": "JobSlotsBusy", "queue_position": slot.position, "waiting": slot.waiting,
             "running": slot.running}

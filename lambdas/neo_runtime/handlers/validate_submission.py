@@ -9,7 +9,7 @@ from urllib.parse import unquote, unquote_plus
 
 from botocore.exceptions import ClientError
 
-from neo_runtime import naming, run_store
+from neo_runtime import metrics, naming, run_store
 from neo_runtime.archive_checks import MODEL, PAYLOAD
 from neo_runtime.aws import client, error_code, retried_when_transient
 from neo_runtime.environment_names import JOB_DEFAULTS
@@ -46,6 +46,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if not claimed:
         log.info("duplicate event: another execution owns this run", key=source.key)
         return {"duplicate": True, "run_id": run_id}
+    metrics.emit(metrics.RUNS_STARTED, 1, run_id=run_id)
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     source = _as_stored(source)

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from neo_runtime import clock, job_watch, run_store
+from neo_runtime import clock, job_watch, metrics, run_store
 from neo_runtime.aws import client, retried_when_transient
 from neo_runtime.log import RunLogger
 
@@ -22,6 +22,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     table = run_store.table_name()
     rule_name = _rule_name(event)
     watches = job_watch.watched(table)
+    metrics.emit(metrics.RUNNING_JOBS, len(watches))  # each pass: the deployment's jobs still watched
     if not watches:
         idle = rule_name is not None and job_watch.turn_off_if_idle(table, rule_name)
         return {"watched": 0, "schedule_off": idle}

@@ -2,7 +2,7 @@
 
 Used by the demo, the tests and ``neo-recommender results``. Each function takes a low-level
 DynamoDB client and the table name, and returns plain dicts (numbers as ``Decimal``, exactly as
-stored). The layout is described in ``neo_runtime.records`` and the README.
+stored). The layout is described in ``neo_runtime.records`` and docs/results-and-cli.md.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ __all__ = ["RUN_STATUSES"]  # the statuses a run can be listed by (the runtime's
 _deserializer = TypeDeserializer()
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
+def plain(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain values (numbers as ``Decimal``)."""
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
@@ -31,7 +32,7 @@ def _summary_key(run_id: str) -> dict[str, dict[str, str]]:
 def run_summary(dynamodb: Any, table: str, run_id: str) -> dict[str, Any] | None:
     """The run's summary item, or None."""
     item = dynamodb.get_item(TableName=table, Key=_summary_key(run_id), ConsistentRead=True).get("Item")
-    return _plain(item) if item else None
+    return plain(item) if item else None
 
 
 def ranked_recommendations(dynamodb: Any, table: str, run_id: str) -> list[dict[str, Any]]:
@@ -104,14 +105,14 @@ def _query_newest(dynamodb: Any, table: str, index: str, attribute: str, value: 
         TableName=table, IndexName=index, KeyConditionExpression="#a = :v",
         ExpressionAttributeNames={"#a": attribute}, ExpressionAttributeValues={":v": {"S": value}},
         ScanIndexForward=False, Limit=limit)
-    return [_plain(item) for item in page.get("Items", [])]
+    return [plain(item) for item in page.get("Items", [])]
 
 
 def _query_all(dynamodb: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
         page = dynamodb.query(**request)
-        items += [_plain(item) for item in page.get("Items", [])]
+        items += [plain(item) for item in page.get("Items", [])]
         if "LastEvaluatedKey" not in page:
             return items
         request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}

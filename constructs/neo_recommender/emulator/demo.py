@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import tempfile
 import time
@@ -12,10 +11,11 @@ from typing import Any, TextIO
 
 from neo_recommender import samples
 from neo_recommender.assembly import STACK_NAME, synthesize_project
-from neo_recommender.chart import ChartUnavailable, write_chart
+from neo_recommender.cli.chart import ChartUnavailable, write_chart
+from neo_recommender.cli.report import markdown_report
+from neo_recommender.cli.results import ranked_recommendations, run_decision, run_notes, run_summary
+from neo_recommender.cli.submit import Destination, LocalSubmission, UploadProgress, local_submission, upload
 from neo_recommender.emulator import REGION, EmbeddedAws
-from neo_recommender.report import markdown_report
-from neo_recommender.results import ranked_recommendations, run_decision, run_notes, run_summary
 from neo_runtime.ranking import format_rows
 
 #: Where ``make demo`` writes its report and chart (relative to the working directory).
@@ -29,8 +29,6 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
     Ends by writing ``<model>-report.md`` and ``<model>-chart.png`` into ``output_dir``.
     """
     started = time.monotonic()
-    # The handlers' JSON logs are for CloudWatch; the demo shows only warnings from them.
-    logging.getLogger("neo_runtime").setLevel(logging.WARNING)
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
@@ -48,17 +46,18 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
             say(f"   {len(stack.physical_ids)} resources created; {len(stack.skipped)} that moto does not create "
                 "were completed by the emulator; IAM is enforced.")
             bucket, prefix = stack.outputs["SubmissionBucketName"], stack.outputs["WatchedPrefix"]
-            folder = f"{prefix}{model_name}/"
-            say(f"3. Uploading the sample XGBoost model to s3://{bucket}/{folder} (recommend.json last) ...")
-            s3 = aws.client("s3")
-            s3.put_object(Bucket=bucket, Key=folder + "model.tar.gz", Body=samples.xgboost_model_archive())
-            s3.put_object(Bucket=bucket, Key=folder + "payload.tar.gz", Body=samples.csv_payload_archive())
-            manifest = samples.xgboost_manifest(model_name, region=REGION)
-            s3.put_object(Bucket=bucket, Key=folder + "recommend.json", Body=json.dumps(manifest, indent=2).encode())
+            destination = Destination(bucket, prefix, model_name)
+            say(f"3. Submitting the sample XGBoost model to {destination.url()} as `neo-recommender submit` does "
+                "(recommend.json last) ...")
+            submission = _write_sample_submission(Path(workdir) / model_name, model_name)
+            submitted = upload(aws.client("s3"), submission, destination, UploadProgress(out, live=False))
             say("4. EventBridge started the workflow; waiting for the (simulated 45-minute) IR job ...")
             execution = aws.wait_for_executions(stack.outputs["StateMachineArn"])[0]
             output = json.loads(execution.get("output") or "{}")
             run_id = (output.get("submission") or {}).get("run_id")
+            if run_id != submitted.run_id:
+                say(f"The execution's run {run_id} is not the run {submitted.run_id} the upload started")
+                return 1
             table = stack.outputs["ResultsTableName"]
             dynamodb = aws.client("dynamodb")
             summary = run_summary(dynamodb, table, run_id) if run_id else None
@@ -83,11 +82,27 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
             for line in run_notes(summary, decision):
                 say(f"* {line}")
             say(f"* Notification sent to {stack.outputs['NotificationTopicArn']}")
+            if summary.get("model_package_arn") and summary.get("registry_entries"):
+                package = aws.client("sagemaker").describe_model_package(ModelPackageName=summary["model_package_arn"])
+                metadata = package.get("CustomerMetadataProperties") or {}
+                say(f"* Model registry: {len(metadata)} entries on {summary['model_package_arn']}, e.g. "
+                    f"neo-recommender:recommended = {metadata.get('neo-recommender:recommended')}, "
+                    f"neo-recommender:rank-01 = {metadata.get('neo-recommender:rank-01')}")
             say()
             say(_write_outputs(output_dir, model_name, summary, decision))
     say()
     say(f"Done in {time.monotonic() - started:.1f} s.")
     return 0
+
+
+def _write_sample_submission(folder: Path, model_name: str) -> LocalSubmission:
+    """Write the sample model, payload and manifest into ``folder``, as a user's submission folder."""
+    folder.mkdir(parents=True)
+    (folder / "model.tar.gz").write_bytes(samples.xgboost_model_archive())
+    (folder / "payload.tar.gz").write_bytes(samples.csv_payload_archive())
+    manifest = samples.xgboost_manifest(model_name, region=REGION)
+    (folder / "recommend.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return local_submission(manifest, folder / "recommend.json", {})
 
 
 def _write_outputs(output_dir: Path, model_name: str, summary: dict[str, Any], decision: Any) -> str:

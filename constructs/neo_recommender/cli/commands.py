@@ -1,8 +1,7 @@
-"""The ``neo-recommender`` command line.
+"""The ``neo-recommender`` command line: the parser, and one function per command.
 
-Exit codes: 0 success (``validate``: valid, warnings allowed), 1 ``validate`` found errors,
-``results`` found no run, or ``rank``/``chart`` were given a job that did not complete (or has
-nothing to plot), 2 usage errors (bad arguments, unreadable files, AWS errors).
+Exit codes are in ``neo_recommender.cli.exit_codes``: 0 done, 1 the answer is no, 2 usage,
+3 AWS refused or could not be reached, 130 interrupted while following a run.
 """
 
 from __future__ import annotations
@@ -11,27 +10,21 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from neo_recommender.cli import exit_codes
+from neo_recommender.cli.aws_session import aws_errors, session, stack_outputs
+from neo_recommender.cli.problems import AwsProblem, JobNotCompleted, NotOk, UsageError
 from neo_runtime.run_status import RUN_STATUSES
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-EXIT_NOT_FOUND = EXIT_NOT_COMPLETED = 1
 DEFAULT_STACK = "NeoRecommenderStack"
 #: Columns of ``results --model`` and ``results --status`` (one row per run).
 RUN_COLUMNS = ("RunId", "Status", "ModelName", "CreatedAt", "UpdatedAt", "Recommended", "CostPerInference",
                "Recommendations", "JobName")
+FORMATS = ("table", "markdown", "csv", "json")
 
-
-class UsageError(Exception):
-    """A problem with the command's input; the message says what to do."""
-
-
-class JobNotCompleted(Exception):
-    """The describe output is of a FAILED, STOPPED or unfinished job (or has nothing to chart): exit 1."""
+__all__ = ["JobNotCompleted", "UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--model", type=Path, help="model.tar.gz to check")
     validate.add_argument("--payload", type=Path, help="payload.tar.gz to check")
     validate.add_argument("--region", help="region the pipeline runs in (default: AWS_REGION or AWS_DEFAULT_REGION)")
-    validate.add_argument("--json", action="store_true", help="print the JSON report")
+    _add_text_or_json(validate)
 
     rank = commands.add_parser(
         "rank", help="rank the output of describe-inference-recommendations-job offline",
@@ -61,21 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "response dumped as JSON): cheapest per inference first, with constraints, the Pareto "
                     "frontier and the compiled-vs-uncompiled comparison.")
     rank.add_argument("describe", type=Path, help="the job description as JSON")
-    rank.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+    rank.add_argument("--format", choices=FORMATS, default="table")
     _add_constraint_arguments(rank)
 
     results = commands.add_parser(
         "results", help="show a finished run (or a model's runs) from the deployed results table",
         description="Read the results table of a deployed stack: a run's ranked recommendations, a model's "
                     "latest runs, or runs in a status. The table comes from --table, or from the "
-                    "ResultsTableName output of --stack. Exit 0: found; 1: nothing found; 2: usage or AWS error.")
+                    "ResultsTableName output of --stack. Exit 0: found; 1: nothing found; 2: usage; 3: AWS error.")
     which = results.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", metavar="RUN_ID", help="one run, by its run id")
     which.add_argument("--job", metavar="JOB_NAME", help="the run of an Inference Recommender job")
     which.add_argument("--execution", metavar="ARN", help="the run of a Step Functions execution")
     which.add_argument("--model", metavar="NAME", help="the latest runs of a model (ModelName)")
     which.add_argument("--status", choices=RUN_STATUSES, help="the latest runs in this status")
-    results.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table",
+    results.add_argument("--format", choices=FORMATS, default="table",
                          help="markdown of one run is the full report")
     results.add_argument("--limit", type=int, default=10, help="runs to list for --model/--status (default 10)")
     _add_table_arguments(results)
@@ -92,6 +85,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_constraint_arguments(chart)
     _add_table_arguments(chart)
 
+    submit = commands.add_parser(
+        "submit", help="validate a submission, upload it (archives first, recommend.json last) and start a run",
+        description="Check the submission locally, refuse it when invalid (unless --force), upload the archives "
+                    "and then recommend.json to <WatchedPrefix><ModelName>/ in the stack's bucket, and print the "
+                    "run id. --wait follows the run to its end and prints the ranked table. Exit 0: submitted "
+                    "(with --wait: COMPLETED); 1: invalid, or the run ended FAILED/TIMED_OUT; 2: usage; 3: AWS "
+                    "error; 130: Ctrl-C while following (the run goes on).")
+    submit.add_argument("folder", type=Path, nargs="?",
+                        help="a folder holding recommend.json and its archives (model.tar.gz, payload.tar.gz)")
+    submit.add_argument("--manifest", type=Path, help="recommend.json (default: FOLDER/recommend.json)")
+    submit.add_argument("--model", type=Path, help="the model archive (default: next to the manifest)")
+    submit.add_argument("--payload", type=Path, help="the payload archive (default: next to the manifest)")
+    submit.add_argument("--bucket", help="the submission bucket (default: the --stack's SubmissionBucketName)")
+    submit.add_argument("--prefix", help="the watched prefix (default: the --stack's WatchedPrefix)")
+    submit.add_argument("--name", help="the S3 folder under the prefix (default: the manifest's ModelName)")
+    submit.add_argument("--force", action="store_true",
+                        help="upload even if validation finds errors, or an archive is not here (already in S3)")
+    submit.add_argument("--wait", action="store_true", help="follow the run until it ends, then print its results")
+    submit.add_argument("--interval", type=_positive, default=15.0, help="seconds between checks with --wait")
+    _add_table_arguments(submit)
+
+    status = commands.add_parser(
+        "status", help="where a run is: its status, place in the queue, job status and time so far",
+        description="Read a run's state from the results table (and its job's status from SageMaker). "
+                    "Exit 0: found; 1: no such run; 2: usage; 3: AWS error.")
+    status.add_argument("run", metavar="RUN_ID", help="the run id (submit prints it)")
+    _add_text_or_json(status)
+    _add_table_arguments(status)
+
     init = commands.add_parser("init", help="write a starter recommend.json for a framework",
                                description="Write a starter manifest with a correct DataInputConfig example.")
     init.add_argument("--framework", required=True, type=str.upper,
@@ -102,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("-o", "--output", default="recommend.json", help="file to write, or - for stdout")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser
+
+
+def _add_text_or_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["text", "json"], default="text", help="text or JSON")
+    parser.add_argument("--json", action="store_const", dest="format", const="json", help="same as --format json")
 
 
 def _add_constraint_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,35 +143,36 @@ def _add_table_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", help="results table name (default: the --stack's ResultsTableName output)")
     parser.add_argument("--stack", default=DEFAULT_STACK, help=f"deployed stack name (default {DEFAULT_STACK})")
     parser.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    parser.add_argument("--profile", help="AWS profile (default: your AWS configuration)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run a subcommand; returns the exit code."""
+    """Parse arguments and run a command; returns the exit code (see ``exit_codes``)."""
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        return _demo()
-    if args.command == "validate":
-        return _validate(args)
-    if args.command == "rank":
-        return _rank(args)
-    if args.command in ("results", "chart"):
-        try:
-            return _results(args) if args.command == "results" else _chart(args)
-        except (UsageError, JobNotCompleted) as error:
-            print(f"neo-recommender {args.command}: {error}", file=sys.stderr)
-            return EXIT_USAGE if isinstance(error, UsageError) else EXIT_NOT_COMPLETED
-    return _init(args)
+    command = _COMMANDS[args.command]
+    try:
+        return command(args)
+    except (UsageError, NotOk, AwsProblem) as error:
+        print(f"neo-recommender {args.command}: {error}", file=sys.stderr)
+        return _EXIT_CODES[type(error) if type(error) in _EXIT_CODES else NotOk]
+    except KeyboardInterrupt:
+        print(f"\nneo-recommender {args.command}: stopped following; the run goes on "
+              "(neo-recommender status RUN_ID tells where it is)", file=sys.stderr)
+        return exit_codes.INTERRUPTED
+
+
+_EXIT_CODES = {UsageError: exit_codes.USAGE, NotOk: exit_codes.NOT_OK, AwsProblem: exit_codes.AWS}
 
 
 def _demo() -> int:
     try:
-        from neo_recommender.demo import run_demo  # noqa: PLC0415 - keeps other subcommands free of moto
+        from neo_recommender.emulator.demo import run_demo  # noqa: PLC0415 - keeps other subcommands free of moto
     except ModuleNotFoundError as error:  # moto, policy_sentry or one of moto's service dependencies
         if (error.name or "").split(".")[0] in ("neo_recommender", "neo_runtime"):
             raise
         print(f"neo-recommender demo: {error.name} is not installed; the demo runs on an embedded AWS emulator "
               "that needs the demo extra: pip install 'neo-recommender[demo]'", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_codes.USAGE
     return run_demo()
 
 
@@ -189,14 +217,7 @@ def _describe_decision(path: Path, constraints: Any) -> tuple[Any, list[str]]:
 def _rank(args: argparse.Namespace) -> int:
     from neo_runtime.formats import decision_rows, render  # noqa: PLC0415
 
-    try:
-        decision, reading_notes = _describe_decision(args.describe, _constraints(args))
-    except UsageError as error:
-        print(f"neo-recommender rank: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except JobNotCompleted as error:
-        print(f"neo-recommender rank: {error}", file=sys.stderr)
-        return EXIT_NOT_COMPLETED
+    decision, reading_notes = _describe_decision(args.describe, _constraints(args))
     notes = (decision.explanation() + [c.summary() for c in decision.comparisons]
              + [baseline.describe() for baseline in decision.baselines])
     if args.format in ("json", "csv"):  # stdout stays machine-readable
@@ -205,14 +226,14 @@ def _rank(args: argparse.Namespace) -> int:
     else:
         notes += reading_notes
     print(render(decision_rows(decision), args.format, notes))
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _results(args: argparse.Namespace) -> int:
-    from neo_recommender import results  # noqa: PLC0415
+    from neo_recommender.cli import results  # noqa: PLC0415
 
     dynamodb, table = _open_table(args)
-    with _aws_errors():
+    with aws_errors():
         if args.model or args.status:
             runs = (results.runs_of_model(dynamodb, table, args.model, args.limit) if args.model
                     else results.runs_by_status(dynamodb, table, args.status, args.limit))
@@ -224,11 +245,10 @@ def _results(args: argparse.Namespace) -> int:
         else:
             summary = results.run_by_execution(dynamodb, table, args.execution)
         if summary is None:
-            print(f"neo-recommender results: no run found in table {table}", file=sys.stderr)
-            return EXIT_NOT_FOUND
+            raise NotOk(f"no run found in table {table}")
         rows = results.ranked_recommendations(dynamodb, table, summary["run_id"])
     _print_run(summary, results.run_decision(summary, rows), args.format)
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _print_runs(runs: list[dict[str, Any]], fmt: str, what: str) -> int:
@@ -244,15 +264,14 @@ def _print_runs(runs: list[dict[str, Any]], fmt: str, what: str) -> int:
                      "CostPerInference": chosen.get("CostPerInference"),
                      "Recommendations": run.get("recommendation_count"), "JobName": run.get("job_name")})
     if not rows:
-        print(f"neo-recommender results: no runs for {what}", file=sys.stderr)
-        return EXIT_NOT_FOUND
+        raise NotOk(f"no runs for {what}")
     print(render(rows, fmt, columns=RUN_COLUMNS))
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _print_run(summary: dict[str, Any], decision: Any, fmt: str) -> None:
-    from neo_recommender.report import markdown_report  # noqa: PLC0415
-    from neo_recommender.results import run_notes  # noqa: PLC0415
+    from neo_recommender.cli.report import markdown_report  # noqa: PLC0415
+    from neo_recommender.cli.results import run_notes  # noqa: PLC0415
     from neo_runtime.formats import decision_rows, render  # noqa: PLC0415
 
     if fmt == "markdown":
@@ -279,7 +298,7 @@ def _print_run(summary: dict[str, Any], decision: Any, fmt: str) -> None:
 
 
 def _chart(args: argparse.Namespace) -> int:
-    from neo_recommender.chart import ChartUnavailable, write_chart  # noqa: PLC0415
+    from neo_recommender.cli.chart import ChartUnavailable, write_chart  # noqa: PLC0415
 
     if (args.describe is None) == (args.run is None):
         raise UsageError("give either a describe JSON file or --run RUN_ID")
@@ -292,14 +311,13 @@ def _chart(args: argparse.Namespace) -> int:
             print(f"neo-recommender chart: note: {note}", file=sys.stderr)
         title = args.title or f"{args.describe.stem}: cost per inference vs model latency"
     else:
-        from neo_recommender import results  # noqa: PLC0415
+        from neo_recommender.cli import results  # noqa: PLC0415
 
         dynamodb, table = _open_table(args)
-        with _aws_errors():
+        with aws_errors():
             summary = results.run_summary(dynamodb, table, args.run)
             if summary is None:
-                print(f"neo-recommender chart: no run {args.run} in table {table}", file=sys.stderr)
-                return EXIT_NOT_FOUND
+                raise NotOk(f"no run {args.run} in table {table}")
             if summary.get("status") != "COMPLETED":
                 why = (summary.get("error") or {}).get("message")
                 raise JobNotCompleted(f"run {args.run} is {summary.get('status')}" + (f": {why}" if why else ""))
@@ -319,73 +337,145 @@ def _chart(args: argparse.Namespace) -> int:
         decision.ranked) else ""
     print(f"Wrote {written} ({written.stat().st_size} bytes, {plotted} of {len(decision.ranked)} "
           f"recommendations plotted{missing})")
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _open_table(args: argparse.Namespace) -> tuple[Any, str]:
     """A DynamoDB client and the results table's name (from --table, or the stack's output)."""
-    import boto3  # noqa: PLC0415
-
-    from neo_recommender.results import table_from_stack  # noqa: PLC0415
-
-    with _aws_errors():
-        session = boto3.session.Session(region_name=args.region) if args.region else boto3.session.Session()
-        if args.table:
-            return session.client("dynamodb"), args.table
-        try:
-            table = table_from_stack(session.client("cloudformation"), args.stack)
-        except LookupError as error:
-            raise UsageError(f"{error}; pass --table") from None
-        return session.client("dynamodb"), table
+    aws = session(args.profile, args.region)
+    return _client(aws, "dynamodb"), _table_name(aws, args)
 
 
-@contextmanager
-def _aws_errors() -> Iterator[None]:
-    """Turn AWS errors (no credentials, no region, missing stack or table) into ``UsageError``."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+def _table_name(aws: Any, args: argparse.Namespace) -> str:
+    if args.table:
+        return str(args.table)
+    table = stack_outputs(aws, args.stack).get("ResultsTableName")
+    if not table:
+        raise UsageError(f"stack {args.stack} has no ResultsTableName output; pass --table")
+    return table
 
-    try:
-        yield
-    except ClientError as error:
-        raise UsageError(f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')} "
-                         "(check --table/--stack, --region and your credentials)") from None
-    except BotoCoreError as error:
-        raise UsageError(f"{error} (check --region and your AWS credentials)") from None
+
+def _client(aws: Any, service: str) -> Any:
+    with aws_errors():
+        return aws.client(service)
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from neo_recommender.preflight import default_region, validate_files  # noqa: PLC0415
+    from neo_recommender.cli.preflight import default_region, validate_files  # noqa: PLC0415
 
     for path in (args.manifest, args.model, args.payload):
         if path is not None and not path.is_file():
-            print(f"neo-recommender validate: {path} is not a file", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError(f"{path} is not a file")
     report = validate_files(args.manifest, model=args.model, payload=args.payload,
                             region=args.region or default_region())
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_text())
-    return EXIT_OK if report.valid else EXIT_INVALID
+    print(json.dumps(report.to_dict(), indent=2) if args.format == "json" else report.format_text())
+    return exit_codes.OK if report.valid else exit_codes.NOT_OK
 
 
 def _init(args: argparse.Namespace) -> int:
-    from neo_recommender.starter import STARTERS, starter_manifest  # noqa: PLC0415
+    from neo_recommender.cli.starter import STARTERS, starter_manifest  # noqa: PLC0415
 
     try:
         manifest = starter_manifest(args.framework, args.model_name, args.image)
     except ValueError as error:
-        print(f"neo-recommender init: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(str(error)) from None
     text = json.dumps(manifest, indent=2) + "\n"
     if args.output == "-":
         sys.stdout.write(text)
     else:
         output = Path(args.output)
         if output.exists() and not args.force:
-            print(f"neo-recommender init: {output} exists; use --force to overwrite", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError(f"{output} exists; use --force to overwrite")
         output.write_text(text, encoding="utf-8")
         print(f"Wrote {output}. Next: neo-recommender validate {output}")
     print(f"Note: {STARTERS[args.framework].hint}", file=sys.stderr)
-    return EXIT_OK
+    return exit_codes.OK
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from neo_recommender.cli.preflight import validate_files  # noqa: PLC0415
+    from neo_recommender.cli.submit import MANIFEST_FILE, Destination, UploadProgress, local_submission, upload
+
+    manifest = args.manifest or (args.folder / MANIFEST_FILE if args.folder else None)
+    if manifest is None:
+        raise UsageError("give a folder holding recommend.json, or --manifest FILE")
+    for path in (manifest, args.model, args.payload):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{path} is not a file")
+    aws = session(args.profile, args.region)
+    report = validate_files(manifest, model=args.model, payload=args.payload, region=aws.region_name)
+    document = report.document or {}
+    if not report.valid:
+        print(report.format_text(), file=sys.stderr)
+        if not args.force:
+            raise NotOk("the submission is invalid, so nothing was uploaded (fix the errors above, or --force)")
+        print("neo-recommender submit: uploading anyway (--force); the run will fail validation", file=sys.stderr)
+    submission = local_submission(document, manifest, {"ModelArchive": args.model, "PayloadArchive": args.payload},
+                                  allow_missing=args.force)
+    folder = args.name or document.get("ModelName")
+    if not isinstance(folder, str) or not folder or "/" in folder:
+        raise UsageError("the manifest has no usable ModelName for the S3 folder; give --name")
+    outputs = {} if args.bucket and args.prefix is not None else stack_outputs(aws, args.stack)
+    bucket, prefix = args.bucket or outputs.get("SubmissionBucketName"), args.prefix
+    prefix = outputs.get("WatchedPrefix", "") if prefix is None else prefix
+    if not bucket:
+        raise UsageError(f"stack {args.stack} has no SubmissionBucketName output; pass --bucket and --prefix")
+    destination = Destination(bucket, prefix, folder)
+    for note in submission.notes:
+        print(f"note: {note}")
+    print(f"Uploading to {destination.url()} (recommend.json last: its upload starts the run)")
+    s3 = _client(aws, "s3")
+    with aws_errors():
+        submitted = upload(s3, submission, destination, UploadProgress(sys.stdout))
+    print(f"Submitted run {submitted.run_id} ({submitted.manifest_url}"
+          + (f", version {submitted.version_id}" if submitted.version_id else "") + ")")
+    where = _stack_or_table_flags(args)
+    print(f"Where it is: neo-recommender status {submitted.run_id}{where}")
+    print(f"Its results: neo-recommender results --run {submitted.run_id}{where}")
+    if not args.wait:
+        return exit_codes.OK
+    return _follow_to_the_end(aws, args, submitted.run_id)
+
+
+def _stack_or_table_flags(args: argparse.Namespace) -> str:
+    flags = f" --table {args.table}" if args.table else (
+        f" --stack {args.stack}" if args.stack != DEFAULT_STACK else "")
+    return flags + (f" --profile {args.profile}" if args.profile else "") + (
+        f" --region {args.region}" if args.region else "")
+
+
+def _follow_to_the_end(aws: Any, args: argparse.Namespace, run_id: str) -> int:
+    from neo_recommender.cli import results  # noqa: PLC0415
+    from neo_recommender.cli.follow import follow, run_state  # noqa: PLC0415
+
+    dynamodb, sagemaker = _client(aws, "dynamodb"), _client(aws, "sagemaker")
+    table = _table_name(aws, args)
+    print(f"Following run {run_id} (Ctrl-C stops following, not the run):")
+    with aws_errors():
+        final = follow(lambda: run_state(dynamodb, table, run_id, sagemaker), sys.stdout, args.interval)
+        summary = final.summary or {}
+        rows = results.ranked_recommendations(dynamodb, table, run_id)
+    print()
+    _print_run(summary, results.run_decision(summary, rows), "table")
+    return exit_codes.OK if final.status == "COMPLETED" else exit_codes.NOT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from neo_recommender.cli.follow import run_state  # noqa: PLC0415
+
+    aws = session(args.profile, args.region)
+    dynamodb, table = _client(aws, "dynamodb"), _table_name(aws, args)
+    with aws_errors():
+        state = run_state(dynamodb, table, args.run, _client(aws, "sagemaker"))
+    if state.summary is None:
+        raise NotOk(f"no run {args.run} in table {table} (a run appears seconds after its recommend.json is "
+                    "uploaded)")
+    print(json.dumps(state.details, indent=2, default=str) if args.format == "json" else state.line)
+    return exit_codes.OK
+
+
+_COMMANDS = {"demo": lambda args: _demo(), "validate": _validate, "rank": _rank, "results": _results,
+             "chart": _chart, "init": _init, "submit": _submit, "status": _status}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,17 @@
+"""The command line's exit codes, one meaning each (documented in docs/results-and-cli.md).
+
+* 0 ``OK``: done; ``validate``: valid (warnings allowed); ``submit --wait``: the run COMPLETED.
+* 1 ``NOT_OK``: the answer is no: ``validate`` or ``submit`` found errors; ``results``/``status``
+  found no run; ``rank``/``chart`` were given a job that did not complete (or nothing to plot);
+  ``submit --wait`` followed a run that ended FAILED or TIMED_OUT.
+* 2 ``USAGE``: bad arguments or unreadable local files.
+* 3 ``AWS``: AWS refused or could not be reached: credentials, profile, region, access denied,
+  a missing stack, bucket or table.
+* 130 ``INTERRUPTED``: Ctrl-C while following a run (the run itself goes on).
+"""
+
+OK = 0
+NOT_OK = 1
+USAGE = 2
+AWS = 3
+INTERRUPTED = 130

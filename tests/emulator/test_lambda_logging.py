@@ -1,0 +1,98 @@
+"""Lambda's Python runtime logging, as the emulator runs it, with the handlers' ``RunLogger``.
+
+The JSON fields are those of the runtime interface client's ``JsonFormatter``
+(aws/aws-lambda-python-runtime-interface-client, awslambdaric/lambda_runtime_log_utils.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from neo_recommender.emulator.lambda_logging import LoggingConfig, RuntimeLogging
+from neo_runtime.log import RunLogger
+
+JSON_INFO = LoggingConfig("JSON", "INFO", "INFO")
+
+
+@pytest.fixture
+def runtime() -> Iterator[RuntimeLogging]:
+    logging_ = RuntimeLogging()
+    logging_.install()
+    yield logging_
+    logging_.uninstall()
+
+
+def test_a_json_line_carries_the_request_id_the_step_and_the_run_id(runtime: RuntimeLogging) -> None:
+    with runtime.invocation("validate", "req-1", JSON_INFO):
+        RunLogger("ValidateSubmission", run_id="r1").info("submission valid", warnings=2, cost=Decimal("1.5"),
+                                                         name="shadows a LogRecord attribute")
+    (record,) = runtime.records("validate")
+    assert record["requestId"] == "req-1" and record["level"] == "INFO" and record["logger"] == "neo_runtime"
+    assert record["message"] == "submission valid"
+    assert (record["step"], record["run_id"], record["warnings"], record["cost"]) == ("ValidateSubmission", "r1", 2,
+                                                                                      "1.5")
+    assert record["name_"] == "shadows a LogRecord attribute"
+    assert "stackTrace" not in record and "errorType" not in record  # None fields are left out
+    start, report = [line for line in runtime.lines["validate"] if "type" in line]
+    assert (start["type"], start["record"]["requestId"], report["type"]) == ("platform.start", "req-1",
+                                                                             "platform.report")
+
+
+def test_an_error_carries_its_exception_as_structured_fields(runtime: RuntimeLogging) -> None:
+    with runtime.invocation("record", "req-2", JSON_INFO):
+        try:
+            raise ValueError("table is gone")
+        except ValueError:
+            RunLogger("RecordFailure", run_id="r2").error("could not record the failed run")
+    (record,) = runtime.records("record")
+    assert (record["level"], record["errorType"], record["errorMessage"]) == ("ERROR", "ValueError", "table is gone")
+    assert record["stackTrace"] and "test_an_error_carries" in record["location"]
+
+
+def test_the_application_log_level_decides_what_is_written(runtime: RuntimeLogging) -> None:
+    with runtime.invocation("quiet", "req-3", LoggingConfig("JSON", "WARN", "WARN")):
+        RunLogger("S").info("not written")
+        RunLogger("S").warning("written")
+    assert [record["message"] for record in runtime.records("quiet")] == ["written"]
+    assert not [line for line in runtime.lines["quiet"] if "type" in line]  # system level WARN: no platform records
+    with runtime.invocation("verbose", "req-4", LoggingConfig("JSON", "DEBUG", "INFO")):
+        logging.getLogger("neo_runtime").debug("written too")
+    assert [record["message"] for record in runtime.records("verbose")] == ["written too"]
+
+
+def test_text_format_and_records_outside_an_invocation(runtime: RuntimeLogging) -> None:
+    with runtime.invocation("plain", "req-5", LoggingConfig()):
+        logging.getLogger("neo_runtime").warning("plain line")
+    (line,) = runtime.lines["plain"]
+    assert line.startswith("[WARNING]\t") and line.endswith("\treq-5\tplain line")
+    logging.getLogger("neo_runtime").warning("not a function's")
+    assert sum(len(lines) for lines in runtime.lines.values()) == 1
+
+
+def test_the_logging_config_of_a_template_function() -> None:
+    assert LoggingConfig.from_template({"LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"}}) == \
+        LoggingConfig("JSON", "DEBUG", "INFO")
+    assert LoggingConfig.from_template({}) == LoggingConfig("Text", None, None)
+
+
+def test_what_the_function_prints_is_its_log_and_other_threads_print_as_before(
+        runtime: RuntimeLogging, capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from neo_runtime import metrics
+
+    with runtime.invocation("publish", "req-6", JSON_INFO):
+        metrics.emit(metrics.RUNS_COMPLETED, 1, run_id="r6")
+        print("plain text", end="")  # a last line without its newline is kept too
+        other = threading.Thread(target=print, args=("from the test's own thread",))
+        other.start()
+        other.join()
+    (record,) = runtime.metrics("publish")
+    assert record["RunsCompleted"] == 1 and record["run_id"] == "r6"
+    assert "plain text" in runtime.lines["publish"]
+    assert capsys.readouterr().out == "from the test's own thread\n"
+    assert runtime.records("publish") == []  # metrics and prints are not log records
