@@ -92,6 +92,11 @@ class Decision:
                 return reasons
         return []
 
+    def recommended_pair(self) -> CompiledComparison | None:
+        """The compiled/uncompiled pair the recommended configuration belongs to, if it was benchmarked both ways."""
+        chosen = self.recommended
+        return next((pair for pair in self.comparisons if chosen in (pair.compiled, pair.uncompiled)), None)
+
     def overall_comparison(self) -> str | None:
         """One line over every compiled/uncompiled pair, or None when there is no pair."""
         return overall_comparison(self.comparisons)

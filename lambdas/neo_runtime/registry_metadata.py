@@ -44,7 +44,7 @@ def metadata_properties(decision: Decision, run_id: str, job_name: str, table: s
             "recommended-model-latency-ms": chosen.model_latency,
             "recommended-max-invocations-per-minute": chosen.max_invocations,
         })
-        pair = next((pair for pair in decision.comparisons if chosen in (pair.compiled, pair.uncompiled)), None)
+        pair = decision.recommended_pair()
         if pair is not None and pair.cost_change_percent is not None:
             entries["neo-cost-per-inference-change-percent"] = f"{pair.cost_change_percent:+.1f}"
     fixed = {key: value for key, value in entries.items() if value not in (None, "")}

@@ -80,8 +80,7 @@ def emit_run_metrics(job: dict[str, Any], decision: Any, run_id: str) -> None:
     if created is not None and completed is not None:
         metrics.emit(metrics.JOB_DURATION, max(0.0, (completed - created).total_seconds()), run_id=run_id)
     metrics.emit(metrics.COMPILED_RECOMMENDATIONS, sum(1 for rec in decision.ranked if rec.compiled), run_id=run_id)
-    chosen = decision.recommended
-    pair = next((pair for pair in decision.comparisons if chosen in (pair.compiled, pair.uncompiled)), None)
+    pair = decision.recommended_pair()
     if pair is not None and pair.cost_change_percent is not None:
         metrics.emit(metrics.NEO_SAVING, -pair.cost_change_percent, run_id=run_id)
 
