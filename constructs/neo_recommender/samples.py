@@ -11,6 +11,7 @@ import io
 import json
 import random
 import tarfile
+from functools import cache
 from typing import Any
 
 FEATURES = 50
@@ -40,6 +41,7 @@ def xgboost_manifest(model_name: str = "xgb-churn", region: str = "us-east-1", *
     return manifest
 
 
+@cache  # the same bytes for the same seed: built once per process (a burst uploads hundreds)
 def xgboost_model_archive(seed: int = 7) -> bytes:
     """model.tar.gz with one small XGBoost booster (JSON model format, a single depth-1 tree)."""
     rng = random.Random(seed)
@@ -76,6 +78,7 @@ def xgboost_model_archive(seed: int = 7) -> bytes:
     return tar_gz({"xgboost.model": json.dumps(booster).encode("utf-8")})
 
 
+@cache
 def csv_payload_archive(rows: int = SAMPLE_ROWS, seed: int = 11) -> bytes:
     """payload.tar.gz with one sample.csv of ``rows`` rows of 50 features."""
     rng = random.Random(seed)

@@ -34,7 +34,7 @@ def test_two_hundred_submissions_at_once_all_finish_once_within_the_limit(limite
     models = [f"burst-{index:03d}" for index in range(BURST)]
     for model in models:
         limited.upload(model)
-    # About 270 s alone on a 2-core machine; beside the mutation suites on the other core, twice that.
+    # About 270 s beside the mutation suites on the other core (2026-12-01; 600 s before the emulator speedups).
     finished = limited.aws.wait_for_executions(limited.outputs["StateMachineArn"], count=BURST,
                                                timeout_seconds=1200)
     elapsed = time.monotonic() - started

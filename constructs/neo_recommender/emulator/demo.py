@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,6 +22,9 @@ from neo_runtime.ranking import format_rows
 
 #: Where ``make demo`` writes its report and chart (relative to the working directory).
 DEFAULT_OUTPUT_DIR = Path("demo-output")
+#: The services the deployed stack uses: moto's backends and the API models it routes requests with.
+_SERVICES = ("cloudformation", "s3", "dynamodb", "sns", "sqs", "lambda", "stepfunctions", "events", "iam", "kms",
+             "logs", "sagemaker", "cloudwatch", "ssm", "sts")
 
 
 def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
@@ -36,9 +41,13 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
     say("neo-recommender demo: running on the EMBEDDED AWS EMULATOR (moto + an Inference Recommender")
     say("simulator, in this process). No AWS account is used and nothing is billed; job time is simulated.")
     say()
+    # Synthesis runs in the CDK's Node.js process; meanwhile this one loads what deploying and charting will use.
+    warm_up = threading.Thread(target=_warm_up, name="demo-warm-up", daemon=True)
+    warm_up.start()
     with tempfile.TemporaryDirectory(prefix="neo-recommender-demo-") as workdir:
         say("1. Synthesizing NeoRecommenderStack (the real CDK app) as `cdk synth` does ...")
         _, assembly, cdk_json = synthesize_project(Path(workdir) / "cdk.out")
+        warm_up.join()
         say(f"   with the context of {cdk_json or 'no cdk.json (CDK defaults)'}")
         with EmbeddedAws() as aws:
             say("2. Deploying the synthesized template into the emulator ...")
@@ -93,6 +102,22 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
     say()
     say(f"Done in {time.monotonic() - started:.1f} s.")
     return 0
+
+
+def _warm_up() -> None:
+    """Import moto's backends and load the API models of the stack's services, and matplotlib if installed: the
+    same work the deployment and the chart would do first, done while the CDK synthesizes."""
+    from moto.backends import get_backend
+    from moto.core.utils import get_service_model
+
+    importlib.import_module("moto.cloudformation.models")
+    for service in _SERVICES:
+        get_backend(service)  # type: ignore[call-overload]
+        get_service_model(service)
+    try:
+        importlib.import_module("matplotlib.pyplot")
+    except ImportError:  # the chart extra is not installed: the demo says so at the end
+        pass
 
 
 def _write_sample_submission(folder: Path, model_name: str) -> LocalSubmission:

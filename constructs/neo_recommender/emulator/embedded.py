@@ -17,6 +17,7 @@ from neo_recommender.emulator.iam_enforcement import IamEnforcement
 from neo_recommender.emulator.ir_simulator import FaultPlan, InferenceRecommenderSimulator
 from neo_recommender.emulator.lambda_runner import InProcessLambdas
 from neo_recommender.emulator.moto_fidelity import MotoFidelity
+from neo_recommender.emulator.moto_speedups import MotoSpeedups
 from neo_recommender.emulator.wiring import ServiceWiring
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -46,6 +47,7 @@ class EmbeddedAws:
         self.wiring = ServiceWiring(self.clock, self.iam)
         self.aws_faults = AwsFaults()
         self.moto_fidelity = MotoFidelity()
+        self.moto_speedups = MotoSpeedups()
         self._mock = mock_aws(config={"lambda": {"use_docker": False},
                                       "stepfunctions": {"execute_state_machine": True}})
 
@@ -57,10 +59,12 @@ class EmbeddedAws:
         self.recommender.install()
         self.aws_faults.install()
         self.moto_fidelity.install()
+        self.moto_speedups.install()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wiring.wait_for_async_invocations()  # none may outlive the account it runs in
+        self.moto_speedups.uninstall()
         self.moto_fidelity.uninstall()
         self.aws_faults.uninstall()
         self.recommender.uninstall()
@@ -113,16 +117,25 @@ class EmbeddedAws:
 
     def wait_for_executions(self, state_machine_arn: str, count: int = 1,
                             timeout_seconds: float = 60.0) -> list[dict[str, Any]]:
-        """Wait until ``count`` executions exist and have all ended; return them, oldest first."""
+        """Wait until ``count`` executions exist and have all ended; return them, oldest first.
+
+        The executions are listed once the emulator has seen ``count`` of them end (its status-change
+        events; again each time one more ends), and every 2 s in any case: listing hundreds of executions
+        is not free, and a burst's listing every half second took CPU from the runs."""
         stepfunctions = self.client("stepfunctions")
         deadline = time.monotonic() + timeout_seconds
+        listed_at, ended_when_listed = 0.0, -1
         while True:
-            executions = [execution for page in stepfunctions.get_paginator("list_executions").paginate(
-                stateMachineArn=state_machine_arn) for execution in page["executions"]]
-            if len(executions) >= count and all(e["status"] in _TERMINAL for e in executions):
-                return sorted((stepfunctions.describe_execution(executionArn=e["executionArn"])
-                               for e in executions), key=lambda e: e["startDate"])
-            if time.monotonic() > deadline:
-                states = [e["status"] for e in executions]
-                raise TimeoutError(f"executions did not finish within {timeout_seconds} s: {states}")
-            time.sleep(0.05 if len(executions) < 20 else 0.5)  # listing hundreds of executions is not free
+            ended = sum(1 for change in list(self.wiring.status_changes)
+                        if change["stateMachineArn"] == state_machine_arn)
+            if (ended >= count and ended != ended_when_listed) or time.monotonic() - listed_at >= 2.0:
+                listed_at, ended_when_listed = time.monotonic(), ended
+                executions = [execution for page in stepfunctions.get_paginator("list_executions").paginate(
+                    stateMachineArn=state_machine_arn) for execution in page["executions"]]
+                if len(executions) >= count and all(e["status"] in _TERMINAL for e in executions):
+                    return sorted((stepfunctions.describe_execution(executionArn=e["executionArn"])
+                                   for e in executions), key=lambda e: e["startDate"])
+                if time.monotonic() > deadline:
+                    states = [e["status"] for e in executions]
+                    raise TimeoutError(f"executions did not finish within {timeout_seconds} s: {states}")
+            time.sleep(0.02)

@@ -74,7 +74,8 @@ class LambdaContext:
 @dataclass(frozen=True)
 class Invocation:
     """One invocation: which function; when (simulated time, if a clock was given, and real epoch seconds);
-    how long (real seconds); and the AWS calls it made (``"dynamodb.PutItem"`` -> count)."""
+    how long (real seconds); the AWS calls it made (``"dynamodb.PutItem"`` -> count); and the thread that
+    invoked it (Step Functions' task or EventBridge's delivery: ``threading.get_ident``)."""
 
     function_name: str
     module: str
@@ -83,6 +84,9 @@ class Invocation:
     seconds: float
     failed: bool
     calls: dict[str, int]
+    thread: int = 0
+    #: Real seconds it waited for the invocation before it to end (the emulator runs one at a time).
+    queued: float = 0.0
 
 
 class InProcessLambdas:
@@ -165,7 +169,8 @@ class InProcessLambdas:
         module = function.handler.rsplit(".", 2)[-2]
         context = LambdaContext(function)
         config = self.function_logging.get(function.function_name, LoggingConfig())
-        with (_INVOKE_LOCK, _environment(self._environment_of(function)), _counting_calls() as calls,
+        waited: list[float] = []
+        with (_acquired(_INVOKE_LOCK, waited), _environment(self._environment_of(function)), _counting_calls() as calls,
               self._acting_as_role(function),
               self.logging.invocation(function.function_name, context.aws_request_id, config)):
             started, at, failed = time.perf_counter(), self.clock.now() if self.clock else None, False
@@ -194,7 +199,8 @@ class InProcessLambdas:
                     "stackTrace": traceback.format_tb(error.__traceback__),
                 })
             self.records.append(Invocation(function.function_name, module, at, started_epoch,
-                                           time.perf_counter() - started, failed, dict(calls)))
+                                           time.perf_counter() - started, failed, dict(calls),
+                                           threading.get_ident(), waited[0]))
         self._deliver_logs_and_traces(function)
         return payload.encode("utf-8")
 
@@ -330,6 +336,14 @@ class _InvocationEnvironment(MutableMapping[str, str]):
         overlay = self.overlay()
         return overlay[key] if key in overlay else self.process_environment[key]
 
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        """``os.environ.get`` without raising ``KeyError`` inside (moto reads settings this way on every request)."""
+        overlay = self.overlay()
+        return overlay[key] if key in overlay else self.process_environment.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.overlay() or key in self.process_environment
+
     def __setitem__(self, key: str, value: str) -> None:
         overlay = self.overlay()
         if key in overlay:
@@ -372,6 +386,15 @@ class _InvocationEnvironment(MutableMapping[str, str]):
     def copy(self) -> dict[str, str]:
         """What ``os.environ.copy()`` returns: a plain dict."""
         return self._snapshot()
+
+
+@contextmanager
+def _acquired(lock: Any, waited: list[float]) -> Iterator[None]:
+    """Hold ``lock``; append to ``waited`` how long acquiring it took."""
+    entered = time.perf_counter()
+    with lock:
+        waited.append(time.perf_counter() - entered)
+        yield
 
 
 @contextmanager

@@ -93,6 +93,8 @@ class ServiceWiring:
         self.schedules_paused = threading.Event()
         self.delivered_events: list[dict[str, Any]] = []
         self.status_changes: list[dict[str, Any]] = []
+        self._lambda_clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         #: Function name -> URL of its dead-letter queue (moto's Lambda does not keep DeadLetterConfig).
         self.function_dead_letter_queues: dict[str, str] = {}
         #: Function name -> retries of a failed asynchronous invocation (its EventInvokeConfig).
@@ -238,6 +240,7 @@ class ServiceWiring:
             StateTaskServiceLambda._eval_service_task = self._originals["lambda_task"]  # type: ignore[method-assign]
             StateTaskServiceAwsSdk._eval_service_task = self._originals["sdk_task"]  # type: ignore[method-assign]
             self._originals = {}
+        self._lambda_clients.clear()
 
     def deliver(self, target: dict[str, Any], event: dict[str, Any], rule_arn: str) -> None:
         """Deliver a matched event to a Step Functions or Lambda target, as EventBridge does.
@@ -359,7 +362,7 @@ class ServiceWiring:
 
     def _invoke_async(self, function_arn: str, event: dict[str, Any]) -> None:
         arn = parse_arn(function_arn)
-        lambda_client = boto3.client("lambda", region_name=arn.region)
+        lambda_client = self._lambda_client(arn.region)
         payload = json.dumps({**event, "id": event.get("id") or str(uuid.uuid4())})
         error = ""
         function_name = arn.resource_id.split(":")[0]
@@ -379,6 +382,13 @@ class ServiceWiring:
             boto3.client("sqs", region_name=arn.region).send_message(
                 QueueUrl=queue_url, MessageBody=payload,
                 MessageAttributes={"ErrorMessage": {"DataType": "String", "StringValue": error or "error"}})
+
+    def _lambda_client(self, region: str) -> Any:
+        """One Lambda client per region for EventBridge's deliveries (creating one costs more than invoking)."""
+        with self._clients_lock:
+            if region not in self._lambda_clients:
+                self._lambda_clients[region] = boto3.client("lambda", region_name=region)
+            return self._lambda_clients[region]
 
     def _dead_letter(self, queue_arn: str | None, event: dict[str, Any], reason: str, rule_arn: str) -> None:
         if not queue_arn or (self.iam is not None and
