@@ -216,9 +216,11 @@ def _load_rows(load: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str
     """One row per burst, and the growth of the per-run figures from the smallest burst to the largest."""
     rows = []
     for point in load:
-        rows.append((f"Burst of {point['runs']} (limit {load_curve.MAX_CONCURRENT_JOBS}): drain, peak jobs, lost/dup",
+        rows.append((f"Burst of {point['runs']} (limit {load_curve.MAX_CONCURRENT_JOBS}): drain, peak jobs, lost/dup, "
+                     "largest slot item",
                      f"{point['drain_hours']:.2f} h (bound {point['bound_hours']:.2f} h), {point['peak_jobs']}, "
-                     f"{point['lost']}/{point['duplicated']}", "", "", "0 lost, 0 duplicated",
+                     f"{point['lost']}/{point['duplicated']}, {point['slot_item_bytes'] / 1024:.1f} KB", "", "",
+                     "0 lost, 0 duplicated",
                      _met(point["lost"] == 0 and point["duplicated"] == 0)))
         rows.append((f"Burst of {point['runs']}: per run invocations, transitions, slot conflicts (writes), cost",
                      f"{point['invocations_per_run']:.2f}, {point['transitions_per_run']:.2f}, "

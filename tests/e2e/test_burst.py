@@ -22,8 +22,9 @@ BURST = 200
 
 @pytest.fixture(scope="module")
 def limited(limited_assembly: Path) -> Iterator[DeployedPipeline]:
-    """The limited stack, with time running 60 times faster (not 2,000): the emulator runs one Lambda
-    invocation at a time, and 195 queued runs must not outpace it. IR jobs take a simulated 2 minutes."""
+    """The limited stack; time runs 60 times faster while runs work and skips what they all wait through (the
+    emulator runs one Lambda invocation at a time, so simulated time must not outpace a wave's work). IR jobs take a
+    simulated 2 minutes."""
     with deployed(limited_assembly, speedup=60, job_seconds=120) as deployment:
         yield deployment
 
@@ -34,7 +35,8 @@ def test_two_hundred_submissions_at_once_all_finish_once_within_the_limit(limite
     models = [f"burst-{index:03d}" for index in range(BURST)]
     for model in models:
         limited.upload(model)
-    # About 270 s beside the mutation suites on the other core (2026-12-01; 600 s before the emulator speedups).
+    # About 60 s beside the mutation suites on the other core (2026-12-01: 270 s before idle time was skipped,
+    # 600 s before the emulator speedups).
     finished = limited.aws.wait_for_executions(limited.outputs["StateMachineArn"], count=BURST,
                                                timeout_seconds=1200)
     elapsed = time.monotonic() - started
@@ -52,7 +54,8 @@ def test_two_hundred_submissions_at_once_all_finish_once_within_the_limit(limite
     queued = sum(1 for run in runs if "AwaitJobSlot" in run.states_entered())
     print(f"\nburst {BURST}, limit {limit}: {len(runs)} completed, peak {peak} concurrent IR jobs, "
           f"{queued} runs queued, {elapsed:.1f} s wall, "
-          f"{sum(limited.aws.lambdas.invocations.values())} Lambda invocations")
+          f"{sum(limited.aws.lambdas.invocations.values())} Lambda invocations, "
+          f"{limited.aws.clock.skipped_seconds / 3600:.2f} idle hours skipped in {limited.aws.clock.skips} skips")
 
 
 def _peak_concurrency(jobs: list[dict[str, Any]]) -> int:

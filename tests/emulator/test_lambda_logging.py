@@ -96,3 +96,20 @@ def test_what_the_function_prints_is_its_log_and_other_threads_print_as_before(
     assert "plain text" in runtime.lines["publish"]
     assert capsys.readouterr().out == "from the test's own thread\n"
     assert runtime.records("publish") == []  # metrics and prints are not log records
+
+
+def test_a_stdout_left_in_place_by_an_invocation_is_not_wrapped_again(runtime: RuntimeLogging) -> None:
+    """pytest saves ``sys.stdout`` at a test's start and restores it at its end; when an invocation was running at
+    the start, what it restores is the invocation's stream. The next invocations must not wrap it again (each print
+    then went through one more write per test, until a segmentation fault)."""
+    import sys
+
+    saved = sys.stdout
+    for index in range(3):
+        with runtime.invocation("poller", f"req-{index}", JSON_INFO):
+            left_in_place = sys.stdout
+        sys.stdout = left_in_place  # as pytest's restore does
+    try:
+        assert not isinstance(left_in_place._original, type(left_in_place))  # type: ignore[attr-defined]
+    finally:
+        sys.stdout = saved

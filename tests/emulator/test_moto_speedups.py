@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import boto3
 import pytest
+from moto import mock_aws
 from moto.cloudformation.models import Stack
+from moto.core.serialize import BaseJSONSerializer
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
@@ -64,10 +67,71 @@ def test_uninstall_gives_moto_its_own_functions_back() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     before = (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
-              lambda_eval_utils.boto_client_for)
+              lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure)
     speedups = MotoSpeedups()
     speedups.install()
     speedups.uninstall()
     assert (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
-            lambda_eval_utils.boto_client_for) == before
+            lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure) == before
     assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for
+
+
+#: Every kind of attribute value, nested (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/
+#: API_AttributeValue.html), plus a map that grows like the job-slot item's waiters.
+ITEM = {"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "default"}, "count": {"N": "42"}, "ratio": {"N": "-0.125"},
+        "raw": {"B": b"\x00\xffbytes"}, "raws": {"BS": [b"a", b"\x01\x02"]}, "names": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2.5"]}, "flag": {"BOOL": False}, "nothing": {"NULL": True},
+        "empty": {"S": ""}, "list": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"L": []}}}, {"B": b"z"}]},
+        "waiters": {"M": {f"run-{index}": {"M": {"since": {"S": "2026-12-01T00:00:00Z"}, "seen": {"BOOL": True}}}
+                          for index in range(20)}}}
+
+
+def _reads() -> list[dict[str, object]]:
+    """The answers to every DynamoDB read that returns items, without their request ids."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    key = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
+    answers = [
+        client.get_item(TableName="t", Key=key, ConsistentRead=True),
+        client.query(TableName="t", KeyConditionExpression="pk = :pk",
+                     ExpressionAttributeValues={":pk": ITEM["pk"]}),
+        client.query(TableName="t", KeyConditionExpression="pk = :pk AND sk > :after", Limit=2,
+                     ScanIndexForward=False, ExclusiveStartKey={"pk": {"S": "RUN"}, "sk": {"S": "run-7"}},
+                     FilterExpression="attribute_exists(#n)", ExpressionAttributeNames={"#n": "n"},
+                     ExpressionAttributeValues={":pk": {"S": "RUN"}, ":after": {"S": "run-2"}}),
+        client.query(TableName="t", KeyConditionExpression="pk = :pk",
+                     ExpressionAttributeValues={":pk": {"S": "NONE"}}),
+        client.scan(TableName="t"),
+        client.batch_get_item(RequestItems={"t": {"Keys": [key]}}),
+        client.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}]),
+        client.update_item(TableName="t", Key=key, UpdateExpression="SET flag = :f",
+                           ExpressionAttributeValues={":f": {"BOOL": True}}, ReturnValues="ALL_NEW"),
+        client.get_item(TableName="t", Key=key, ProjectionExpression="#b, waiters.#r",
+                        ExpressionAttributeNames={"#b": "raw", "#r": "run-3"}),
+    ]
+    for answer in answers:
+        answer.pop("ResponseMetadata")
+    return answers
+
+
+@mock_aws
+def test_dynamodb_reads_are_answered_as_moto_answers_them() -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                   {"AttributeName": "sk", "KeyType": "RANGE"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                              {"AttributeName": "sk", "AttributeType": "S"}])
+    client.put_item(TableName="t", Item=ITEM)
+    for index in (3, 1, 9, 7, 5):  # other partitions, before and after the item's, put out of order
+        client.put_item(TableName="t", Item={"pk": {"S": "RUN"}, "sk": {"S": f"run-{index}"}, "n": {"N": str(index)}})
+        client.put_item(TableName="t", Item={"pk": {"S": f"A{index}"}, "sk": {"S": "x"}})
+    by_moto = _reads()
+    client.update_item(TableName="t", Key={"pk": ITEM["pk"], "sk": ITEM["sk"]}, UpdateExpression="SET flag = :f",
+                       ExpressionAttributeValues={":f": {"BOOL": False}})
+    speedups = MotoSpeedups()
+    speedups.install()
+    try:
+        assert _reads() == by_moto
+    finally:
+        speedups.uninstall()
+    assert by_moto[0]["Item"] == ITEM

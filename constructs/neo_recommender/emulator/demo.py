@@ -49,7 +49,8 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
         _, assembly, cdk_json = synthesize_project(Path(workdir) / "cdk.out")
         warm_up.join()
         say(f"   with the context of {cdk_json or 'no cdk.json (CDK defaults)'}")
-        with EmbeddedAws() as aws:
+        # Simulated time skips what nobody works through (the job's 45 minutes between polls).
+        with EmbeddedAws(speedup=50, skip_idle=True) as aws:
             say("2. Deploying the synthesized template into the emulator ...")
             stack = aws.deploy(assembly, STACK_NAME)
             say(f"   {len(stack.physical_ids)} resources created; {len(stack.skipped)} that moto does not create "

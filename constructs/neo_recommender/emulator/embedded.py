@@ -29,7 +29,9 @@ class EmbeddedAws:
     """An in-process AWS account running the synthesized stack end to end.
 
     Time is simulated: Wait states and Inference Recommender jobs run ``speedup`` times faster
-    than real time, so a 45-minute job with one-minute polling takes a few seconds.
+    than real time, so a 45-minute job with one-minute polling takes a few seconds. With ``skip_idle``
+    the clock also jumps over time in which nothing works (every run waiting on a job, a timeout or the
+    next poll): runs then take as long as their work, not as long as their waits.
 
     IAM is enforced (``iam``): every AWS call of a deployed function, of the state machine's tasks, of
     EventBridge's and CloudWatch's deliveries and of Inference Recommender's work with its role is
@@ -37,8 +39,8 @@ class EmbeddedAws:
     """
 
     def __init__(self, *, speedup: float = 1000.0, job_duration_seconds: float = 45 * 60,
-                 faults: FaultPlan | None = None) -> None:
-        self.clock = SimulatedClock(speedup=speedup)
+                 faults: FaultPlan | None = None, skip_idle: bool = False) -> None:
+        self.clock = SimulatedClock(speedup=speedup, skip_idle=skip_idle)
         self.iam = IamEnforcement(ACCOUNT_ID, REGION)
         self.recommender = InferenceRecommenderSimulator(self.clock, job_duration_seconds=job_duration_seconds,
                                                          faults=faults or FaultPlan())
@@ -60,10 +62,12 @@ class EmbeddedAws:
         self.aws_faults.install()
         self.moto_fidelity.install()
         self.moto_speedups.install()
+        self.clock.start_keeper()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wiring.wait_for_async_invocations()  # none may outlive the account it runs in
+        self.clock.stop_keeper()
         self.moto_speedups.uninstall()
         self.moto_fidelity.uninstall()
         self.aws_faults.uninstall()

@@ -73,6 +73,11 @@ class RuntimeLogging:
         self._current: tuple[str, str, LoggingConfig] | None = None
         self._lock = threading.Lock()
         self._handler = _CapturingHandler(self)
+        # One stream for every invocation, never freed: print() holds sys.stdout without a reference while it writes,
+        # so a stream another thread swaps out and frees mid-print is a use-after-free (segmentation faults, and once a
+        # print reaching an instance without its attributes; 2026-12-01, with a poller invoked many times a second).
+        self._stdout = _InvocationStdout(sys.__stdout__, -1, self._printed)
+        _STREAMS_KEPT_ALIVE.append(self._stdout)
 
     def install(self) -> None:
         """Put the runtime's handler on the root logger."""
@@ -93,12 +98,14 @@ class RuntimeLogging:
         self._platform("platform.start", {"requestId": request_id, "version": "$LATEST"})
         started = time.perf_counter()
         stdout = sys.stdout
-        sys.stdout = _InvocationStdout(stdout, threading.get_ident(), self._printed)
+        self._stdout.start(_unwrapped(stdout), threading.get_ident())
+        sys.stdout = self._stdout
         try:
             yield
         finally:
-            if isinstance(sys.stdout, _InvocationStdout):
-                sys.stdout.flush_pending()
+            self._stdout.flush_pending()
+            self._stdout.stop()
+            if sys.stdout is self._stdout:
                 sys.stdout = stdout
             self._platform("platform.report", {"requestId": request_id, "metrics": {
                 "durationMs": round((time.perf_counter() - started) * 1000, 2)}})
@@ -164,14 +171,17 @@ class RuntimeLogging:
 class _InvocationStdout(io.TextIOBase):
     """``sys.stdout`` while a function runs: its thread's lines go to the function's log, others' go on as before."""
 
-    # Class-level fallbacks: once (CI, 2026-12-01) pytest's own print reached an instance without ``_thread``;
-    # such a write now goes to the process's stdout instead of failing the test that printed.
-    _thread = -1
-    _original: Any = sys.__stdout__
-
     def __init__(self, original: Any, thread: int, sink: Any) -> None:
         super().__init__()
         self._original, self._thread, self._sink, self._pending = original, thread, sink, ""
+
+    def start(self, original: Any, thread: int) -> None:
+        """An invocation in ``thread`` begins; other threads' text goes to ``original``."""
+        self._original, self._thread, self._pending = original, thread, ""
+
+    def stop(self) -> None:
+        """The invocation ended: every thread's text goes to the stream it found."""
+        self._thread = -1
 
     def write(self, text: str) -> int:
         if threading.get_ident() != self._thread:
@@ -191,6 +201,19 @@ class _InvocationStdout(io.TextIOBase):
         if self._pending:
             self._sink(self._pending)
             self._pending = ""
+
+
+#: Every stream an emulator set as ``sys.stdout`` (see ``RuntimeLogging.__init__``).
+_STREAMS_KEPT_ALIVE: list[_InvocationStdout] = []
+
+
+def _unwrapped(stdout: Any) -> Any:
+    """The stream under any ``_InvocationStdout`` left in place: pytest, saving and restoring ``sys.stdout`` around
+    each test, can put back one that an invocation had set, and wrapping it again and again made every print go
+    through a longer chain of writes, until one overflowed the C stack (a segmentation fault, seen 2026-12-01)."""
+    while isinstance(stdout, _InvocationStdout):
+        stdout = stdout._original
+    return stdout
 
 
 class _CapturingHandler(logging.Handler):

@@ -20,9 +20,11 @@
   deliver through a disabled rule and match an unknown filter against everything.
 - Who delivers: with IAM enforcement, each delivery is authorized as AWS authorizes it (``deliveries``), and
   a state machine's tasks call their services as the state machine's role.
-- Wait states, Retry intervals, task timeouts (a ``.waitForTaskToken`` task's ``TimeoutSeconds``)
-  and boto3's retry backoff: moto and botocore sleep for real; here they sleep on the simulated
-  clock, so a 45-minute job and its polling take seconds.
+- Wait states, Retry intervals, task timeouts (a task's ``TimeoutSeconds``: its result and a
+  ``.waitForTaskToken`` callback are awaited that long), boto3's retry backoff and the schedules:
+  moto and botocore sleep for real; here they wait on the simulated clock, so a 45-minute job and
+  its polling take seconds. Every AWS call marks the clock busy, so a clock that skips idle time
+  (``SimulatedClock(skip_idle=True)``) jumps only while nothing is in flight.
 """
 
 from __future__ import annotations
@@ -40,15 +42,17 @@ from typing import Any
 
 import boto3
 import botocore.endpoint
+from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from moto.core.responses import EmptyResult
 from moto.events.exceptions import InvalidEventPatternException
-from moto.events.models import EventPatternParser, Rule, events_backends
+from moto.events.models import EventPatternParser, EventsBackend, Rule, events_backends
 from moto.stepfunctions.parser.api import LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+from moto.stepfunctions.parser.asl.component.program import program
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
 )
@@ -57,9 +61,11 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -106,6 +112,12 @@ class ServiceWiring:
         self._async_invocations: list[threading.Thread] = []
         self._originals: dict[str, Callable[..., Any]] = {}
         self._stop_schedules = threading.Event()
+        #: Set to wake the schedules' loop: a rule was enabled or put (or the loop is to stop).
+        self._schedules_changed = threading.Event()
+        #: A rule change not yet planned by the schedules' loop holds the clock busy (a clock skipping idle time
+        #: must not jump past a schedule just enabled, to a run's timeout).
+        self._replan_pending = False
+        self._replan_lock = threading.Lock()
         self._schedules: threading.Thread | None = None
 
     def install(self) -> None:
@@ -113,13 +125,17 @@ class ServiceWiring:
         if self._originals:
             return
         self._originals = {"send_to_targets": Rule.send_to_targets, "wait": WaitFunction._wait_interval,
-                           "retry_time": retrier_decl.time, "timeout": Timeout._eval_body,
+                           "retry_time": retrier_decl.time, "task_threading": execute_state.threading,
+                           "task_thread": execute_state.Thread, "program_threading": program.threading,
+                           "worker_thread": execution_worker.Thread,
+                           "callback_wait": CallbackEndpoint.wait, "api_call": BaseClient._make_api_call,
                            "botocore_time": botocore.endpoint.time,
                            "terminated": BaseExecutionWorkerCommunication.terminated,
                            "lambda_error": StateTaskLambda._from_error,
                            "send_task_failure": StepFunctionResponse.send_task_failure,
                            "set_stop": Environment.set_stop, "set_error": Environment.set_error,
                            "validate_pattern": EventPatternParser._validate_event_pattern,
+                           "enable_rule": EventsBackend.enable_rule, "put_rule": EventsBackend.put_rule,
                            "lambda_task": StateTaskServiceLambda._eval_service_task,
                            "sdk_task": StateTaskServiceAwsSdk._eval_service_task}
         wiring = self
@@ -144,7 +160,23 @@ class ServiceWiring:
 
         def wait_interval(function: WaitFunction, env: Any, wait_seconds: int) -> None:
             if wait_seconds > 0:
-                env.program_state_event.wait(wiring.clock.real_seconds(wait_seconds))
+                wiring.clock.wait(env.program_state_event, wait_seconds)
+
+        class TaskTerminatedEvent(threading.Event):
+            """A task's end, awaited for its TimeoutSeconds of simulated time (moto's ExecutionState)."""
+
+            def wait(self, timeout: float | None = None) -> bool:
+                return wiring.clock.wait(self, timeout)
+
+        def callback_wait(endpoint: CallbackEndpoint, timeout: float | None = None) -> Any:
+            wiring.clock.wait(endpoint._notify_event, timeout)
+            return endpoint._outcome
+
+        original_api_call = self._originals["api_call"]
+
+        def make_api_call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+            with wiring.clock.busy():
+                return original_api_call(client, operation_name, api_params)
 
         original_terminated = self._originals["terminated"]
         original_lambda_error = self._originals["lambda_error"]
@@ -162,9 +194,6 @@ class ServiceWiring:
         def terminated(communication: BaseExecutionWorkerCommunication) -> None:
             original_terminated(communication)
             wiring.publish_status_change(communication.execution)
-
-        def timeout_seconds(timeout: Timeout, env: Any) -> None:
-            env.stack.append(wiring.clock.real_seconds(timeout._eval_seconds(env)))
 
         def send_task_failure(response: StepFunctionResponse) -> EmptyResult:
             response.stepfunction_backend.send_task_failure(
@@ -199,7 +228,16 @@ class ServiceWiring:
                     return original(task, env, *args, **kwargs)
             return eval_service_task
 
+        def replanning(original: Callable[..., Any]) -> Callable[..., Any]:
+            def changed(backend: EventsBackend, *args: Any, **kwargs: Any) -> Any:
+                answer = original(backend, *args, **kwargs)
+                wiring._schedules_may_have_changed()
+                return answer
+            return changed
+
         Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        EventsBackend.enable_rule = replanning(self._originals["enable_rule"])  # type: ignore[method-assign]
+        EventsBackend.put_rule = replanning(self._originals["put_rule"])  # type: ignore[method-assign]
         EventPatternParser._validate_event_pattern = validate_pattern  # type: ignore[method-assign]
         StateTaskServiceLambda._eval_service_task = as_state_machine_role(  # type: ignore[method-assign]
             self._originals["lambda_task"])
@@ -210,7 +248,13 @@ class ServiceWiring:
         StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
         WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
         retrier_decl.time = SimpleNamespace(sleep=wiring.clock.sleep)  # type: ignore[assignment]
-        Timeout._eval_body = timeout_seconds  # type: ignore[method-assign]
+        execute_state.threading = SimpleNamespace(Event=TaskTerminatedEvent)  # type: ignore[assignment]
+        worker_thread = self.clock.worker_thread_class()
+        execute_state.Thread = worker_thread  # type: ignore[misc]
+        program.threading = SimpleNamespace(Thread=worker_thread)  # type: ignore[assignment]
+        execution_worker.Thread = worker_thread  # type: ignore[misc]
+        CallbackEndpoint.wait = callback_wait  # type: ignore[method-assign]
+        BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
         BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
         StateTaskLambda._from_error = lambda_error  # type: ignore[method-assign]
         botocore.endpoint.time = SimpleNamespace(  # type: ignore[assignment]
@@ -223,13 +267,21 @@ class ServiceWiring:
         """Restore moto."""
         if self._schedules is not None:
             self._stop_schedules.set()
+            self._schedules_changed.set()
             self._schedules.join(timeout=30)
             self._schedules = None
         if self._originals:
             Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign]
+            EventsBackend.enable_rule = self._originals["enable_rule"]  # type: ignore[method-assign]
+            EventsBackend.put_rule = self._originals["put_rule"]  # type: ignore[method-assign]
             WaitFunction._wait_interval = self._originals["wait"]  # type: ignore[method-assign]
             retrier_decl.time = self._originals["retry_time"]  # type: ignore[assignment]
-            Timeout._eval_body = self._originals["timeout"]  # type: ignore[method-assign]
+            execute_state.threading = self._originals["task_threading"]  # type: ignore[assignment]
+            execute_state.Thread = self._originals["task_thread"]  # type: ignore[misc]
+            program.threading = self._originals["program_threading"]  # type: ignore[assignment]
+            execution_worker.Thread = self._originals["worker_thread"]  # type: ignore[misc]
+            CallbackEndpoint.wait = self._originals["callback_wait"]  # type: ignore[method-assign]
+            BaseClient._make_api_call = self._originals["api_call"]  # type: ignore[method-assign]
             botocore.endpoint.time = self._originals["botocore_time"]  # type: ignore[assignment]
             BaseExecutionWorkerCommunication.terminated = self._originals["terminated"]  # type: ignore[method-assign]
             StateTaskLambda._from_error = self._originals["lambda_error"]  # type: ignore[method-assign]
@@ -255,7 +307,8 @@ class ServiceWiring:
                 if not decision.allowed:
                     self._dead_letter(dead_letter_queue, event, f"Invoke failed: {decision.reason}", rule_arn)
                     return
-            invocation = threading.Thread(target=self._invoke_async, args=(target["Arn"], event), daemon=True)
+            self.clock.begin_work()  # until the invocation ends, in its own thread
+            invocation = threading.Thread(target=self._invoke_async_work, args=(target["Arn"], event), daemon=True)
             invocation.start()  # before it is listed: a waiter joins only started threads
             self._async_invocations.append(invocation)
             return
@@ -303,9 +356,12 @@ class ServiceWiring:
         for invocation in list(self._async_invocations):
             invocation.join(max(0.0, deadline - time.monotonic()))
 
-    def wait_until_quiet(self, quiet_seconds: float = 0.2, timeout_seconds: float = 30.0) -> None:
+    def wait_until_quiet(self, quiet_seconds: float | None = None, timeout_seconds: float = 30.0) -> None:
         """Block until asynchronous invocations have all returned and no new one started for ``quiet_seconds``
-        (an execution's status-change event is delivered shortly after it ends)."""
+        (an execution's status-change event is delivered shortly after it ends): by default 0.2 s, or 0.05 s with a
+        clock that skips idle time (every delivery then holds the clock busy from the moment it is set off)."""
+        if quiet_seconds is None:
+            quiet_seconds = 0.05 if self.clock.skip_idle else 0.2
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             started = len(self._async_invocations)
@@ -324,10 +380,11 @@ class ServiceWiring:
             "stopDate": int(execution.stop_date.timestamp() * 1000) if execution.stop_date else None,
             "input": json.dumps(execution.input_data), "error": execution.error, "cause": execution.cause,
         }
-        self.status_changes.append(detail)
-        events_backends[arn.account][arn.region].put_events([{
-            "Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
-            "Detail": json.dumps(detail), "Resources": [execution.exec_arn], "EventBusName": "default"}])
+        with self.clock.busy():
+            self.status_changes.append(detail)
+            events_backends[arn.account][arn.region].put_events([{
+                "Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
+                "Detail": json.dumps(detail), "Resources": [execution.exec_arn], "EventBusName": "default"}])
 
     def _run_schedules(self) -> None:
         """Fire every enabled ``rate(...)`` rule once per interval of simulated time, the first an
@@ -338,27 +395,60 @@ class ServiceWiring:
                 next_fire.clear()
                 self._stop_schedules.wait(0.005)
                 continue
-            now = self.clock.now()
-            enabled = _enabled_schedules()
-            for arn in set(next_fire) - set(enabled):
-                del next_fire[arn]
-            for arn, (rule, interval) in enabled.items():
-                due = next_fire.setdefault(arn, now + interval)
-                if now < due:
-                    continue
-                event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                         "source": "aws.events", "account": rule.account_id, "time": _iso_time(now.isoformat()),
-                         "region": rule.region_name, "resources": [arn], "detail": {}}
-                for target in rule.targets:
-                    if parse_arn(target["Arn"]).service != "lambda":
-                        continue
-                    if self.iam is not None and not deliveries.events_may_invoke(self.iam, arn, target["Arn"]).allowed:
-                        continue  # with no retries left and no dead-letter queue, the event is dropped
-                    self._invoke_async(target["Arn"], event)
-                self.scheduled_deliveries[rule.name] += 1
-                # A delivery slower than the interval delays the next one; missed ones are not replayed.
-                next_fire[arn] = due + interval if due + interval > self.clock.now() else self.clock.now() + interval
-            self._stop_schedules.wait(max(0.005, min(0.05, self.clock.real_seconds(1))))
+            with self.clock.busy():
+                self._schedules_changed.clear()
+                with self._replan_lock:
+                    replanned, self._replan_pending = self._replan_pending, False
+                now = self.clock.now()
+                enabled = _enabled_schedules()
+                for arn in set(next_fire) - set(enabled):
+                    del next_fire[arn]
+                for arn, (rule, interval) in enabled.items():
+                    due = next_fire.setdefault(arn, now + interval)
+                    if now >= due:
+                        self._fire_schedule(arn, rule, now)
+                        # A delivery slower than the interval delays the next one; missed ones are not replayed.
+                        later = self.clock.now()
+                        next_fire[arn] = due + interval if due + interval > later else later + interval
+                if replanned:
+                    self.clock.end_work()
+            # Until the next delivery is due (a deadline a clock skipping idle time jumps to), or a rule changes,
+            # looking again every 50 ms of real time in any case.
+            next_due = min(next_fire.values(), default=None)
+            self.clock.wait(self._schedules_changed,
+                            None if next_due is None else (next_due - self.clock.now()).total_seconds(),
+                            real_limit=0.05)
+        with self._replan_lock:
+            if self._replan_pending:
+                self._replan_pending = False
+                self.clock.end_work()
+
+    def _schedules_may_have_changed(self) -> None:
+        """A rule was enabled or put: the schedules' loop plans again, and the clock waits for it."""
+        with self._replan_lock:
+            if not self._replan_pending:
+                self._replan_pending = True
+                self.clock.begin_work()
+        self._schedules_changed.set()
+
+    def _fire_schedule(self, arn: str, rule: Rule, now: datetime) -> None:
+        """Deliver one "Scheduled Event" of ``rule`` to its Lambda targets."""
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": rule.account_id, "time": _iso_time(now.isoformat()),
+                 "region": rule.region_name, "resources": [arn], "detail": {}}
+        for target in rule.targets:
+            if parse_arn(target["Arn"]).service != "lambda":
+                continue
+            if self.iam is not None and not deliveries.events_may_invoke(self.iam, arn, target["Arn"]).allowed:
+                continue  # with no retries left and no dead-letter queue, the event is dropped
+            self._invoke_async(target["Arn"], event)
+        self.scheduled_deliveries[rule.name] += 1
+
+    def _invoke_async_work(self, function_arn: str, event: dict[str, Any]) -> None:
+        try:
+            self._invoke_async(function_arn, event)
+        finally:
+            self.clock.end_work()
 
     def _invoke_async(self, function_arn: str, event: dict[str, Any]) -> None:
         arn = parse_arn(function_arn)
