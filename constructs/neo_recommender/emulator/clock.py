@@ -6,9 +6,10 @@ plausible UTC wall-clock time.
 
 Every simulated wait of the emulator (Wait states, task timeouts, Retry intervals, boto3's
 backoff, the schedules' next delivery) goes through :meth:`SimulatedClock.wait`. With
-``skip_idle``, the clock knows those deadlines: once nothing is working (no AWS call in flight,
-see :meth:`SimulatedClock.busy`, and nothing happened for ``quiet_seconds`` of real time), it
-jumps to the earliest deadline instead of letting the machine idle until it comes. Time then
+``skip_idle``, the clock knows those deadlines: once nothing is working (no AWS call or delivery
+in flight, see :meth:`SimulatedClock.busy`; no Step Functions interpreter thread running outside a
+wait, see :meth:`SimulatedClock.worker_thread_class`; and nothing happened for ``quiet_seconds`` of
+real time), it jumps to the earliest deadline instead of letting the machine idle until it comes. Time then
 passes as fast as the emulator can work, and every waiter still wakes in deadline order: a
 discrete-event simulation on top of the real-time one.
 """

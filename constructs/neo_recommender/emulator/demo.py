@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from neo_recommender import samples
-from neo_recommender.assembly import STACK_NAME, synthesize_project
+from neo_recommender.assembly import STACK_NAME, find_cdk_json, project_context, synthesize
 from neo_recommender.cli.chart import ChartUnavailable, write_chart
 from neo_recommender.cli.report import markdown_report
 from neo_recommender.cli.results import ranked_recommendations, run_decision, run_notes, run_summary
 from neo_recommender.cli.submit import Destination, LocalSubmission, UploadProgress, local_submission, upload
 from neo_recommender.emulator import REGION, EmbeddedAws
+from neo_recommender.emulator.assembly_cache import cache_root, cached_assembly
 from neo_runtime.ranking import format_rows
 
 #: Where ``make demo`` writes its report and chart (relative to the working directory).
@@ -46,9 +47,13 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
     warm_up.start()
     with tempfile.TemporaryDirectory(prefix="neo-recommender-demo-") as workdir:
         say("1. Synthesizing NeoRecommenderStack (the real CDK app) as `cdk synth` does ...")
-        _, assembly, cdk_json = synthesize_project(Path(workdir) / "cdk.out")
+        cdk_json = find_cdk_json()
+        assembly, cached = cached_assembly(project_context(cdk_json), lambda outdir: synthesize(outdir)[1],
+                                           Path(workdir))
         warm_up.join()
-        say(f"   with the context of {cdk_json or 'no cdk.json (CDK defaults)'}")
+        say(f"   with the context of {cdk_json or 'no cdk.json (CDK defaults)'}"
+            + (f"; the same inputs were synthesized before: reusing {assembly}" if cached else "")
+            + (f" (cache: {cache_root()}, NEO_RECOMMENDER_CACHE=off turns it off)" if cached else ""))
         # Simulated time skips what nobody works through (the job's 45 minutes between polls).
         with EmbeddedAws(speedup=50, skip_idle=True) as aws:
             say("2. Deploying the synthesized template into the emulator ...")

@@ -254,7 +254,10 @@ class InProcessLambdas:
         module_name, _, attribute = function.handler.rpartition(".")
         code_dir = self._code_dir(function)
         if code_dir not in self._checked:
-            check_code_package(function.function_name, code_dir, module_name)
+            checked = (hashlib.sha256(function.code_bytes).hexdigest(), module_name)
+            if checked not in _PACKAGES_CHECKED:  # the same code and handler, checked in an earlier emulator
+                check_code_package(function.function_name, code_dir, module_name)
+                _PACKAGES_CHECKED.add(checked)
             self._checked.add(code_dir)
         module = importlib.import_module(module_name)
         self._use_simulated_clock()
@@ -276,6 +279,11 @@ class InProcessLambdas:
                 archive.extractall(target)
             self._code_dirs[digest] = target
         return self._code_dirs[digest]
+
+
+#: (SHA-256 of a code package, handler module) pairs ``check_code_package`` passed in this process: the check's result
+#: depends only on them and on the running files, which do not change while it runs.
+_PACKAGES_CHECKED: set[tuple[str, str]] = set()
 
 
 def check_code_package(function_name: str, code_dir: Path, module_name: str) -> None:
