@@ -168,6 +168,7 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
 
     from neo_recommender.assembly import STACK_NAME  # noqa: PLC0415
     from neo_recommender.emulator import EmbeddedAws  # noqa: PLC0415
+    from neo_recommender.emulator.ir_simulator import peak_concurrency  # noqa: PLC0415
 
     slot_writes: Counter[str] = Counter()
     original_put = DynamoDBBackend.put_item
@@ -224,7 +225,7 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
         runs=runs, real_seconds=real_seconds,
         drain_hours=(drained - started_simulated).total_seconds() / 3600,
         bound_hours=timedelta(minutes=waves * JOB_MINUTES).total_seconds() / 3600,
-        peak_jobs=_peak_concurrency(jobs), lost=len(set(names) - completed),
+        peak_jobs=peak_concurrency(jobs), lost=len(set(names) - completed),
         duplicated=sum(1 for count in jobs_per_model.values() if count > 1),
         invocations_per_run=len(records) / runs, transitions_per_run=transitions / runs,
         slot_conflicts_per_run=slot_writes["refused"] / runs, slot_writes_per_run=slot_writes["attempted"] / runs,
@@ -263,17 +264,6 @@ def _completed_models(aws: Any, outputs: dict[str, str]) -> set[str]:
 def _model_of(job_name: str) -> str:
     """``nr-load-0007-<suffix>`` -> ``load-0007``."""
     return "-".join(job_name.split("-")[1:3])
-
-
-def _peak_concurrency(jobs: list[dict[str, Any]]) -> int:
-    events = sorted([(job["CreationTime"], 1) for job in jobs]
-                    + [(job.get("CompletionTime") or job["CreationTime"], -1) for job in jobs],
-                    key=lambda event: (event[0], event[1]))
-    running = peak = 0
-    for _, change in events:
-        running += change
-        peak = max(peak, running)
-    return peak
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
+
+from neo_recommender.emulator.ir_simulator import peak_concurrency
 
 from .conftest import LIMITED_CONTEXT, DeployedPipeline, deployed
 
@@ -48,7 +49,7 @@ def test_two_hundred_submissions_at_once_all_finish_once_within_the_limit(limite
     jobs = [sagemaker.describe_inference_recommendations_job(JobName=job["JobName"])
             for job in limited.aws.recommender.jobs() if job["JobName"].startswith("nr-burst-")]
     assert len(jobs) == BURST and len({job["JobName"] for job in jobs}) == BURST  # one job per run, none twice
-    peak = _peak_concurrency(jobs)
+    peak = peak_concurrency(jobs)
     assert peak == limit
     assert limited.job_slots() == {"holders": {}, "waiters": {}}
     queued = sum(1 for run in runs if "AwaitJobSlot" in run.states_entered())
@@ -56,14 +57,3 @@ def test_two_hundred_submissions_at_once_all_finish_once_within_the_limit(limite
           f"{queued} runs queued, {elapsed:.1f} s wall, "
           f"{sum(limited.aws.lambdas.invocations.values())} Lambda invocations, "
           f"{limited.aws.clock.skipped_seconds / 3600:.2f} idle hours skipped in {limited.aws.clock.skips} skips")
-
-
-def _peak_concurrency(jobs: list[dict[str, Any]]) -> int:
-    """Most jobs running at once, from their creation and completion times."""
-    events = sorted([(job["CreationTime"], 1) for job in jobs] + [(job["CompletionTime"], -1) for job in jobs],
-                    key=lambda event: (event[0], event[1]))
-    running = peak = 0
-    for _, change in events:
-        running += change
-        peak = max(peak, running)
-    return peak

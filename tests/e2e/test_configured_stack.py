@@ -12,6 +12,7 @@ import boto3
 
 from neo_recommender import samples
 from neo_recommender.emulator.embedded import ACCOUNT_ID, REGION
+from neo_recommender.emulator.ir_simulator import peak_concurrency
 
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TRAFFIC = {"TrafficType": "PHASES",
@@ -64,13 +65,7 @@ def test_a_burst_waits_for_job_slots_and_every_run_completes_once(configured: An
     jobs = [sagemaker.describe_inference_recommendations_job(JobName=job["JobName"])
             for job in aws.recommender.jobs() if job["JobName"].startswith("team-a-burst-")]
     assert len(jobs) == len(models)  # one job per run, none started twice
-    events = sorted([(job["CreationTime"], 1) for job in jobs] + [(job["CompletionTime"], -1) for job in jobs],
-                    key=lambda event: (event[0], event[1]))
-    running, peak = 0, 0
-    for _, change in events:
-        running += change
-        peak = max(peak, running)
-    assert peak == 2
+    assert peak_concurrency(jobs) == 2
     slots = boto3.client("dynamodb").get_item(
         TableName=configured.outputs["ResultsTableName"], Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "team-a-"}},
         ConsistentRead=True)["Item"]

@@ -862,3 +862,18 @@ def test_in_a_vpc_the_role_must_manage_the_endpoints_network_interfaces(
                                             InputConfig={"ModelPackageVersionArn": package, "VpcConfig": vpc})
     sim.clock.sleep(JOB_SECONDS)
     assert describe(sm, "scoped-eni")["Status"] == "COMPLETED"
+
+
+def test_peak_concurrency_counts_overlapping_jobs_only() -> None:
+    from neo_recommender.emulator.ir_simulator import peak_concurrency
+
+    def job(start: int, end: int | None) -> dict[str, Any]:
+        described: dict[str, Any] = {"CreationTime": START + timedelta(minutes=start)}
+        if end is not None:
+            described["CompletionTime"] = START + timedelta(minutes=end)
+        return described
+
+    assert peak_concurrency([]) == 0
+    assert peak_concurrency([job(0, 5), job(5, 10), job(10, 15)]) == 1  # one ends as the next starts
+    assert peak_concurrency([job(0, 10), job(2, 4), job(3, 12), job(11, 20)]) == 3
+    assert peak_concurrency([job(0, None), job(0, 5)]) == 1  # not ended: counted as ended when created

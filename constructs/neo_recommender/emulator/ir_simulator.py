@@ -1105,6 +1105,20 @@ _originals: dict[str, Any] = {}
 _serializer_originals: dict[str, Any] = {}
 
 
+def peak_concurrency(jobs: list[dict[str, Any]]) -> int:
+    """Most jobs running at once, from ``DescribeInferenceRecommendationsJob`` outputs (``CreationTime`` to
+    ``CompletionTime``; a job not yet ended counts as ended when it was created). A job ending as another starts
+    at the same instant is not counted with it."""
+    events = sorted([(job["CreationTime"], 1) for job in jobs]
+                    + [(job.get("CompletionTime") or job["CreationTime"], -1) for job in jobs],
+                    key=lambda event: (event[0], event[1]))
+    running = peak = 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
 def active_simulator() -> InferenceRecommenderSimulator | None:
     """The simulator currently answering IR requests, if any."""
     with _registry_lock:
