@@ -76,7 +76,7 @@ class RuntimeLogging:
         # One stream for every invocation, never freed: print() holds sys.stdout without a reference while it writes,
         # so a stream another thread swaps out and frees mid-print is a use-after-free (segmentation faults, and once a
         # print reaching an instance without its attributes; 2026-12-01, with a poller invoked many times a second).
-        self._stdout = _InvocationStdout(sys.__stdout__, -1, self._printed)
+        self._stdout = _InvocationStdout(sys.__stdout__, self._printed)
         _STREAMS_KEPT_ALIVE.append(self._stdout)
 
     def install(self) -> None:
@@ -171,9 +171,9 @@ class RuntimeLogging:
 class _InvocationStdout(io.TextIOBase):
     """``sys.stdout`` while a function runs: its thread's lines go to the function's log, others' go on as before."""
 
-    def __init__(self, original: Any, thread: int, sink: Any) -> None:
+    def __init__(self, original: Any, sink: Any) -> None:
         super().__init__()
-        self._original, self._thread, self._sink, self._pending = original, thread, sink, ""
+        self._original, self._thread, self._sink, self._pending = original, -1, sink, ""
 
     def start(self, original: Any, thread: int) -> None:
         """An invocation in ``thread`` begins; other threads' text goes to ``original``."""
@@ -208,9 +208,10 @@ _STREAMS_KEPT_ALIVE: list[_InvocationStdout] = []
 
 
 def _unwrapped(stdout: Any) -> Any:
-    """The stream under any ``_InvocationStdout`` left in place: pytest, saving and restoring ``sys.stdout`` around
-    each test, can put back one that an invocation had set, and wrapping it again and again made every print go
-    through a longer chain of writes, until one overflowed the C stack (a segmentation fault, seen 2026-12-01)."""
+    """The stream under an ``_InvocationStdout`` left in place: pytest saves ``sys.stdout`` at a test's start and
+    restores it at the end, and when an invocation ran at the start it restores the invocation's stream. Taken as
+    the stream to write other threads' text to, it would write to itself (before one stream served every invocation,
+    such wrapping chained until a print overflowed the C stack)."""
     while isinstance(stdout, _InvocationStdout):
         stdout = stdout._original
     return stdout
