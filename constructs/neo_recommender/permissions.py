@@ -144,17 +144,19 @@ def allow_task_responses(scope: Construct, functions: list[lambda_.IFunction]) -
 
 
 def grant_job_watching(starters: list[lambda_.IFunction], poller: lambda_.IFunction, schedule: events.IRule, *,
-                       table: dynamodb.ITable, name_prefix: str) -> None:
+                       table: dynamodb.ITable, name_prefix: str, job_slots: bool = False) -> None:
     """The shared poller and the steps that put jobs on its watch list (``neo_runtime.job_watch``).
 
     ``starters`` write a job's item and turn the schedule on. The poller reads the list, lists the
     deployment's jobs, stops those past their deadline and takes ended jobs off the list (what it
-    may do with its schedule and the runs is in ``allow_job_answers``).
+    may do with its schedule and the runs is in ``allow_job_answers``). With ``job_slots`` it also
+    reads the slots item and the queued runs' wake-up tokens, to wake a run a lost wake-up left waiting.
     """
     for function in starters:
         _allow(function, ["dynamodb:PutItem"], [table.table_arn])
         _allow(function, ["events:EnableRule"], [schedule.rule_arn])
-    _allow(poller, ["dynamodb:Query", "dynamodb:DeleteItem"], [table.table_arn])
+    _allow(poller, ["dynamodb:Query", "dynamodb:DeleteItem"] + (["dynamodb:GetItem"] if job_slots else []),
+           [table.table_arn])
     _allow_key(poller, table.encryption_key, TABLE_KEY_ACTIONS)
     # ListInferenceRecommendationsJobs has no resource type: one call per pass lists every job.
     _allow(poller, ["sagemaker:ListInferenceRecommendationsJobs"], ["*"])

@@ -326,7 +326,8 @@ class InferenceRecommenderPipeline(Construct):
                 function.add_environment(names.WATCH_RECHECK_SECONDS, str(int(WATCH_RECHECK.to_seconds())))
             permissions.grant_job_watching(
                 [self.functions.start_job, self.functions.check_job], self.watch_jobs_function,
-                self.watch_schedule, table=self.table, name_prefix=name_prefix)
+                self.watch_schedule, table=self.table, name_prefix=name_prefix,
+                job_slots=max_concurrent_jobs is not None)
 
         # The state machine that runs them.
         self.state_machine_log_group = logs.LogGroup(
@@ -340,7 +341,7 @@ class InferenceRecommenderPipeline(Construct):
             self, "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(build_definition(
                 Construct(self, "Workflow"), self.functions, poll_interval=poll_interval,
-                slot_recheck=slot_recheck, job_polling=job_polling, table=self.table)),
+                job_polling=job_polling, table=self.table)),
             state_machine_type=sfn.StateMachineType.STANDARD,
             logs=sfn.LogOptions(destination=self.state_machine_log_group, level=sfn.LogLevel.ALL,
                                 include_execution_data=False),
@@ -549,8 +550,9 @@ def _job_slot_environment(max_concurrent_jobs: int | None, slot_recheck: Duratio
                           job_deadline: Duration) -> dict[str, str]:
     """The queue's settings (``neo_runtime.job_slots``): none without a limit.
 
-    A slot held longer than a job may run plus an hour to publish, or a waiter silent for three
-    rechecks, was left by an execution that ended without giving it back, and is reclaimed.
+    A slot held longer than a job may run plus an hour to publish, or a waiter silent for two
+    rechecks plus five minutes after it promised to ask again, was left by an execution that ended
+    without giving it back, and is reclaimed.
     """
     if max_concurrent_jobs is None:
         return {}
@@ -558,5 +560,5 @@ def _job_slot_environment(max_concurrent_jobs: int | None, slot_recheck: Duratio
         names.MAX_CONCURRENT_JOBS: str(max_concurrent_jobs),
         names.JOB_SLOT_HOLDER_EXPIRY_SECONDS: str(int(job_deadline.plus(Duration.hours(1)).to_seconds())),
         names.JOB_SLOT_RECHECK_SECONDS: str(int(slot_recheck.to_seconds())),
-        names.JOB_SLOT_WAITER_EXPIRY_SECONDS: str(int(slot_recheck.to_seconds()) * 3 + 300),
+        names.JOB_SLOT_WAITER_GRACE_SECONDS: str(int(slot_recheck.to_seconds()) * 2 + 300),
     }

@@ -64,8 +64,8 @@ class WorkflowFunctions:
 
 
 def build_definition(
-    scope: Construct, functions: WorkflowFunctions, *, poll_interval: Duration, slot_recheck: Duration,
-    job_polling: JobPolling, table: dynamodb.ITable,
+    scope: Construct, functions: WorkflowFunctions, *, poll_interval: Duration, job_polling: JobPolling,
+    table: dynamodb.ITable,
 ) -> sfn.IChainable:
     """Chain the states of one run and return the start of the chain.
 
@@ -160,14 +160,15 @@ def build_definition(
                  .when(sfn.Condition.boolean_equals("$.submission.valid", False), rejected)
                  .otherwise(register))
     # With max_concurrent_jobs, a queued run leaves its task token and waits until a released slot
-    # wakes it (or asks again after slot_recheck); while IR's account quota is full it backs off.
+    # wakes it, or asks again when StartRecommendationJob said (``recheck_seconds``: longer the further back it
+    # is, ``neo_runtime.job_slots.recheck_interval``); while IR's account quota is full it backs off.
     await_slot = tasks.LambdaInvoke(
         scope, "AwaitJobSlot",
         lambda_function=functions.await_job_slot,
         integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         payload=sfn.TaskInput.from_object({"run_id": sfn.JsonPath.string_at("$.submission.run_id"),
                                            "task_token": sfn.JsonPath.task_token}),
-        task_timeout=sfn.Timeout.duration(slot_recheck),
+        task_timeout=sfn.Timeout.at("$.job.recheck_seconds"),
         retry_on_service_exceptions=True,
         result_path=sfn.JsonPath.DISCARD,
     )

@@ -13,10 +13,10 @@ VPC_CONFIG = "VPC_CONFIG"
 MAX_CONCURRENT_JOBS = "MAX_CONCURRENT_JOBS"
 #: A job slot held longer than this (seconds) was left by a run that ended without giving it back.
 JOB_SLOT_HOLDER_EXPIRY_SECONDS = "JOB_SLOT_HOLDER_EXPIRY_SECONDS"
-#: A queued run not woken by a released slot asks again after this long (seconds).
+#: A queued run not woken by a released slot asks again after this long (seconds) per wave of runs ahead of it.
 JOB_SLOT_RECHECK_SECONDS = "JOB_SLOT_RECHECK_SECONDS"
-#: A queued run not heard from for this long (seconds) has gone away.
-JOB_SLOT_WAITER_EXPIRY_SECONDS = "JOB_SLOT_WAITER_EXPIRY_SECONDS"
+#: A queued run not heard from for this long (seconds) after it promised to ask again has gone away.
+JOB_SLOT_WAITER_GRACE_SECONDS = "JOB_SLOT_WAITER_GRACE_SECONDS"
 #: A run still waiting for a slot or for IR's quota after this long (seconds) ends with JobQueueTimedOut.
 MAX_QUEUE_WAIT_SECONDS = "MAX_QUEUE_WAIT_SECONDS"
 #: The pipeline's dead-letter queue: where a notification SNS would not take is kept (unset: none).

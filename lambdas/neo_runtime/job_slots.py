@@ -4,19 +4,27 @@ A run that wants to start its job asks for a slot. It gets one when fewer than N
 and no run that asked earlier is still waiting; otherwise it joins (or stays in) the queue and its
 execution waits, at no cost, on a task token (``remember_wake_up``). A run gives its slot back when
 its job has ended (results published or the run failed), and wakes the runs now first in line
-(``wake_next``), which ask again. A waiter also asks again on its own every ``JOB_SLOT_RECHECK_SECONDS``,
-so a lost wake-up delays a run, never strands it.
+(``wake_next``), which ask again; the shared poller does the same on each pass, so a wake-up lost
+while jobs run costs at most a poll interval.
 
-The state is one item, ``{holders: {run: acquired_at}, waiters: {run: {since, seen}}, version}``,
-written with an optimistic-lock condition on ``version``, so concurrent requests never hand out
-more than N slots. Nothing is lost when an execution dies without giving its slot back: a holder
-older than the longest a run can live, and a waiter that stopped asking, are dropped.
+A waiter also asks again on its own, so a lost wake-up delays a run, never strands it. How soon
+depends on its place: ``JOB_SLOT_RECHECK_SECONDS`` for each wave of N runs ahead of it
+(``recheck_interval``), never later than its ``max_queue_wait`` ends. A run far back in a long
+queue would only find the queue still full, and each recheck costs state transitions: with an hourly
+recheck for everyone, a queue of 1,000 runs cost three times as much per run as one of 10.
+
+The state is one item, ``{holders: {run: acquired_at}, waiters: {run: {since, until}}, version}``
+(``until``: when the waiter promised to ask again at the latest), written with an optimistic-lock
+condition on ``version``, so concurrent requests never hand out more than N slots. Nothing is lost
+when an execution dies without giving its slot back: a holder older than the longest a run can
+live, and a waiter ``waiter_grace`` past its promise, are dropped.
 
 ``decide`` is the whole policy, as a pure function; ``acquire`` and ``release`` apply it to the table.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import time
@@ -37,17 +45,23 @@ WAKE_UP_PARTITION = "JOB_SLOT_WAKE_UP"
 #: Step Functions' answers to a token whose task is gone (woken already, timed out, execution ended).
 _STALE_TOKEN_ERRORS = ("TaskDoesNotExist", "TaskTimedOut", "InvalidToken")
 _WRITE_ATTEMPTS = 6
+#: The shortest wait before a queued run asks again on its own.
+MINIMUM_RECHECK = timedelta(minutes=1)
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class SlotLimits:
-    """The deployment's limit and how long a holder or a silent waiter is trusted."""
+    """The deployment's limit, how long a holder or a silent waiter is trusted, and how often waiters ask."""
 
     max_concurrent_jobs: int
     holder_expiry: timedelta
-    waiter_expiry: timedelta
+    #: How long past its promised recheck a silent waiter keeps its place.
+    waiter_grace: timedelta
+    #: A waiter's recheck interval per wave of ``max_concurrent_jobs`` runs ahead of it.
     recheck: timedelta = timedelta(hours=1)
+    #: A run still waiting this long after it joined the queue times out (None: never).
+    max_queue_wait: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,8 @@ class SlotDecision:
     waiting_since: str | None
     #: This request put the run in the queue (its first request that found every slot taken).
     queued_now: bool = False
+    #: A queued run asks again within this many seconds unless a released slot wakes it first.
+    recheck_seconds: int = 0
 
 
 def limits_from_environment() -> SlotLimits | None:
@@ -79,10 +95,12 @@ def limits_from_environment() -> SlotLimits | None:
     maximum = int(os.environ.get(names.MAX_CONCURRENT_JOBS) or 0)
     if maximum <= 0:
         return None
+    queue_wait = int(os.environ.get(names.MAX_QUEUE_WAIT_SECONDS) or 0)
     return SlotLimits(max_concurrent_jobs=maximum,
                       holder_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_HOLDER_EXPIRY_SECONDS])),
-                      waiter_expiry=timedelta(seconds=int(os.environ[names.JOB_SLOT_WAITER_EXPIRY_SECONDS])),
-                      recheck=timedelta(seconds=int(os.environ.get(names.JOB_SLOT_RECHECK_SECONDS) or 3600)))
+                      waiter_grace=timedelta(seconds=int(os.environ[names.JOB_SLOT_WAITER_GRACE_SECONDS])),
+                      recheck=timedelta(seconds=int(os.environ.get(names.JOB_SLOT_RECHECK_SECONDS) or 3600)),
+                      max_queue_wait=timedelta(seconds=queue_wait) if queue_wait else None)
 
 
 def scope_of_deployment() -> str:
@@ -103,11 +121,25 @@ def release_if_limited(table: str, run_id: str) -> bool:
     return released
 
 
-def first_in_line(state: SlotState, limits: SlotLimits) -> list[str]:
-    """The waiting runs that would get a slot if they asked now, oldest first."""
-    free = limits.max_concurrent_jobs - len(state.holders)
-    queue = sorted(state.waiters, key=lambda run: (state.waiters[run]["since"], run))
+def first_in_line(state: SlotState, limits: SlotLimits, now: datetime) -> list[str]:
+    """The waiting runs that would get a slot if they asked now, oldest first (expired entries left out)."""
+    holders, waiters = _live(state, now, limits)
+    free = limits.max_concurrent_jobs - len(holders)
+    queue = sorted(waiters, key=lambda run: (waiters[run]["since"], run))
     return queue[:max(free, 0)]
+
+
+def recheck_interval(position: int, since: datetime, now: datetime, limits: SlotLimits) -> timedelta:
+    """How long a run at ``position`` in the queue waits before asking again, unless woken first.
+
+    One ``recheck`` per wave of ``max_concurrent_jobs`` runs ahead of it (the first wave: one
+    recheck), and never past the end of its ``max_queue_wait`` (it then asks once more, and times
+    out); at least ``MINIMUM_RECHECK``.
+    """
+    interval = limits.recheck * math.ceil(position / limits.max_concurrent_jobs)
+    if limits.max_queue_wait is not None:
+        interval = min(interval, max(since + limits.max_queue_wait - now, timedelta(0)) + MINIMUM_RECHECK)
+    return max(interval, MINIMUM_RECHECK)
 
 
 def remember_wake_up(table: str, scope: str, run_id: str, task_token: str, keep_seconds: int) -> None:
@@ -123,7 +155,8 @@ def should_wake_itself(table: str, scope: str, run_id: str, limits: SlotLimits) 
     Also true when the run is no longer queued at all (its place expired), so it asks again and rejoins.
     """
     state = _read(table, scope)
-    return run_id in first_in_line(state, limits) or run_id in state.holders or run_id not in state.waiters
+    return (run_id in first_in_line(state, limits, _now()) or run_id in state.holders
+            or run_id not in state.waiters)
 
 
 def wake_next(table: str, scope: str, limits: SlotLimits) -> list[str]:
@@ -133,7 +166,7 @@ def wake_next(table: str, scope: str, limits: SlotLimits) -> list[str]:
     again on its own, and a dead one's place is given back when its execution's end is recorded.
     """
     woken = []
-    for run_id in first_in_line(_read(table, scope), limits):
+    for run_id in first_in_line(_read(table, scope), limits, _now()):
         item = client("dynamodb").get_item(
             TableName=table, Key={"pk": {"S": WAKE_UP_PARTITION}, "sk": {"S": f"{scope}#{run_id}"}},
             ConsistentRead=True).get("Item")
@@ -156,24 +189,18 @@ def wake(task_token: str) -> bool:
 def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> SlotDecision:
     """Grant ``run_id`` a slot, or queue it, first come first served (a pure function of its inputs)."""
     now_text = now.isoformat()
-    holders = {run: at for run, at in state.holders.items()
-               if now - datetime.fromisoformat(at) <= limits.holder_expiry}
-    waiters = {run: dict(entry) for run, entry in state.waiters.items()
-               if now - datetime.fromisoformat(entry["seen"]) <= limits.waiter_expiry or run == run_id}
+    holders, waiters = _live(state, now, limits, keep=run_id)
     changed = holders != state.holders or set(waiters) != set(state.waiters)
     if run_id in holders:  # a repeated request of a run that holds its slot (a retry, or a quota wait)
-        if now - datetime.fromisoformat(holders[run_id]) > limits.waiter_expiry / 3:
-            holders[run_id] = now_text  # still alive: the expiry counts from its last request
+        if now - datetime.fromisoformat(holders[run_id]) > min(limits.recheck, limits.holder_expiry / 3):
+            holders[run_id] = now_text  # still alive: the expiry counts from its last request (now and then)
             changed = True
         return SlotDecision(replace(state, holders=holders, waiters=waiters), True, changed, 0,
                             len(waiters), len(holders), None)
     entry = waiters.get(run_id)
     queued_now = entry is None
     if entry is None:
-        entry = waiters[run_id] = {"since": now_text, "seen": now_text}
-        changed = True
-    elif now - datetime.fromisoformat(entry["seen"]) > limits.waiter_expiry / 3:
-        entry["seen"] = now_text  # refreshed now and then, not on every request
+        entry = waiters[run_id] = {"since": now_text}
         changed = True
     queue = sorted(waiters, key=lambda run: (waiters[run]["since"], run))
     position = queue.index(run_id) + 1
@@ -183,8 +210,36 @@ def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> 
         holders[run_id] = now_text
         return SlotDecision(replace(state, holders=holders, waiters=waiters), True, True, 0,
                             len(waiters), len(holders), since)
+    promised = None if queued_now else _promised_recheck(entry, limits)
+    if promised is None or promised - now < MINIMUM_RECHECK:  # its promise is due: it makes a new one
+        interval = recheck_interval(position, datetime.fromisoformat(entry["since"]), now, limits)
+        waiters[run_id] = entry = {"since": entry["since"], "until": (now + interval).isoformat()}
+        promised, changed = now + interval, True
     return SlotDecision(replace(state, holders=holders, waiters=waiters), False, changed, position,
-                        len(waiters), len(holders), entry["since"], queued_now=queued_now)
+                        len(waiters), len(holders), entry["since"], queued_now=queued_now,
+                        recheck_seconds=math.ceil((promised - now).total_seconds()))
+
+
+def _live(state: SlotState, now: datetime, limits: SlotLimits,
+          keep: str | None = None) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Copies of the holders and waiters still trusted at ``now`` (``keep`` stays: it is asking now)."""
+    holders = {run: at for run, at in state.holders.items()
+               if now - datetime.fromisoformat(at) <= limits.holder_expiry}
+    waiters = {}
+    for run, entry in state.waiters.items():
+        if run == keep or now - _promised_recheck(entry, limits) <= limits.waiter_grace:
+            waiters[run] = dict(entry)
+    return holders, waiters
+
+
+def _promised_recheck(entry: dict[str, str], limits: SlotLimits) -> datetime:
+    """When a waiter said it would ask again at the latest.
+
+    An entry written before waiters made promises has ``seen`` (its last request) and rechecked hourly.
+    """
+    if "until" in entry:
+        return datetime.fromisoformat(entry["until"])
+    return datetime.fromisoformat(entry.get("seen") or entry["since"]) + limits.recheck
 
 
 def without(state: SlotState, run_id: str) -> SlotState:
@@ -196,7 +251,7 @@ def without(state: SlotState, run_id: str) -> SlotState:
 def acquire(table: str, scope: str, run_id: str, limits: SlotLimits) -> SlotDecision:
     """Apply ``decide`` to the slots item of ``scope``; retries when another run wrote in between."""
     def change(state: SlotState) -> tuple[SlotState | None, SlotDecision]:
-        decision = decide(state, run_id, datetime.fromisoformat(now_iso()), limits)
+        decision = decide(state, run_id, _now(), limits)
         return (decision.state if decision.changed else None), decision
 
     return _update(table, scope, change)
@@ -252,6 +307,10 @@ def _write(table: str, scope: str, version: int, state: SlotState) -> bool:
             return False
         raise
     return True
+
+
+def _now() -> datetime:
+    return datetime.fromisoformat(now_iso())
 
 
 def _pause(attempt: int) -> None:

@@ -17,13 +17,14 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from neo_recommender import samples
 
-from .conftest import DeployedPipeline, RunOutcome
+from .conftest import DeployedPipeline, RunOutcome, wait_until
 
 #: Every AWS operation the pipeline's handlers (and Step Functions, for Lambda) call on a run's way.
 CALLS = [("s3", "GetObject"), ("s3", "HeadObject"), ("dynamodb", "PutItem"), ("dynamodb", "UpdateItem"),
@@ -292,3 +293,37 @@ def test_events_out_of_order_each_run_the_version_they_name(limited: DeployedPip
     assert {v: {row["InstanceType"] for row in run.rows} for v, run in runs.items()} == {
         first["VersionId"]: {"ml.c5.xlarge"}, second["VersionId"]: {"ml.c5.2xlarge"}}
     assert len(limited.jobs_of("f-reordered")) == 2  # one per version, none twice
+
+
+def test_a_queued_run_whose_wake_up_is_lost_asks_again_on_its_own(limited: DeployedPipeline) -> None:
+    """Its wake-up token is gone before the slots are released, so neither a release nor the poller can wake it:
+    it asks again when its AwaitJobSlot times out (``recheck_seconds``: an hour, one wave ahead), then runs."""
+    from neo_runtime import naming
+
+    holders = [f"f-lost-wake-{index}" for index in range(5)]  # the limited stack's five slots
+    for holder in holders:
+        limited.aws.recommender.faults.stall_jobs.add(limited.group(holder))
+        limited.upload(holder)
+    wait_until(lambda: all(limited.jobs_of(holder) for holder in holders))
+    before = set(limited.executions())
+    queued = limited.upload("f-lost-wake-queued")
+    run_id = naming.run_id(limited.bucket, "models/f-lost-wake-queued/recommend.json", queued["VersionId"])
+    wake_up_key = {"pk": {"S": "JOB_SLOT_WAKE_UP"}, "sk": {"S": f"{limited.name_prefix}#{run_id}"}}
+    table = limited.outputs["ResultsTableName"]
+    wait_until(lambda: limited.dynamodb.get_item(TableName=table, Key=wake_up_key, ConsistentRead=True).get("Item"),
+               timeout_seconds=120)
+    limited.dynamodb.delete_item(TableName=table, Key=wake_up_key)  # the wake-up is lost
+    lost_at = limited.aws.clock.now()
+    for holder in holders:
+        limited.aws.recommender.finish_stalled(limited.group(holder))
+    finished = limited.aws.wait_for_executions(limited.outputs["StateMachineArn"], count=len(before) + 1,
+                                               timeout_seconds=180)
+    (execution,) = [e for e in finished if e["executionArn"] not in before]
+    outcome = limited.outcome(execution)
+    assert outcome.summary is not None and outcome.summary["status"] == "COMPLETED"
+    # It asked again an hour after it queued (simulated time, idle time skipped), not at its queue wait's end.
+    assert timedelta(hours=1) - timedelta(minutes=10) < limited.aws.clock.now() - lost_at < timedelta(hours=2)
+    timed_out = [event for event in outcome.history if event["type"] == "TaskTimedOut"]
+    assert len(timed_out) == 1 and outcome.states_entered().count("StartRecommendationJob") == 2
+    assert limited.job_slots() == {"holders": {}, "waiters": {}}
+    assert len(limited.jobs_of("f-lost-wake-queued")) == 1

@@ -299,7 +299,7 @@ def test_a_job_created_by_a_start_step_that_then_failed_is_stopped_too(env: dict
 def test_a_run_waiting_longer_than_max_queue_wait_ends_with_job_queue_timed_out(
         env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in {"MAX_CONCURRENT_JOBS": "1", "JOB_SLOT_HOLDER_EXPIRY_SECONDS": "36000",
-                       "JOB_SLOT_WAITER_EXPIRY_SECONDS": "36000", "MAX_QUEUE_WAIT_SECONDS": "600"}.items():
+                       "JOB_SLOT_WAITER_GRACE_SECONDS": "36000", "MAX_QUEUE_WAIT_SECONDS": "600"}.items():
         monkeypatch.setenv(key, value)
     requests = []
     for model, execution in (("first", EXECUTION), ("second", OTHER_EXECUTION)):
@@ -308,7 +308,9 @@ def test_a_run_waiting_longer_than_max_queue_wait_ends_with_job_queue_timed_out(
             {"submission": submission}), "execution_arn": execution, "execution_started": "2026-01-01T00:00:00Z"})
     assert start_job.handler(requests[0])["started"] is True
     queued = start_job.handler(requests[1])
-    assert queued == {"started": False, "reason": "JobSlotsBusy", "queue_position": 1, "waiting": 1, "running": 1}
+    # It asks again on its own in an hour (one wave ahead), but no later than its queue wait's end plus a minute.
+    assert queued == {"started": False, "reason": "JobSlotsBusy", "queue_position": 1, "waiting": 1, "running": 1,
+                      "recheck_seconds": 600 + 60}
     # The second run joined the queue long ago: its wait is over.
     key = {"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}}
     run = requests[1]["submission"]["run_id"]
@@ -373,6 +375,41 @@ def test_the_shared_poller_stops_a_job_past_its_deadline_fails_its_run_and_unlis
     assert described["Status"] in ("STOPPING", "STOPPED")
     assert env["dynamodb"].query(TableName="runs", KeyConditionExpression="pk = :pk",
                                  ExpressionAttributeValues={":pk": {"S": "JOB_WATCH"}})["Items"] == []
+
+
+def test_the_shared_poller_wakes_a_queued_run_whose_wake_up_was_lost(
+        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from neo_runtime import job_slots
+    from neo_runtime.handlers import await_job_slot, watch_jobs
+
+    for key, value in {"MAX_CONCURRENT_JOBS": "1", "JOB_SLOT_HOLDER_EXPIRY_SECONDS": "36000",
+                       "JOB_SLOT_RECHECK_SECONDS": "3600", "JOB_SLOT_WAITER_GRACE_SECONDS": "7500",
+                       "MAX_QUEUE_WAIT_SECONDS": "86400", "WATCH_SCHEDULE_RULE": "watch"}.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("events").put_rule(Name="watch", ScheduleExpression="rate(1 minute)", State="DISABLED")
+    requests = []
+    for model, execution in (("first", EXECUTION), ("second", OTHER_EXECUTION)):
+        submission = validate_submission.handler({"event": _event(env["s3"], model), "execution_arn": execution})
+        requests.append({"submission": submission, "model_package": register_model.handler(
+            {"submission": submission}), "execution_arn": execution})
+    holder, waiter = (request["submission"]["run_id"] for request in requests)
+    assert start_job.handler(requests[0])["started"] is True
+    assert start_job.handler(requests[1])["recheck_seconds"] == 3600
+    woken: list[str] = []
+    wake = job_slots.wake  # Step Functions' SendTaskSuccess (moto accepts any token), and a note of whom it woke
+
+    def noted_wake(task_token: str) -> bool:
+        woken.append(task_token)
+        return wake(task_token)
+
+    monkeypatch.setattr(job_slots, "wake", noted_wake)
+    assert await_job_slot.handler({"run_id": waiter, "task_token": "second-run-token"}) == {"woke_itself": False}
+    assert watch_jobs.handler(_scheduled_event("watch")) == {"watched": 1}  # every slot held: nobody woken
+    # The holder gives its slot back, but its wake-up is lost (say its function crashed in between).
+    assert job_slots.release("runs", "nr-", holder)
+    assert woken == []
+    assert watch_jobs.handler(_scheduled_event("watch")) == {"watched": 1, "woken": 1}
+    assert woken == ["second-run-token"]
 
 
 def test_an_empty_model_name_still_gets_its_failure_recorded(env: dict[str, Any]) -> None:

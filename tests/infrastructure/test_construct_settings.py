@@ -193,16 +193,17 @@ def test_max_concurrent_jobs_configures_the_queue(synthesized: Synthesized) -> N
     run_timeout = (3 + 1) * 3600 + 24 * 3600  # deadline, an hour to publish, a day of queueing
     assert environment["MAX_CONCURRENT_JOBS"] == "3" and environment["MAX_QUEUE_WAIT_SECONDS"] == str(24 * 3600)
     assert environment["JOB_SLOT_HOLDER_EXPIRY_SECONDS"] == str((3 + 1) * 3600)  # counted from the grant
-    assert environment["JOB_SLOT_RECHECK_SECONDS"] == "3600"  # an unwoken queued run asks again after an hour
-    assert environment["JOB_SLOT_WAITER_EXPIRY_SECONDS"] == str(3 * 3600 + 300)  # silent for three rechecks
+    assert environment["JOB_SLOT_RECHECK_SECONDS"] == "3600"  # an unwoken queued run asks again after an hour a wave
+    assert environment["JOB_SLOT_WAITER_GRACE_SECONDS"] == str(2 * 3600 + 300)  # silent two rechecks past its promise
     (machine,) = synthesized.of("Secured", "AWS::StepFunctions::StateMachine").values()
     assert f'"TimeoutSeconds":{run_timeout}' in json.dumps(machine["Properties"]["DefinitionString"],
                                                             separators=(",", ":")).replace("\\", "")
-    slot_writers = {name.removeprefix("Secured").split("Role")[0]
+    slot_readers = {name.removeprefix("Secured").split("Role")[0]
                     for name, policy in synthesized.of("Secured", "AWS::IAM::Policy").items()
                     if "dynamodb:GetItem" in json.dumps(policy)}
-    assert slot_writers == {"StartRecommendationJob", "AwaitJobSlot", "PublishResults", "RecordFailure",
-                            "RecordEndedRun"}
+    # The shared poller reads the slots too: each pass wakes a queued run whose wake-up was lost.
+    assert slot_readers == {"StartRecommendationJob", "AwaitJobSlot", "PublishResults", "RecordFailure",
+                            "RecordEndedRun", "WatchJobs"}
     # The steps that wake queued runs may answer task tokens, and only those steps. SendTaskSuccess has no resource
     # type in the Service Authorization Reference: it can only be allowed on "*" (the token names the execution).
     (responses,) = [p for name, p in synthesized.of("Secured", "AWS::IAM::Policy").items()

@@ -153,7 +153,7 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     assert states["RegisterModel"]["Next"] == "StartRecommendationJob"
     assert states["StartRecommendationJob"]["Next"] == "JobStarted?"
     # A full IR quota backs off and asks again; a queued run (max_concurrent_jobs) waits on its task token
-    # until a released slot wakes it, or asks again after an hour.
+    # until a released slot wakes it, or asks again when StartRecommendationJob said (an hour per wave ahead of it).
     assert states["JobStarted?"]["Choices"] == [
         {"Variable": "$.job.started", "BooleanEquals": True, "Next": "AwaitRecommendationJob"},
         {"Variable": "$.job.reason", "StringEquals": "ResourceLimitExceeded", "Next": "WaitForQuota"}]
@@ -163,7 +163,7 @@ def test_workflow_runs_the_steps_in_order(synthesized: Any) -> None:
     await_slot = states["AwaitJobSlot"]
     assert await_slot["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
     assert await_slot["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
-    assert await_slot["TimeoutSeconds"] == 3600 and await_slot["ResultPath"] is None
+    assert await_slot["TimeoutSecondsPath"] == "$.job.recheck_seconds" and await_slot["ResultPath"] is None
     assert await_slot["Next"] == "StartRecommendationJob"
     assert await_slot["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": None,
                                       "Next": "StartRecommendationJob"}

@@ -15,7 +15,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from neo_runtime import aws, job_slots
 from neo_runtime.job_slots import SlotLimits, SlotState, decide, without
 
-LIMITS = SlotLimits(max_concurrent_jobs=2, holder_expiry=timedelta(hours=5), waiter_expiry=timedelta(minutes=8))
+LIMITS = SlotLimits(max_concurrent_jobs=2, holder_expiry=timedelta(hours=5), waiter_grace=timedelta(minutes=8),
+                    recheck=timedelta(minutes=3))
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
@@ -48,22 +49,54 @@ def test_a_repeated_request_is_idempotent_and_writes_nothing() -> None:
     assert again.granted and not again.changed and again.state.holders == first.state.holders
     queued = decide(SlotState(holders={"x": _at(0).isoformat(), "y": _at(0).isoformat()}), "a", _at(0), LIMITS)
     assert queued.changed  # joined the queue
-    asked_again = decide(queued.state, "a", _at(1), LIMITS)
-    assert not asked_again.changed  # "seen" is refreshed now and then, not on every poll
-    much_later = decide(asked_again.state, "a", _at(4), LIMITS)
-    assert much_later.changed and much_later.state.waiters["a"]["seen"] == _at(4).isoformat()
+    assert queued.recheck_seconds == 3 * 60 and queued.state.waiters["a"]["until"] == _at(3).isoformat()
+    woken_early = decide(queued.state, "a", _at(1), LIMITS)  # woken, but the slot went to another run
+    assert not woken_early.changed and woken_early.recheck_seconds == 2 * 60  # its promise stands
+    due = decide(woken_early.state, "a", _at(3), LIMITS)  # the promise is due: it makes a new one
+    assert due.changed and due.state.waiters["a"] == {"since": _at(0).isoformat(), "until": _at(6).isoformat()}
+
+
+def test_a_waiter_rechecks_once_per_wave_ahead_of_it_and_before_its_queue_wait_ends() -> None:
+    limits = SlotLimits(max_concurrent_jobs=10, holder_expiry=timedelta(hours=4),
+                        waiter_grace=timedelta(hours=2, minutes=5), max_queue_wait=timedelta(hours=24))
+    hour = timedelta(hours=1)
+    assert job_slots.recheck_interval(1, T0, T0, limits) == hour
+    assert job_slots.recheck_interval(10, T0, T0, limits) == hour  # the first wave: an hour
+    assert job_slots.recheck_interval(11, T0, T0, limits) == 2 * hour
+    assert job_slots.recheck_interval(500, T0, T0, limits) == 24 * hour + job_slots.MINIMUM_RECHECK  # its wait's end
+    assert job_slots.recheck_interval(500, T0, _at(23 * 60), limits) == hour + job_slots.MINIMUM_RECHECK
+    assert job_slots.recheck_interval(500, T0, _at(25 * 60), limits) == job_slots.MINIMUM_RECHECK  # past it
+    # Position 25 of a full queue: three waves ahead, so it asks again in three hours, and keeps its
+    # place all that time (an hourly expiry would have dropped it).
+    state = SlotState(holders={f"h{index}": _at(0).isoformat() for index in range(10)},
+                      waiters={f"w{index:02d}": {"since": _at(index / 60).isoformat(), "until": _at(600).isoformat()}
+                               for index in range(24)})
+    late = decide(state, "late", _at(1), limits)
+    assert not late.granted and late.position == 25 and late.recheck_seconds == 3 * 3600
+    still_there = decide(late.state, "other", _at(1 + 3 * 60 + 2 * 60 + 4), limits)
+    assert "late" in still_there.state.waiters
+    gone = decide(late.state, "other", _at(1 + 3 * 60 + 2 * 60 + 6), limits)  # silent > 2 h 5 min past its promise
+    assert "late" not in gone.state.waiters
 
 
 def test_slots_left_behind_by_dead_executions_are_reclaimed() -> None:
     stale = SlotState(holders={"dead": _at(-301).isoformat(), "alive": _at(-10).isoformat()},
-                      waiters={"gone": {"since": _at(-60).isoformat(), "seen": _at(-30).isoformat()}})
+                      waiters={"gone": {"since": _at(-60).isoformat(), "until": _at(-9).isoformat()},
+                               # an entry written by an earlier version: seen, and an hourly recheck
+                               "old": {"since": _at(-50).isoformat(), "seen": _at(-14).isoformat()}})
+    assert job_slots.first_in_line(stale, LIMITS, _at(0)) == []  # nobody left in line: nobody to wake
+    waiting = SlotState(holders=stale.holders, waiters={"next": {"since": _at(-5).isoformat(),
+                                                                 "until": _at(30).isoformat()}})
+    assert job_slots.first_in_line(waiting, LIMITS, _at(0)) == ["next"]  # the dead holder's slot is free
     decision = decide(stale, "new", _at(0), LIMITS)
     assert decision.granted and set(decision.state.holders) == {"alive", "new"}
-    assert decision.state.waiters == {}  # the silent waiter no longer blocks the queue
+    assert decision.state.waiters == {}  # the silent waiters no longer block the queue
+    kept = decide(stale, "new", _at(-2), LIMITS)  # 7 minutes past "gone"'s promise, 9 past "old"'s
+    assert set(kept.state.waiters) == {"gone", "new"}
 
 
 def test_without_removes_holders_and_waiters() -> None:
-    state = SlotState(holders={"a": "t"}, waiters={"b": {"since": "t", "seen": "t"}}, version=3)
+    state = SlotState(holders={"a": "t"}, waiters={"b": {"since": "t", "until": "t"}}, version=3)
     assert without(without(state, "a"), "b") == SlotState(version=3)
 
 
@@ -91,7 +124,7 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_concurrent_requests_never_hand_out_more_slots_than_the_limit(table: str) -> None:
-    limits = SlotLimits(max_concurrent_jobs=3, holder_expiry=timedelta(hours=1), waiter_expiry=timedelta(hours=1))
+    limits = SlotLimits(max_concurrent_jobs=3, holder_expiry=timedelta(hours=1), waiter_grace=timedelta(hours=1))
     results: dict[str, bool] = {}
 
     def ask(run: str) -> None:
@@ -116,7 +149,7 @@ def test_concurrent_requests_never_hand_out_more_slots_than_the_limit(table: str
 
 
 def test_a_scope_per_deployment(table: str) -> None:
-    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(hours=1), waiter_expiry=timedelta(hours=1))
+    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(hours=1), waiter_grace=timedelta(hours=1))
     assert job_slots.acquire(table, "team-a-", "r1", limits).granted
     assert job_slots.acquire(table, "team-b-", "r2", limits).granted  # another pipeline's prefix, its own slots
     assert not job_slots.acquire(table, "team-a-", "r3", limits).granted
@@ -130,10 +163,11 @@ def test_without_a_limit_nothing_is_read_or_written(table: str, monkeypatch: pyt
 
 
 def test_a_holder_that_keeps_asking_stays_alive_and_one_that_went_silent_expires() -> None:
-    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(minutes=30), waiter_expiry=timedelta(minutes=9))
+    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(minutes=30), waiter_grace=timedelta(minutes=9))
     state = decide(SlotState(), "a", _at(0), limits).state
     for minute in range(5, 60, 5):  # waiting for IR's quota, asking every 5 minutes
         state = decide(state, "a", _at(minute), limits).state
+    assert state.holders["a"] == _at(45).isoformat()  # refreshed every third of the expiry, never lost meanwhile
     assert decide(state, "b", _at(60), limits).granted is False  # a is alive: it asked at minute 55
     silent = decide(state, "b", _at(60 + 31), limits)
     assert silent.granted and set(silent.state.holders) == {"b"}
@@ -143,6 +177,6 @@ def test_a_release_wakes_the_runs_first_in_line_in_arrival_order() -> None:
     state = SlotState()
     for minute, run in enumerate(["a", "b", "c", "d", "e"]):
         state = decide(state, run, _at(minute), LIMITS).state
-    assert job_slots.first_in_line(state, LIMITS) == []  # both slots held: nobody to wake
+    assert job_slots.first_in_line(state, LIMITS, _at(5)) == []  # both slots held: nobody to wake
     state = without(without(state, "a"), "b")
-    assert job_slots.first_in_line(state, LIMITS) == ["c", "d"]  # two free slots, the two oldest waiters
+    assert job_slots.first_in_line(state, LIMITS, _at(5)) == ["c", "d"]  # two free slots, the two oldest waiters

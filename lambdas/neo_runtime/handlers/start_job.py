@@ -31,7 +31,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     Returns ``{"started": true, "job_name", "job_arn", "started_at", "deadline_at", "watch_timeout_seconds"}``
     (with the shared poller, the job is on its watch list and the poller's schedule is on), or
     ``{"started": false, ...}`` while every job slot is taken (the run waits for a released slot to
-    wake it) or the account's IR quota is full (``ResourceLimitExceeded``: it waits
+    wake it, or ``recheck_seconds``) or the account's IR quota is full (``ResourceLimitExceeded``: it waits
     ``retry_after_seconds``, a growing backoff with jitter), until ``MAX_QUEUE_WAIT_SECONDS`` have passed.
     """
     submission = event["submission"]
@@ -124,6 +124,7 @@ def _queued(slot: SlotDecision, run_id: str, execution_arn: str, log: RunLogger)
             "status": "QUEUED", "queued_at": slot.waiting_since, "queue_position": slot.position})
     if slot.queued_now:
         metrics.emit(metrics.RUNS_QUEUED, 1, run_id=run_id)
-    log.info("waiting for a job slot", position=slot.position, waiting=slot.waiting, running=slot.running)
+    log.info("waiting for a job slot", position=slot.position, waiting=slot.waiting, running=slot.running,
+             recheck_seconds=slot.recheck_seconds)
     return {"started": False, "reason": "JobSlotsBusy", "queue_position": slot.position, "waiting": slot.waiting,
-            "running": slot.running}
+            "running": slot.running, "recheck_seconds": slot.recheck_seconds}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from neo_runtime import clock, job_watch, metrics, run_store
+from neo_runtime import environment_names as names
 from neo_runtime.aws import client, retried_when_transient
 from neo_runtime.log import RunLogger
 
@@ -17,17 +19,18 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
     Resumes the runs whose job completed, fails those whose job failed or was stopped, stops
     jobs past their run's deadline, and turns the schedule off when nothing is left to watch.
-    Returns counts of what it did.
+    With a job-slot limit, it also wakes the queued runs first in line for a free slot: a release
+    wakes them itself, so this only finds runs whose wake-up was lost. Returns counts of what it did.
     """
     table = run_store.table_name()
     rule_name = _rule_name(event)
     watches = job_watch.watched(table)
     metrics.emit(metrics.RUNNING_JOBS, len(watches))  # each pass: the deployment's jobs still watched
+    done: Counter[str] = Counter(_wake_queued_runs(table))
     if not watches:
         idle = rule_name is not None and job_watch.turn_off_if_idle(table, rule_name)
-        return {"watched": 0, "schedule_off": idle}
+        return {"watched": 0, "schedule_off": idle, **done}
     now = clock.utc_now()
-    done: Counter[str] = Counter()
     waiting = [watch for watch in watches if watch.task_token is not None]
     for watch in watches:
         # Not yet waiting: its run has not reached AwaitRecommendationJob, or never will (gone meanwhile).
@@ -53,6 +56,21 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             "job ended; run answered" if answered else "job ended; its run is gone",
             status=status, verdict=verdict.error or verdict.action)
     return {"watched": len(watches), **done}
+
+
+def _wake_queued_runs(table: str) -> dict[str, int]:
+    """``{"woken": n}``: the queued runs this pass woke for a free job slot (nothing without a limit)."""
+    if not os.environ.get(names.MAX_CONCURRENT_JOBS):
+        return {}
+    from neo_runtime import job_slots  # noqa: PLC0415 - only deployments with a limit load the queue
+
+    limits = job_slots.limits_from_environment()
+    if limits is None:
+        return {}
+    woken = job_slots.wake_next(table, job_slots.scope_of_deployment(), limits)
+    for run_id in woken:
+        RunLogger("WatchJobs", run_id=run_id).warning("woke a queued run first in line for a free job slot")
+    return {"woken": len(woken)} if woken else {}
 
 
 def _rule_name(event: dict[str, Any]) -> str | None:
