@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-from neo_runtime import clock
 
 if TYPE_CHECKING:  # only the results step has decisions; every step that records a run imports this module
     from collections.abc import Callable
@@ -49,7 +48,7 @@ def run_key(run_id: str) -> dict[str, dict[str, str]]:
 
 def now_iso() -> str:
     """UTC timestamp with millisecond precision; sorts as text."""
-    return clock.utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def expiry_fields(now: float | None = None) -> dict[str, int]:

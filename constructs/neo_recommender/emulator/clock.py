@@ -23,7 +23,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 #: ``clock``: the clock whose work the current thread is (a ``worker_thread_class`` thread), else None.
 _thread_state = threading.local()
@@ -159,10 +158,6 @@ class SimulatedClock:
         clock = self
 
         class WorkerThread(threading.Thread):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                super().__init__(*args, **kwargs)
-                self._ended = threading.Event()
-
             def start(self) -> None:
                 clock.begin_work()
                 try:
@@ -178,20 +173,13 @@ class SimulatedClock:
                 finally:
                     _thread_state.clock = None
                     clock.end_work()
-                    self._ended.set()
 
             def join(self, timeout: float | None = None) -> None:
-                """Wait for the thread's end; a ``timeout`` is simulated seconds (moto's Program joins the
-                execution's thread for the state machine's ``TimeoutSeconds``)."""
-                if timeout is not None:
-                    if clock.wait(self._ended, timeout):  # the clock counts a waiting worker thread idle
-                        super().join()
-                    return
                 working = clock.skip_idle and getattr(_thread_state, "clock", None) is clock
                 if working:
                     clock.end_work()
                 try:
-                    super().join()
+                    super().join(timeout)
                 finally:
                     if working:
                         clock.begin_work()
