@@ -77,3 +77,44 @@ def test_without_skip_idle_time_only_runs_at_its_speed() -> None:
     steady.start_keeper()  # does nothing without skip_idle
     assert steady.wait(threading.Event(), 3600, real_limit=0.2) is False
     assert (steady.now() - START).total_seconds() < 5 and steady.skips == 0
+
+
+def test_an_execution_past_its_state_machine_timeout_times_out_in_simulated_time() -> None:
+    """Step Functions ends an execution that runs longer than the state machine's ``TimeoutSeconds`` with
+    ``States.Timeout``, status TIMED_OUT (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html).
+    moto joins the execution's thread for that long in real seconds; the emulator's clock makes it simulated."""
+    import json
+
+    from neo_recommender.emulator import EmbeddedAws
+
+    definition = {"StartAt": "Wait", "TimeoutSeconds": 3600,
+                  "States": {"Wait": {"Type": "Wait", "Seconds": 86400, "End": True}}}
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "states.amazonaws.com"}}]}
+    with EmbeddedAws(speedup=50, skip_idle=True) as aws:
+        role = aws.client("iam").create_role(RoleName="machine", AssumeRolePolicyDocument=json.dumps(trust))
+        stepfunctions = aws.client("stepfunctions")
+        machine = stepfunctions.create_state_machine(name="waits-a-day", definition=json.dumps(definition),
+                                                     roleArn=role["Role"]["Arn"])["stateMachineArn"]
+        started = aws.clock.now()
+        stepfunctions.start_execution(stateMachineArn=machine)
+        (execution,) = aws.wait_for_executions(machine, timeout_seconds=30)
+        assert execution["status"] == "TIMED_OUT"
+        assert 3600 <= (aws.clock.now() - started).total_seconds() < 86400
+
+
+def test_a_waiter_whose_event_came_holds_the_clock_until_it_resumes(clock: SimulatedClock) -> None:
+    """Thread A sets the event thread B waits on, then stops working before B resumes (a busy machine can
+    leave B unscheduled for milliseconds). Nothing is busy then, yet B is about to work: no skip."""
+    import heapq
+
+    from neo_recommender.emulator.clock import _Waiter
+
+    event = threading.Event()
+    event.set()  # came, but its waiter has not run since
+    waiter = _Waiter(clock._elapsed() + 3600, event)
+    with clock._lock:
+        heapq.heappush(clock._deadlines, (waiter.deadline, next(clock._sequence), waiter))
+    time.sleep(0.2)
+    assert clock.skips == 0 and (clock.now() - START).total_seconds() < 60
+    waiter.active = False

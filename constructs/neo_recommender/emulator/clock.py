@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 #: ``clock``: the clock whose work the current thread is (a ``worker_thread_class`` thread), else None.
 _thread_state = threading.local()
@@ -158,6 +159,10 @@ class SimulatedClock:
         clock = self
 
         class WorkerThread(threading.Thread):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self._ended = threading.Event()
+
             def start(self) -> None:
                 clock.begin_work()
                 try:
@@ -172,14 +177,22 @@ class SimulatedClock:
                     super().run()
                 finally:
                     _thread_state.clock = None
+                    self._ended.set()  # before its work ends: a joiner must never look timed out meanwhile
                     clock.end_work()
 
             def join(self, timeout: float | None = None) -> None:
+                """Wait for the thread's end; a ``timeout`` is simulated seconds (moto's Program joins the
+                execution's thread for the state machine's ``TimeoutSeconds``)."""
+                if timeout is not None:
+                    clock.wait(self._ended, timeout)  # the clock counts a waiting worker thread idle
+                    if self._ended.is_set():  # ended, even if a skip reached the deadline as it did
+                        super().join()
+                    return
                 working = clock.skip_idle and getattr(_thread_state, "clock", None) is clock
                 if working:
                     clock.end_work()
                 try:
-                    super().join(timeout)
+                    super().join()
                 finally:
                     if working:
                         clock.begin_work()
@@ -243,6 +256,8 @@ class SimulatedClock:
                     continue
                 while self._deadlines and not self._deadlines[0][2].active:
                     heapq.heappop(self._deadlines)
+                if any(waiter.active and waiter.event.is_set() for _, _, waiter in self._deadlines):
+                    continue  # a waiter whose event came has not resumed yet: it is about to work
                 if self._deadlines:
                     self.skipped_seconds += max(0.0, self._deadlines[0][0] - now)
                     self.skips += 1

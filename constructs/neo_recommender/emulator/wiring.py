@@ -21,7 +21,8 @@
 - Who delivers: with IAM enforcement, each delivery is authorized as AWS authorizes it (``deliveries``), and
   a state machine's tasks call their services as the state machine's role.
 - Wait states, Retry intervals, task timeouts (a task's ``TimeoutSeconds``: its result and a
-  ``.waitForTaskToken`` callback are awaited that long), boto3's retry backoff and the schedules:
+  ``.waitForTaskToken`` callback are awaited that long), the state machine's own ``TimeoutSeconds``
+  (an execution running longer ends TIMED_OUT), boto3's retry backoff and the schedules:
   moto and botocore sleep for real; here they wait on the simulated clock, so a 45-minute job and
   its polling take seconds. Every AWS call marks the clock busy, so a clock that skips idle time
   (``SimulatedClock(skip_idle=True)``) jumps only while nothing is in flight.
