@@ -161,7 +161,9 @@ def build_definition(
                  .otherwise(register))
     # With max_concurrent_jobs, a queued run leaves its task token and waits until a released slot
     # wakes it, or asks again when StartRecommendationJob said (``recheck_seconds``: longer the further back it
-    # is, ``neo_runtime.job_slots.recheck_interval``); while IR's account quota is full it backs off.
+    # is, ``neo_runtime.job_slots.recheck_interval``; at least 60 s: TimeoutSecondsPath must resolve to a positive
+    # integer, https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html); while IR's account quota is
+    # full it backs off.
     await_slot = tasks.LambdaInvoke(
         scope, "AwaitJobSlot",
         lambda_function=functions.await_job_slot,
