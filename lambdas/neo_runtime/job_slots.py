@@ -121,12 +121,17 @@ def release_if_limited(table: str, run_id: str) -> bool:
     return released
 
 
+def wake_next_if_limited(table: str) -> list[str]:
+    """``wake_next`` when the deployment limits concurrent jobs (the shared poller's pass); returns the runs woken."""
+    limits = limits_from_environment()
+    return [] if limits is None else wake_next(table, scope_of_deployment(), limits)
+
+
 def first_in_line(state: SlotState, limits: SlotLimits, now: datetime) -> list[str]:
     """The waiting runs that would get a slot if they asked now, oldest first (expired entries left out)."""
     holders, waiters = _live(state, now, limits)
     free = limits.max_concurrent_jobs - len(holders)
-    queue = sorted(waiters, key=lambda run: (waiters[run]["since"], run))
-    return queue[:max(free, 0)]
+    return _in_arrival_order(waiters)[:max(free, 0)]
 
 
 def recheck_interval(position: int, since: datetime, now: datetime, limits: SlotLimits) -> timedelta:
@@ -202,8 +207,7 @@ def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> 
     if entry is None:
         entry = waiters[run_id] = {"since": now_text}
         changed = True
-    queue = sorted(waiters, key=lambda run: (waiters[run]["since"], run))
-    position = queue.index(run_id) + 1
+    position = _in_arrival_order(waiters).index(run_id) + 1
     free = limits.max_concurrent_jobs - len(holders)
     if position <= free:
         since = waiters.pop(run_id)["since"]
@@ -218,6 +222,11 @@ def decide(state: SlotState, run_id: str, now: datetime, limits: SlotLimits) -> 
     return SlotDecision(replace(state, holders=holders, waiters=waiters), False, changed, position,
                         len(waiters), len(holders), entry["since"], queued_now=queued_now,
                         recheck_seconds=math.ceil((promised - now).total_seconds()))
+
+
+def _in_arrival_order(waiters: dict[str, dict[str, str]]) -> list[str]:
+    """The waiting runs, first come first (ties by run id)."""
+    return sorted(waiters, key=lambda run: (waiters[run]["since"], run))
 
 
 def _live(state: SlotState, now: datetime, limits: SlotLimits,

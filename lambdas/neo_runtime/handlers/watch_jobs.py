@@ -64,10 +64,7 @@ def _wake_queued_runs(table: str) -> dict[str, int]:
         return {}
     from neo_runtime import job_slots  # noqa: PLC0415 - only deployments with a limit load the queue
 
-    limits = job_slots.limits_from_environment()
-    if limits is None:
-        return {}
-    woken = job_slots.wake_next(table, job_slots.scope_of_deployment(), limits)
+    woken = job_slots.wake_next_if_limited(table)
     for run_id in woken:
         RunLogger("WatchJobs", run_id=run_id).warning("woke a queued run first in line for a free job slot")
     return {"woken": len(woken)} if woken else {}
