@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +54,8 @@ class DeployedPipeline:
         self.stepfunctions = aws.client("stepfunctions")
         #: How long ``run`` waits for the run's execution to end.
         self.run_timeout = 60.0
+        #: Ends ``run``'s wait early when, given the listed executions, it says the run can never end.
+        self.give_up: Callable[[list[dict[str, Any]]], bool] | None = None
 
     def upload(self, model_name: str, manifest: Any = None, *, model: bytes | None = None,
                payload: bytes | None = None, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -82,7 +84,7 @@ class DeployedPipeline:
         messages_before = len(self.messages())
         self.upload(model_name, manifest, **upload)
         finished = self.aws.wait_for_executions(self.outputs["StateMachineArn"], count=len(before) + 1,
-                                                timeout_seconds=self.run_timeout)
+                                                timeout_seconds=self.run_timeout, give_up=self.give_up)
         (execution,) = [e for e in finished if e["executionArn"] not in before]
         return self.outcome(execution, messages_before)
 

@@ -183,9 +183,9 @@ class MutationSuite:
         with contextlib.ExitStack() as removed:
             for statement in statements:
                 removed.enter_context(self._without(statement))
-            denials = self._refusals_of_a_run(scenario)
+            denials = self._refusals_of_a_run(scenario, statements)
             if any(not any(self._refused_by(d, statement) for d in denials) for statement in statements):
-                denials += self._refusals_of_a_run(scenario)
+                denials += self._refusals_of_a_run(scenario, statements)
         verdicts = []
         for statement in statements:
             refused = [d for d in denials if self._refused_by(d, statement)]
@@ -196,15 +196,25 @@ class MutationSuite:
                 else Verdict(statement, "survived", scenario, "removed, the scenario still ran through"))
         return verdicts
 
-    def _refusals_of_a_run(self, scenario: str) -> list[Denial]:
+    def _refusals_of_a_run(self, scenario: str, statements: list[Statement]) -> list[Denial]:
         denials_before = len(self.pipeline.aws.iam.denials)
+
+        def nothing_more_to_see(listed: list[dict[str, Any]]) -> bool:
+            """Every removed statement refused something and no execution runs: a run the mutant kept from
+            starting (its StartExecution refused, the event dead-lettered) never will."""
+            denials = self.pipeline.aws.iam.denials[denials_before:]
+            return (all(any(self._refused_by(d, statement) for d in denials) for statement in statements)
+                    and not any(execution["status"] == "RUNNING" for execution in listed))
+
         self.pipeline.run_timeout = 15.0  # a mutant may keep the run from starting at all
+        self.pipeline.give_up = nothing_more_to_see
         try:
             self._run(self.scenarios[scenario])
         except (TimeoutError, AssertionError, ValueError, KeyError):
             pass  # the scenario's own expectations may fail; what counts is what the emulator refused
         finally:
             self.pipeline.run_timeout = 60.0
+            self.pipeline.give_up = None
         denials = self.pipeline.aws.iam.denials[denials_before:]
         del self.pipeline.aws.iam.denials[denials_before:]
         return denials

@@ -45,6 +45,20 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def _fresh_venv(venv: Path) -> Path:
+    """A fresh venv's python. The venv gets no pip of its own (``ensurepip`` takes 4 of a test's 25 s): the test's
+    pip installs into it (``pip --python``), as ``uv pip install`` would; what lands in site-packages is the same."""
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=venv.parent)
+    return venv / "bin" / "python"
+
+
+def _pip_install(python: Path, *requirements: str) -> None:
+    """``pip install`` into the venv of ``python``, from the package index, with dependencies."""
+    # --no-compile: pip's byte-compiling of aws-cdk-lib takes most of an install and changes nothing a test sees.
+    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--disable-pip-version-check",
+          "--no-compile", *requirements], cwd=python.parents[2])
+
+
 def _consumer_env(app: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
@@ -59,13 +73,10 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(wheel
     # (aws-cdk-lib, boto3, ...) from the package index, all in one site-packages. (An earlier version put the
     # dependencies in another site-packages through a .pth file and missed that the Lambda code's import
     # closure walked into botocore, dateutil and six there: a pip-installed construct could not synthesize.)
-    _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
-    python = venv / "bin" / "python"
+    python = _fresh_venv(venv)
     fresh_site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                            cwd=tmp_path).strip())
-    # --no-compile: pip's byte-compiling of aws-cdk-lib takes most of an install and changes nothing a test sees.
-    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", str(wheel)],
-         cwd=tmp_path)
+    _pip_install(python, str(wheel))
     located = _run([str(python), "-c", "import aws_cdk, boto3, botocore, constructs; "
                     "print(aws_cdk.__file__, boto3.__file__, botocore.__file__, constructs.__file__)"], cwd=tmp_path)
     assert all(path.startswith(str(fresh_site)) for path in located.split()), located
@@ -136,11 +147,9 @@ def test_the_lowest_declared_versions_install_and_synthesize(wheel: Path, tmp_pa
     minimums = declared_minimums()
     assert set(minimums) == {"aws-cdk-lib", "constructs", "boto3"}
     venv, app = tmp_path / "venv", tmp_path / "consumer"
-    _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
-    python = venv / "bin" / "python"
+    python = _fresh_venv(venv)
     pins = [f"{name}=={version}" for name, version in minimums.items()] + [f"botocore=={LOWEST_BOTOCORE}"]
-    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile", str(wheel),
-          *pins], cwd=tmp_path)
+    _pip_install(python, str(wheel), *pins)
     installed = json.loads(_run([str(python), "-c", "import json, importlib.metadata as m; print(json.dumps("
                                  "{n: m.version(n) for n in ('aws-cdk-lib', 'constructs', 'boto3', 'botocore')}))"],
                                 cwd=tmp_path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ class EmbeddedAws:
         self.aws_faults = AwsFaults()
         self.moto_fidelity = MotoFidelity()
         self.moto_speedups = MotoSpeedups()
+        #: Descriptions of ended executions, by ARN, with the listing they were read at (see ``wait_for_executions``).
+        self._ended_executions: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._mock = mock_aws(config={"lambda": {"use_docker": False},
                                       "stepfunctions": {"execute_state_machine": True}})
 
@@ -119,13 +122,14 @@ class EmbeddedAws:
         """
         return self.wiring.fire_alarm(alarm_name, reason)
 
-    def wait_for_executions(self, state_machine_arn: str, count: int = 1,
-                            timeout_seconds: float = 60.0) -> list[dict[str, Any]]:
-        """Wait until ``count`` executions exist and have all ended; return them, oldest first.
+    def wait_for_executions(self, state_machine_arn: str, count: int = 1, timeout_seconds: float = 60.0,
+                            give_up: Callable[[list[dict[str, Any]]], bool] | None = None) -> list[dict[str, Any]]:
+        """Wait until ``count`` executions exist and have all ended; return them (``DescribeExecution``), oldest first.
 
         The executions are listed once the emulator has seen ``count`` of them end (its status-change
         events; again each time one more ends), and every 2 s in any case: listing hundreds of executions
-        is not free, and a burst's listing every half second took CPU from the runs."""
+        is not free, and a burst's listing every half second took CPU from the runs. ``give_up``, given each listing,
+        ends the wait early (TimeoutError) when it says nothing more can come."""
         stepfunctions = self.client("stepfunctions")
         deadline = time.monotonic() + timeout_seconds
         listed_at, ended_when_listed = 0.0, -1
@@ -137,9 +141,21 @@ class EmbeddedAws:
                 executions = [execution for page in stepfunctions.get_paginator("list_executions").paginate(
                     stateMachineArn=state_machine_arn) for execution in page["executions"]]
                 if len(executions) >= count and all(e["status"] in _TERMINAL for e in executions):
-                    return sorted((stepfunctions.describe_execution(executionArn=e["executionArn"])
-                                   for e in executions), key=lambda e: e["startDate"])
+                    return sorted((self._describe_ended(stepfunctions, e) for e in executions),
+                                  key=lambda e: e["startDate"])
+                states = [e["status"] for e in executions]
+                if give_up is not None and give_up(executions):
+                    raise TimeoutError(f"gave up waiting for {count} executions to end: {states}")
                 if time.monotonic() > deadline:
-                    states = [e["status"] for e in executions]
                     raise TimeoutError(f"executions did not finish within {timeout_seconds} s: {states}")
             time.sleep(0.02)
+
+    def _describe_ended(self, stepfunctions: Any, listed: dict[str, Any]) -> dict[str, Any]:
+        """``DescribeExecution`` of an ended execution, read again only if its listing changed (a redrive): a test
+        that runs one scenario after another would otherwise describe every earlier execution again after each."""
+        arn = listed["executionArn"]
+        cached = self._ended_executions.get(arn)
+        if cached is None or cached[0] != listed:
+            cached = (listed, stepfunctions.describe_execution(executionArn=arn))
+            self._ended_executions[arn] = cached
+        return dict(cached[1])
