@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.cloudformation.models import Stack
+from moto.core.base_backend import BaseBackend
 from moto.core.serialize import BaseJSONSerializer
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
@@ -67,13 +68,42 @@ def test_uninstall_gives_moto_its_own_functions_back() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     before = (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
-              lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure)
+              lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls)
     speedups = MotoSpeedups()
     speedups.install()
     speedups.uninstall()
     assert (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
-            lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure) == before
+            lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls) == before
     assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for
+
+
+def _url_tables() -> dict[str, list[tuple[str, str]]]:
+    """Each service's URL patterns and the names of their handlers."""
+    from moto.backends import get_backend
+
+    tables = {}
+    for service in ("s3", "dynamodb", "lambda", "stepfunctions", "sagemaker"):
+        regions = get_backend(service)["123456789012"]  # type: ignore[call-overload]
+        backend = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
+        tables[service] = [(url, getattr(handler, "__qualname__", repr(handler))) for url, handler in
+                           backend.urls.items()]
+    return tables
+
+
+def test_a_url_table_is_moto_own_built_once_and_again_when_its_variables_change(
+        speedups: MotoSpeedups, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.backends import get_backend
+
+    speedups.uninstall()
+    own = _url_tables()
+    speedups.install()
+    assert _url_tables() == own
+    s3 = get_backend("s3")["123456789012"]["aws"]  # type: ignore[call-overload]
+    assert s3.urls is s3.urls  # built once
+    monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", "https://s3.example.internal")
+    assert any("s3.example.internal" in url for url in s3.urls)  # the variable moto reads on each request
+    monkeypatch.delenv("MOTO_S3_CUSTOM_ENDPOINTS")
+    assert not any("s3.example.internal" in url for url in s3.urls)
 
 
 #: Every kind of attribute value, nested (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/

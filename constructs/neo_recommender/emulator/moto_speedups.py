@@ -30,12 +30,18 @@ result for the same input, and each is undone by ``uninstall``.
   its partition (the same items, in the same order); index queries and scans are moto's own.
 - **JSONPath expressions.** moto parses every path (``$.job.name``) with jsonpath-ng's PLY parser each
   time a state reads or writes its input. A parsed path is an immutable description; it is parsed once.
+- **A service's URL table.** moto routes every request by rebuilding its service's table of URL patterns
+  (``BaseBackend.urls``; for S3 it reloads ``moto.s3.urls`` first, "the urls-property can be different
+  depending on env variables"): 0.1 ms to 0.2 ms of a 1 ms S3 request. The table depends on the backend's
+  class and on those variables only (``MOTO_S3_CUSTOM_ENDPOINTS``, ``MOTO_ENABLE_ISO_REGIONS``), so it is
+  built once per class and values of those variables.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import threading
 from functools import lru_cache
@@ -43,6 +49,7 @@ from typing import Any
 
 # Imported for their side effect: every interpreter module that names boto_client_for is loaded before it is replaced.
 from moto.cloudformation.models import ChangeSet, Stack
+from moto.core.base_backend import BaseBackend
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.models.table import Table
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
@@ -68,6 +75,8 @@ class MotoSpeedups:
         self._original_structure: Any = None
         self._original_query: Any = None
         self._original_all_items: Any = None
+        self._original_urls: Any = None
+        self._url_tables: dict[tuple[type, str | None, str | None], Any] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._trees: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -116,6 +125,8 @@ class MotoSpeedups:
         self._original_structure = BaseJSONSerializer._serialize_type_structure
         BaseJSONSerializer._serialize_type_structure = _structure_serializer(  # type: ignore[method-assign]
             self._original_structure)
+        self._original_urls = BaseBackend.urls
+        BaseBackend.urls = property(self._url_table)  # type: ignore[method-assign,assignment]
         parse_template = _template_parser(self._original_parse_template)
         Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
         ChangeSet._parse_template = lambda change_set: setattr(  # type: ignore[method-assign]
@@ -131,9 +142,21 @@ class MotoSpeedups:
             ChangeSet._parse_template = self._original_change_set_parse  # type: ignore[method-assign]
             BaseJSONSerializer._serialize_type_structure = self._original_structure  # type: ignore[method-assign]
             Table.query, Table.all_items = self._original_query, self._original_all_items  # type: ignore[method-assign]
+            BaseBackend.urls = self._original_urls  # type: ignore[method-assign]
             self._original_parse = None
         self._trees.clear()
         self._clients.clear()
+        self._url_tables.clear()
+
+    def _url_table(self, backend: BaseBackend) -> Any:
+        """``backend.urls`` as moto builds it, once per backend class and value of the variables it reads."""
+        key = (type(backend), os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS"), os.environ.get("MOTO_ENABLE_ISO_REGIONS"))
+        table = self._url_tables.get(key)
+        if table is None:
+            table = self._original_urls.fget(backend)
+            with self._lock:
+                self._url_tables[key] = table
+        return table
 
     @staticmethod
     def _replace_client_for(current: Any, replacement: Any) -> None:
