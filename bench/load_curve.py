@@ -138,9 +138,10 @@ def measure_invocation_overhead(workdir: Path, runs: int = 5) -> InvocationOverh
         try:
             _submit_and_drain(aws, outputs, [f"overhead-{index}" for index in range(runs)])
             polling._wait_until_schedules_are_off(aws)  # the poller's last pass is timed too
+            aws.wiring.wait_until_quiet()  # and no pass is still running when the two lists are read
         finally:
             BaseClient._make_api_call = original  # type: ignore[method-assign]
-        records = aws.lambdas.records[first:]
+        records, outer = aws.lambdas.records[first:], list(outer)
         checks = sum(aws.iam.checked.values()) - checks_before
     if len(outer) != len(records):
         by_thread = Counter(thread for thread, _ in outer)
