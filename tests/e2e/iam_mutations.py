@@ -184,7 +184,7 @@ class MutationSuite:
             for statement in statements:
                 removed.enter_context(self._without(statement))
             denials = self._refusals_of_a_run(scenario, statements)
-            if any(not any(self._refused_by(d, statement) for d in denials) for statement in statements):
+            if not self._each_refused(denials, statements):
                 denials += self._refusals_of_a_run(scenario, statements)
         verdicts = []
         for statement in statements:
@@ -202,8 +202,7 @@ class MutationSuite:
         def nothing_more_to_see(listed: list[dict[str, Any]]) -> bool:
             """Every removed statement refused something and no execution runs: a run the mutant kept from
             starting (its StartExecution refused, the event dead-lettered) never will."""
-            denials = self.pipeline.aws.iam.denials[denials_before:]
-            return (all(any(self._refused_by(d, statement) for d in denials) for statement in statements)
+            return (self._each_refused(self.pipeline.aws.iam.denials[denials_before:], statements)
                     and not any(execution["status"] == "RUNNING" for execution in listed))
 
         self.pipeline.run_timeout = 15.0  # a mutant may keep the run from starting at all
@@ -218,6 +217,10 @@ class MutationSuite:
         denials = self.pipeline.aws.iam.denials[denials_before:]
         del self.pipeline.aws.iam.denials[denials_before:]
         return denials
+
+    def _each_refused(self, denials: list[Denial], statements: list[Statement]) -> bool:
+        """Whether every one of ``statements`` has a refusal of its own among ``denials``."""
+        return all(any(self._refused_by(denial, statement) for denial in denials) for statement in statements)
 
     def _refused_by(self, denial: Denial, statement: Statement) -> bool:
         roles = [self.pipeline.deployed.physical_ids[role] for role in statement.roles]

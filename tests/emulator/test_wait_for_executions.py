@@ -28,7 +28,8 @@ def _machine(aws: EmbeddedAws, name: str, states: dict[str, Any]) -> str:
         name=name, definition=json.dumps(definition), roleArn=role["Role"]["Arn"])["stateMachineArn"])
 
 
-def test_ended_executions_are_described_once_and_returned_as_copies(aws: EmbeddedAws) -> None:
+def test_ended_executions_are_described_once_and_returned_as_copies(aws: EmbeddedAws,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     machine = _machine(aws, "passes", {"Pass": {"Type": "Pass", "End": True}})
     stepfunctions = aws.client("stepfunctions")
     stepfunctions.start_execution(stateMachineArn=machine, name="first", input='{"n": 1}')
@@ -38,11 +39,8 @@ def test_ended_executions_are_described_once_and_returned_as_copies(aws: Embedde
     described: list[str] = []
     stepfunctions.meta.events.register("before-parameter-build.sfn.DescribeExecution",
                                        lambda params, **_: described.append(params["executionArn"]))
-    aws.client = lambda service: stepfunctions if service == "stepfunctions" else EmbeddedAws.client(aws, service)
-    try:
-        again, second = aws.wait_for_executions(machine, count=2)
-    finally:
-        del aws.client
+    monkeypatch.setattr(aws, "client", lambda service: stepfunctions)  # the wait's only client: this one, counted
+    again, second = aws.wait_for_executions(machine, count=2)
     assert again["status"] == "SUCCEEDED" and json.loads(again["input"]) == {"n": 1}
     assert described == [second["executionArn"]]  # the first had ended already: its description is kept
 
