@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 
 import boto3
+import moto.core.responses as moto_responses
+import moto.core.utils as moto_utils
 import pytest
 from moto import mock_aws
 from moto.cloudformation.models import Stack
 from moto.core.base_backend import BaseBackend
+from moto.core.loaders import Loader
 from moto.core.serialize import BaseJSONSerializer
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
@@ -67,14 +72,63 @@ def test_json_templates_are_read_as_json_and_yaml_ones_by_moto() -> None:
 def test_uninstall_gives_moto_its_own_functions_back() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
-    before = (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
-              lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls)
+    def moto_functions() -> tuple[object, ...]:
+        return (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
+                lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls,
+                moto_utils._load_service_model, moto_responses.method_names_from_class)
+
+    before = moto_functions()
     speedups = MotoSpeedups()
     speedups.install()
+    assert moto_functions() != before
     speedups.uninstall()
-    assert (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
-            lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls) == before
+    assert moto_functions() == before
     assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for
+
+
+def test_a_service_model_is_loaded_once_when_threads_ask_for_it_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = []
+    own = Loader.load_service_model
+
+    def slow_load(loader: Loader, service_name: str, type_name: str, api_version: str | None = None) -> object:
+        loads.append(service_name)
+        time.sleep(0.05)  # every thread asks while the first load runs, as a burst's executions do
+        return own(loader, service_name, type_name, api_version)
+
+    monkeypatch.setattr(Loader, "load_service_model", slow_load)
+    speedups = MotoSpeedups()
+    speedups.install()
+    try:
+        start, models = threading.Barrier(8), []
+
+        def ask() -> None:
+            start.wait()
+            models.append(moto_utils._load_service_model("lambda", "service-2"))
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        speedups.uninstall()
+    assert loads == ["lambda"]
+    assert len(models) == 8 and all(model is models[0] for model in models)
+    assert models[0] == moto_utils._load_service_model("lambda", "service-2")  # moto's own load, by moto's loader
+
+
+def test_a_response_class_method_names_are_moto_own_kept_and_listed_again_for_a_new_action(
+        speedups: MotoSpeedups) -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    class Handler(DynamoHandler):
+        pass
+
+    names = moto_responses.method_names_from_class(Handler)
+    assert list(names) == speedups._original_method_names(Handler)  # moto's own list
+    assert moto_responses.method_names_from_class(Handler) is names  # kept
+    assert "put_item" in names and "brand_new_action" not in names
+    Handler.brand_new_action = lambda self: None  # type: ignore[attr-defined]
+    assert "brand_new_action" in moto_responses.method_names_from_class(Handler)
 
 
 def _url_tables() -> dict[str, list[tuple[str, str]]]:

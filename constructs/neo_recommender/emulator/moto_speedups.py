@@ -35,6 +35,16 @@ result for the same input, and each is undone by ``uninstall``.
   depending on env variables"): 0.1 ms to 0.2 ms of a 1 ms S3 request. The table depends on the backend's
   class and on those variables only (``MOTO_S3_CUSTOM_ENDPOINTS``, ``MOTO_ENABLE_ISO_REGIONS``), so it is
   built once per class and values of those variables.
+- **Service models, loaded once per process.** moto caches each service's botocore model
+  (``moto.core.utils.get_service_model``), but not while it loads: the 200 executions of a burst start
+  at once, each asks for Lambda's model before its first invocation, and each loaded it, 0.3 s of CPU
+  apiece (a minute of a burst's CPU). Each load also made a new botocore ``Loader``, which lists every
+  service folder of botocore and moto again (about 1,600 file-system calls; under contention each waits
+  for the GIL). Here one loader serves every load, and a model being loaded is waited for, not loaded
+  again: the same model files, read once.
+- **A response class's method names.** moto lists the methods of the service's response class
+  (``inspect.getmembers``) on every request to check that it implements the action: 0.2 ms a request. The
+  list is kept per class; an action missing from it is looked up again, so a method added later is found.
 """
 
 from __future__ import annotations
@@ -48,8 +58,11 @@ from functools import lru_cache
 from typing import Any
 
 # Imported for their side effect: every interpreter module that names boto_client_for is loaded before it is replaced.
+import moto.core.responses as moto_responses
+import moto.core.utils as moto_utils
 from moto.cloudformation.models import ChangeSet, Stack
 from moto.core.base_backend import BaseBackend
+from moto.core.loaders import create_loader
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.models.table import Table
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
@@ -76,6 +89,8 @@ class MotoSpeedups:
         self._original_query: Any = None
         self._original_all_items: Any = None
         self._original_urls: Any = None
+        self._original_load_model: Any = None
+        self._original_method_names: Any = None
         self._url_tables: dict[tuple[type, str | None, str | None], Any] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._trees: dict[str, Any] = {}
@@ -127,6 +142,10 @@ class MotoSpeedups:
             self._original_structure)
         self._original_urls = BaseBackend.urls
         BaseBackend.urls = property(self._url_table)  # type: ignore[method-assign,assignment]
+        self._original_load_model = moto_utils._load_service_model
+        moto_utils._load_service_model = _service_model_loader()
+        self._original_method_names = moto_responses.method_names_from_class
+        moto_responses.method_names_from_class = _method_names_of_class(self._original_method_names)
         parse_template = _template_parser(self._original_parse_template)
         Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
         ChangeSet._parse_template = lambda change_set: setattr(  # type: ignore[method-assign]
@@ -143,6 +162,8 @@ class MotoSpeedups:
             BaseJSONSerializer._serialize_type_structure = self._original_structure  # type: ignore[method-assign]
             Table.query, Table.all_items = self._original_query, self._original_all_items  # type: ignore[method-assign]
             BaseBackend.urls = self._original_urls  # type: ignore[method-assign]
+            moto_utils._load_service_model = self._original_load_model
+            moto_responses.method_names_from_class = self._original_method_names
             self._original_parse = None
         self._trees.clear()
         self._clients.clear()
@@ -167,6 +188,54 @@ class MotoSpeedups:
             found = getattr(module, "boto_client_for", None)
             if found is not None and found is not replacement and (current is None or found is current):
                 module.boto_client_for = replacement  # type: ignore[attr-defined]
+
+
+def _service_model_loader() -> Any:
+    """``moto.core.utils._load_service_model`` with one loader, each model loaded once even when threads ask at once."""
+    loader = create_loader()
+    models: dict[tuple[str, str], Any] = {}
+    loading: dict[tuple[str, str], threading.Lock] = {}
+    guard = threading.Lock()
+
+    def load_service_model(service_name: str, model_name: str) -> Any:
+        key = (service_name, model_name)
+        with guard:
+            lock = loading.setdefault(key, threading.Lock())
+        with lock:  # a thread asking while another loads waits for that load
+            if key not in models:
+                models[key] = loader.load_service_model(service_name, model_name)
+            return models[key]
+    return load_service_model
+
+
+def _method_names_of_class(original: Any) -> Any:
+    """``method_names_from_class`` kept per class; an action it lacks is listed again (``_MethodNames``)."""
+    names: dict[type, _MethodNames] = {}
+
+    def method_names_from_class(clazz: type) -> _MethodNames:
+        found = names.get(clazz)
+        if found is None:
+            found = names[clazz] = _MethodNames(clazz, original)
+        return found
+    return method_names_from_class
+
+
+class _MethodNames(list[str]):
+    """The names moto's ``method_names_from_class`` listed for a class; a name not among them is listed again, so
+    a method added to the class since is found (moto only asks whether the action is ``in`` the list)."""
+
+    def __init__(self, clazz: type, lister: Any) -> None:
+        super().__init__(lister(clazz))
+        self._clazz, self._lister = clazz, lister
+
+    def __contains__(self, name: object) -> bool:
+        if super().__contains__(name):
+            return True
+        current = self._lister(self._clazz)
+        if name in current:
+            self[:] = current
+            return True
+        return False
 
 
 def _template_parser(original: Any) -> Any:
