@@ -7,7 +7,8 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,13 @@ class RunOutcome:
     summary: dict[str, Any] | None
     rows: list[dict[str, Any]]
     messages: list[dict[str, Any]]
-    history: list[dict[str, Any]]
+    read_history: Callable[[], list[dict[str, Any]]] = field(repr=False)
+
+    @cached_property
+    def history(self) -> list[dict[str, Any]]:
+        """The execution's history events, read when first asked for (the execution has ended: it no longer
+        changes), since most tests never look at it."""
+        return self.read_history()
 
     def states_entered(self) -> list[str]:
         """Names of the states the execution entered, in order."""
@@ -94,11 +101,12 @@ class DeployedPipeline:
 
         run = SubmittedObject.from_event(json.loads(execution["input"])).run_id
         table = self.outputs["ResultsTableName"]
-        history = self.stepfunctions.get_execution_history(executionArn=execution["executionArn"],
-                                                           maxResults=1000)["events"]
+        def read_history() -> list[dict[str, Any]]:
+            return self.stepfunctions.get_execution_history(executionArn=execution["executionArn"],
+                                                            maxResults=1000)["events"]
         return RunOutcome(execution, run_summary(self.dynamodb, table, run),
                           ranked_recommendations(self.dynamodb, table, run), self.messages()[messages_before:],
-                          history)
+                          read_history)
 
     def group(self, model_name: str) -> str:
         """The model package group of a model (the IR simulator's fault plans are keyed by it)."""

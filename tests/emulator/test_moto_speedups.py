@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import boto3
 import moto.core.responses as moto_responses
+import moto.core.routing as moto_routing
 import moto.core.utils as moto_utils
 import pytest
 from moto import mock_aws
@@ -75,7 +76,8 @@ def test_uninstall_gives_moto_its_own_functions_back() -> None:
     def moto_functions() -> tuple[object, ...]:
         return (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
                 lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls,
-                moto_utils._load_service_model, moto_responses.method_names_from_class)
+                moto_utils._load_service_model, moto_responses.method_names_from_class,
+                moto_responses.get_service_router, moto_routing.ServiceOperationRouter._get_router)
 
     before = moto_functions()
     speedups = MotoSpeedups()
@@ -114,6 +116,33 @@ def test_a_service_model_is_loaded_once_when_threads_ask_for_it_at_once(monkeypa
     assert loads == ["lambda"]
     assert len(models) == 8 and all(model is models[0] for model in models)
     assert models[0] == moto_utils._load_service_model("lambda", "service-2")  # moto's own load, by moto's loader
+
+
+def test_a_service_router_is_built_once_when_threads_ask_for_it_at_once(speedups: MotoSpeedups,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    maps = []
+    own = moto_routing._create_map
+
+    def slow_create_map(rules: list[object]) -> object:
+        maps.append(len(rules))
+        time.sleep(0.05)  # every thread asks while the first one builds, as a burst's executions do
+        return own(rules)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(moto_routing, "_create_map", slow_create_map)
+    moto_routing.get_service_router.cache_clear()  # as in a fresh process: no router built yet
+    start, routers = threading.Barrier(8), []
+
+    def ask() -> None:
+        start.wait()
+        service_router = moto_responses.get_service_router("glacier")
+        routers.append((service_router, service_router._get_router("rest-json")))
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(maps) == 1
+    assert len(routers) == 8 and all(pair == routers[0] for pair in routers)
 
 
 def test_a_response_class_method_names_are_moto_own_kept_and_listed_again_for_a_new_action(

@@ -35,13 +35,14 @@ result for the same input, and each is undone by ``uninstall``.
   depending on env variables"): 0.1 ms to 0.2 ms of a 1 ms S3 request. The table depends on the backend's
   class and on those variables only (``MOTO_S3_CUSTOM_ENDPOINTS``, ``MOTO_ENABLE_ISO_REGIONS``), so it is
   built once per class and values of those variables.
-- **Service models, loaded once per process.** moto caches each service's botocore model
-  (``moto.core.utils.get_service_model``), but not while it loads: the 200 executions of a burst start
-  at once, each asks for Lambda's model before its first invocation, and each loaded it, 0.3 s of CPU
-  apiece (a minute of a burst's CPU). Each load also made a new botocore ``Loader``, which lists every
-  service folder of botocore and moto again (about 1,600 file-system calls; under contention each waits
-  for the GIL). Here one loader serves every load, and a model being loaded is waited for, not loaded
-  again: the same model files, read once.
+- **Service models and routers, built once per process.** moto caches each service's botocore model
+  (``moto.core.utils.get_service_model``) and request router (``moto.core.routing.get_service_router``,
+  whose werkzeug URL map compiles every rule with ``ast.parse``), but not while it builds them: the 200
+  executions of a burst start at once, each asks for Lambda's model and router before its first
+  invocation, and each built them, 0.3 s of CPU apiece for the model alone. Each load also made a new
+  botocore ``Loader``, which lists every service folder of botocore and moto again (about 1,600
+  file-system calls). Here one loader serves every load, and one thread at a time builds (``BUILD_LOCK``);
+  a thread that finds a model or router built uses it: the same files, read once.
 - **A response class's method names.** moto lists the methods of the service's response class
   (``inspect.getmembers``) on every request to check that it implements the action: 0.2 ms a request. The
   list is kept per class; an action missing from it is looked up again, so a method added later is found.
@@ -59,6 +60,7 @@ from typing import Any
 
 # Imported for their side effect: every interpreter module that names boto_client_for is loaded before it is replaced.
 import moto.core.responses as moto_responses
+import moto.core.routing as moto_routing
 import moto.core.utils as moto_utils
 from moto.cloudformation.models import ChangeSet, Stack
 from moto.core.base_backend import BaseBackend
@@ -75,6 +77,15 @@ from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
 _INTERPRETER_PACKAGE = "moto.stepfunctions.parser."
 
+#: Held while a thread builds what the emulator's threads share (moto's service models and routers: each built once)
+#: and wherever a thread builds Python parse trees: moto's routers (werkzeug compiles each URL rule with
+#: ``ast.parse``), moto's Step Functions preprocessor (each execution's, reading every string literal of the
+#: definition with ``ast.literal_eval``) and the code-package check of ``lambda_runner``. CPython 3.11 counts the AST
+#: constructor's recursion depth per interpreter, not per thread, so two threads parsing together can fail with
+#: ``SystemError: AST constructor recursion depth mismatch`` (python/cpython gh-106905 is the counter's history): a
+#: burst's ValidateSubmission failed that way in 4 of 6 runs that had a gc callback installed.
+BUILD_LOCK = threading.RLock()
+
 
 class MotoSpeedups:
     """Install and remove the caches described in the module docstring."""
@@ -90,6 +101,8 @@ class MotoSpeedups:
         self._original_all_items: Any = None
         self._original_urls: Any = None
         self._original_load_model: Any = None
+        self._original_router: Any = None
+        self._original_protocol_router: Any = None
         self._original_method_names: Any = None
         self._url_tables: dict[tuple[type, str | None, str | None], Any] = {}
         self._clients: dict[tuple[str, str], Any] = {}
@@ -109,14 +122,16 @@ class MotoSpeedups:
         def parse(definition: str) -> tuple[Any, Any]:
             tree = speedups._trees.get(definition)
             if tree is None:
-                program, tree = original(definition)  # raises ASLParserException on a syntax error
+                with BUILD_LOCK:  # the preprocessor reads each string literal with ast.literal_eval
+                    program, tree = original(definition)  # raises ASLParserException on a syntax error
                 with speedups._lock:
                     speedups._trees[definition] = tree
                     speedups.parse_misses += 1
                 return program, tree
             with speedups._lock:
                 speedups.parse_hits += 1
-            return Preprocessor().visit(tree), tree
+            with BUILD_LOCK:
+                return Preprocessor().visit(tree), tree
 
         AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
 
@@ -144,6 +159,11 @@ class MotoSpeedups:
         BaseBackend.urls = property(self._url_table)  # type: ignore[method-assign,assignment]
         self._original_load_model = moto_utils._load_service_model
         moto_utils._load_service_model = _service_model_loader()
+        self._original_router = moto_responses.get_service_router
+        moto_responses.get_service_router = _built_once(self._original_router)
+        self._original_protocol_router = moto_routing.ServiceOperationRouter._get_router
+        moto_routing.ServiceOperationRouter._get_router = _protocol_router(  # type: ignore[method-assign]
+            self._original_protocol_router)
         self._original_method_names = moto_responses.method_names_from_class
         moto_responses.method_names_from_class = _method_names_of_class(self._original_method_names)
         parse_template = _template_parser(self._original_parse_template)
@@ -163,6 +183,8 @@ class MotoSpeedups:
             Table.query, Table.all_items = self._original_query, self._original_all_items  # type: ignore[method-assign]
             BaseBackend.urls = self._original_urls  # type: ignore[method-assign]
             moto_utils._load_service_model = self._original_load_model
+            moto_responses.get_service_router = self._original_router
+            moto_routing.ServiceOperationRouter._get_router = self._original_protocol_router  # type: ignore[method-assign]
             moto_responses.method_names_from_class = self._original_method_names
             self._original_parse = None
         self._trees.clear()
@@ -194,18 +216,34 @@ def _service_model_loader() -> Any:
     """``moto.core.utils._load_service_model`` with one loader, each model loaded once even when threads ask at once."""
     loader = create_loader()
     models: dict[tuple[str, str], Any] = {}
-    loading: dict[tuple[str, str], threading.Lock] = {}
-    guard = threading.Lock()
 
     def load_service_model(service_name: str, model_name: str) -> Any:
         key = (service_name, model_name)
-        with guard:
-            lock = loading.setdefault(key, threading.Lock())
-        with lock:  # a thread asking while another loads waits for that load
+        with BUILD_LOCK:  # a thread asking while another loads waits for that load
             if key not in models:
                 models[key] = loader.load_service_model(service_name, model_name)
             return models[key]
     return load_service_model
+
+
+def _built_once(cached: Any) -> Any:
+    """A ``functools.cache``-d builder of moto's, called by one thread at a time: the others find what it built."""
+    def build(*args: Any) -> Any:
+        with BUILD_LOCK:
+            return cached(*args)
+    return build
+
+
+def _protocol_router(original: Any) -> Any:
+    """``ServiceOperationRouter._get_router``: a protocol's router, built by one thread (moto builds it on the
+    service's first request of that protocol, and keeps it)."""
+    def get_router(router: Any, protocol: str) -> Any:
+        built = router._routers.get(protocol)
+        if built is not None:
+            return built
+        with BUILD_LOCK:
+            return original(router, protocol)
+    return get_router
 
 
 def _method_names_of_class(original: Any) -> Any:
