@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import threading
 import time
@@ -20,7 +21,7 @@ from moto.core.serialize import BaseJSONSerializer
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
-from neo_recommender.emulator.moto_speedups import MotoSpeedups
+from neo_recommender.emulator.moto_speedups import BUILD_LOCK, MotoSpeedups
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"a": 1}, "End": True}}})
 
@@ -77,7 +78,7 @@ def test_uninstall_gives_moto_its_own_functions_back() -> None:
         return (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
                 lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls,
                 moto_utils._load_service_model, moto_responses.method_names_from_class,
-                moto_responses.get_service_router, moto_routing.ServiceOperationRouter._get_router)
+                moto_responses.get_service_router, moto_routing.ServiceOperationRouter._get_router, ast.parse)
 
     before = moto_functions()
     speedups = MotoSpeedups()
@@ -158,6 +159,24 @@ def test_a_response_class_method_names_are_moto_own_kept_and_listed_again_for_a_
     assert "put_item" in names and "brand_new_action" not in names
     Handler.brand_new_action = lambda self: None  # type: ignore[attr-defined]
     assert "brand_new_action" in moto_responses.method_names_from_class(Handler)
+    del Handler.brand_new_action  # type: ignore[attr-defined]
+    assert "brand_new_action" not in moto_responses.method_names_from_class(Handler)
+    Handler.put_item = "not a function any more"  # type: ignore[assignment]
+    assert "put_item" not in moto_responses.method_names_from_class(Handler)  # as inspect.isfunction says
+
+
+def test_python_is_parsed_by_one_thread_at_a_time(speedups: MotoSpeedups) -> None:
+    parsed = threading.Event()
+
+    def parse() -> None:
+        ast.literal_eval("{'input': [1, 1024, 1024, 3]}")  # as moto's preprocessor and the manifest check do
+        parsed.set()
+    with BUILD_LOCK:  # another thread parsing
+        thread = threading.Thread(target=parse)
+        thread.start()
+        assert not parsed.wait(0.2)
+    assert parsed.wait(5)
+    thread.join()
 
 
 def _url_tables() -> dict[str, list[tuple[str, str]]]:

@@ -43,7 +43,6 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber
 
 from neo_recommender.emulator.lambda_logging import LoggingConfig, RuntimeLogging
-from neo_recommender.emulator.moto_speedups import BUILD_LOCK
 from neo_recommender.import_closure import closure
 from neo_recommender.lambda_code import runtime_package_dir
 
@@ -257,8 +256,7 @@ class InProcessLambdas:
         if code_dir not in self._checked:
             checked = (hashlib.sha256(function.code_bytes).hexdigest(), module_name)
             if checked not in _PACKAGES_CHECKED:  # the same code and handler, checked in an earlier emulator
-                with BUILD_LOCK:  # it parses the package's modules: never while another thread parses (BUILD_LOCK)
-                    check_code_package(function.function_name, code_dir, module_name)
+                check_code_package(function.function_name, code_dir, module_name)
                 _PACKAGES_CHECKED.add(checked)
             self._checked.add(code_dir)
         module = importlib.import_module(module_name)

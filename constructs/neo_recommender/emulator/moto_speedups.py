@@ -1,7 +1,8 @@
-"""Work moto repeats on every request although its result cannot change, done once.
+"""Work moto repeats on every request although its result cannot change, done once; and parsing, one thread at a time.
 
-These caches change how fast the emulator answers, never what it answers: each keeps a pure function's
-result for the same input, and each is undone by ``uninstall``.
+These caches change how fast the emulator answers, never what it answers: each keeps a result that depends only on
+its input (checked again where it may not: a response class's methods), and each is undone by ``uninstall``. The last
+item is no cache: it keeps the emulator's threads from tripping over a CPython 3.11 hazard.
 
 - **The state machine's parse tree.** moto's Step Functions interpreter parses the definition's JSON
   with ANTLR at the start of every execution (``ExecutionWorker._get_evaluation_entrypoint``): about
@@ -36,21 +37,33 @@ result for the same input, and each is undone by ``uninstall``.
   class and on those variables only (``MOTO_S3_CUSTOM_ENDPOINTS``, ``MOTO_ENABLE_ISO_REGIONS``), so it is
   built once per class and values of those variables.
 - **Service models and routers, built once per process.** moto caches each service's botocore model
-  (``moto.core.utils.get_service_model``) and request router (``moto.core.routing.get_service_router``,
-  whose werkzeug URL map compiles every rule with ``ast.parse``), but not while it builds them: the 200
-  executions of a burst start at once, each asks for Lambda's model and router before its first
-  invocation, and each built them, 0.3 s of CPU apiece for the model alone. Each load also made a new
-  botocore ``Loader``, which lists every service folder of botocore and moto again (about 1,600
-  file-system calls). Here one loader serves every load, and one thread at a time builds (``BUILD_LOCK``);
-  a thread that finds a model or router built uses it: the same files, read once.
+  (``moto.core.utils.get_service_model``), its operation router (``moto.core.routing.get_service_router``)
+  and the router's per-protocol URL map (``ServiceOperationRouter._get_router``; werkzeug compiles every rule
+  with ``ast.parse``), but not while it builds them: the 200 executions of a burst start at once, each asks
+  for Lambda's model and router before its first invocation, and each built them, 0.3 s of CPU apiece for the
+  model alone. Each load also made a new botocore ``Loader``, which lists every service folder of botocore and
+  moto again (about 1,600 file-system calls). Here one loader serves every load, and one thread builds each
+  (under ``BUILD_LOCK``); the others wait for it, and later callers find it built without taking the lock.
 - **A response class's method names.** moto lists the methods of the service's response class
   (``inspect.getmembers``) on every request to check that it implements the action: 0.2 ms a request. The
-  list is kept per class; an action missing from it is looked up again, so a method added later is found.
+  list is kept per class, and each answer is checked against the class as it is now: an action missing from
+  the list, or no longer a function of the class, is listed again.
+- **Parsing, one thread at a time.** CPython 3.11 keeps the AST constructor's recursion depth in the
+  interpreter's state, not the thread's (``Python/Python-ast.c``, ``struct ast_state``), so two threads
+  building parse trees at once can fail with ``SystemError: AST constructor recursion depth mismatch``. The
+  emulator's threads do: moto's Step Functions preprocessor reads each string literal of the definition with
+  ``ast.literal_eval`` in every execution's thread, werkzeug compiles URL rules, the emulator checks each code
+  package's imports, Python 3.11 places a traceback's ``^^^`` markers, and the pipeline's own manifest parsing
+  reads a single-quoted ``DataInputConfig``; a burst's ``ValidateSubmission`` failed that way (4 of 6 runs with
+  a gc callback installed, which makes a thread switch mid-parse likelier). While installed, ``ast.parse``
+  (which ``ast.literal_eval`` calls) holds ``BUILD_LOCK``.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
+import inspect
 import json
 import os
 import sys
@@ -77,13 +90,8 @@ from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
 _INTERPRETER_PACKAGE = "moto.stepfunctions.parser."
 
-#: Held while a thread builds what the emulator's threads share (moto's service models and routers: each built once)
-#: and wherever a thread builds Python parse trees: moto's routers (werkzeug compiles each URL rule with
-#: ``ast.parse``), moto's Step Functions preprocessor (each execution's, reading every string literal of the
-#: definition with ``ast.literal_eval``) and the code-package check of ``lambda_runner``. CPython 3.11 counts the AST
-#: constructor's recursion depth per interpreter, not per thread, so two threads parsing together can fail with
-#: ``SystemError: AST constructor recursion depth mismatch`` (python/cpython gh-106905 is the counter's history): a
-#: burst's ValidateSubmission failed that way in 4 of 6 runs that had a gc callback installed.
+#: Held while a thread builds what the emulator's threads share (moto's service models and routers) and while it
+#: parses Python (``ast.parse``, see "Parsing, one thread at a time" above).
 BUILD_LOCK = threading.RLock()
 
 
@@ -104,6 +112,7 @@ class MotoSpeedups:
         self._original_router: Any = None
         self._original_protocol_router: Any = None
         self._original_method_names: Any = None
+        self._original_ast_parse: Any = None
         self._url_tables: dict[tuple[type, str | None, str | None], Any] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._trees: dict[str, Any] = {}
@@ -122,16 +131,14 @@ class MotoSpeedups:
         def parse(definition: str) -> tuple[Any, Any]:
             tree = speedups._trees.get(definition)
             if tree is None:
-                with BUILD_LOCK:  # the preprocessor reads each string literal with ast.literal_eval
-                    program, tree = original(definition)  # raises ASLParserException on a syntax error
+                program, tree = original(definition)  # raises ASLParserException on a syntax error
                 with speedups._lock:
                     speedups._trees[definition] = tree
                     speedups.parse_misses += 1
                 return program, tree
             with speedups._lock:
                 speedups.parse_hits += 1
-            with BUILD_LOCK:
-                return Preprocessor().visit(tree), tree
+            return Preprocessor().visit(tree), tree
 
         AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
 
@@ -166,6 +173,8 @@ class MotoSpeedups:
             self._original_protocol_router)
         self._original_method_names = moto_responses.method_names_from_class
         moto_responses.method_names_from_class = _method_names_of_class(self._original_method_names)
+        self._original_ast_parse = ast.parse
+        ast.parse = _one_at_a_time(self._original_ast_parse)
         parse_template = _template_parser(self._original_parse_template)
         Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
         ChangeSet._parse_template = lambda change_set: setattr(  # type: ignore[method-assign]
@@ -186,6 +195,7 @@ class MotoSpeedups:
             moto_responses.get_service_router = self._original_router
             moto_routing.ServiceOperationRouter._get_router = self._original_protocol_router  # type: ignore[method-assign]
             moto_responses.method_names_from_class = self._original_method_names
+            ast.parse = self._original_ast_parse
             self._original_parse = None
         self._trees.clear()
         self._clients.clear()
@@ -227,11 +237,26 @@ def _service_model_loader() -> Any:
 
 
 def _built_once(cached: Any) -> Any:
-    """A ``functools.cache``-d builder of moto's, called by one thread at a time: the others find what it built."""
+    """A ``functools.cache``-d builder of moto's, built by one thread: the others wait for it, then find it built."""
+    built: dict[tuple[Any, ...], Any] = {}
+
     def build(*args: Any) -> Any:
-        with BUILD_LOCK:
-            return cached(*args)
+        found = built.get(args)
+        if found is None:
+            with BUILD_LOCK:
+                found = built.get(args)
+                if found is None:
+                    found = built[args] = cached(*args)
+        return found
     return build
+
+
+def _one_at_a_time(parse: Any) -> Any:
+    """``ast.parse`` holding ``BUILD_LOCK``."""
+    def parse_alone(*args: Any, **kwargs: Any) -> Any:
+        with BUILD_LOCK:
+            return parse(*args, **kwargs)
+    return parse_alone
 
 
 def _protocol_router(original: Any) -> Any:
@@ -259,21 +284,20 @@ def _method_names_of_class(original: Any) -> Any:
 
 
 class _MethodNames(list[str]):
-    """The names moto's ``method_names_from_class`` listed for a class; a name not among them is listed again, so
-    a method added to the class since is found (moto only asks whether the action is ``in`` the list)."""
+    """The names moto's ``method_names_from_class`` listed for a class (moto only asks whether the action is ``in``
+    the list). A listed name counts while the class still has it as a function (what ``inspect.getmembers`` with
+    ``inspect.isfunction`` checks); any other answer comes from listing the class again."""
 
     def __init__(self, clazz: type, lister: Any) -> None:
         super().__init__(lister(clazz))
         self._clazz, self._lister = clazz, lister
 
     def __contains__(self, name: object) -> bool:
-        if super().__contains__(name):
+        if (isinstance(name, str) and super().__contains__(name)
+                and inspect.isfunction(getattr(self._clazz, name, None))):
             return True
-        current = self._lister(self._clazz)
-        if name in current:
-            self[:] = current
-            return True
-        return False
+        self[:] = self._lister(self._clazz)
+        return super().__contains__(name)
 
 
 def _template_parser(original: Any) -> Any:
