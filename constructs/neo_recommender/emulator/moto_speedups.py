@@ -165,7 +165,7 @@ class MotoSpeedups:
         self._original_urls = BaseBackend.urls
         BaseBackend.urls = property(self._url_table)  # type: ignore[method-assign,assignment]
         self._original_load_model = moto_utils._load_service_model
-        moto_utils._load_service_model = _service_model_loader()
+        moto_utils._load_service_model = _built_once(create_loader().load_service_model)  # one loader for all
         self._original_router = moto_responses.get_service_router
         moto_responses.get_service_router = _built_once(self._original_router)
         self._original_protocol_router = moto_routing.ServiceOperationRouter._get_router
@@ -222,22 +222,8 @@ class MotoSpeedups:
                 module.boto_client_for = replacement  # type: ignore[attr-defined]
 
 
-def _service_model_loader() -> Any:
-    """``moto.core.utils._load_service_model`` with one loader, each model loaded once even when threads ask at once."""
-    loader = create_loader()
-    models: dict[tuple[str, str], Any] = {}
-
-    def load_service_model(service_name: str, model_name: str) -> Any:
-        key = (service_name, model_name)
-        with BUILD_LOCK:  # a thread asking while another loads waits for that load
-            if key not in models:
-                models[key] = loader.load_service_model(service_name, model_name)
-            return models[key]
-    return load_service_model
-
-
 def _built_once(cached: Any) -> Any:
-    """A ``functools.cache``-d builder of moto's, built by one thread: the others wait for it, then find it built."""
+    """``cached(*args)`` built once per arguments, by one thread: the others wait for it, then find it built."""
     built: dict[tuple[Any, ...], Any] = {}
 
     def build(*args: Any) -> Any:
