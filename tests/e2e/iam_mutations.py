@@ -14,7 +14,6 @@ identity-based statement allowing some request.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import re
@@ -146,15 +145,20 @@ class MutationSuite:
     def report(self) -> MutationReport:
         """Mutate every statement; the verdict of each.
 
-        Statements that only let Lambda deliver a function's logs and traces are removed together, one scenario
-        run for all of them: AWS drops those deliveries without failing anything, so each statement's own refusals
-        still show in that run. Every other statement is removed alone.
+        Statements that only let Lambda deliver a function's logs and traces are removed together, one run of each
+        scenario that needs some of them (the first that does, as for any statement): AWS drops those deliveries
+        without failing anything, so the run takes the path it takes with all of them in place, and each
+        statement's own refusals show in it (a refusal names the role, and one role's delivery statements share no
+        action). Every other statement is removed alone.
         """
         verdicts: dict[tuple[str, int], Verdict] = {}
-        silent = [s for s in self.statements if set(s.actions) <= DELIVERY_ONLY]
-        scenario = next((name for name, sets in self.baseline.items()
-                         if all(needed(s, sets, self.policies) for s in silent)), None)
-        if silent and scenario is not None:
+        silent_by_scenario: dict[str, list[Statement]] = {}
+        for statement in self.statements:
+            if set(statement.actions) <= DELIVERY_ONLY and not needed(statement, self.deploy_sets, self.policies):
+                scenario = self._first_scenario_needing(statement)
+                if scenario is not None:
+                    silent_by_scenario.setdefault(scenario, []).append(statement)
+        for scenario, silent in silent_by_scenario.items():
             verdicts.update({v.statement.key: v for v in self._mutant(silent, scenario)})
         for statement in self.statements:
             if statement.key not in verdicts:
@@ -167,12 +171,15 @@ class MutationSuite:
         reason = self._explanation(statement)
         if needed(statement, self.deploy_sets, self.policies):
             return self._redeploy_without(statement)
-        scenario = next((name for name, sets in self.baseline.items()
-                         if needed(statement, sets, self.policies)), None)
+        scenario = self._first_scenario_needing(statement)
         if scenario is None:
             return Verdict(statement, "explained" if reason else "survived", evidence=reason or "no scenario needs it")
         (verdict,) = self._mutant([statement], scenario)
         return verdict
+
+    def _first_scenario_needing(self, statement: Statement) -> str | None:
+        """The first baseline scenario in which ``statement`` alone allowed some request."""
+        return next((name for name, sets in self.baseline.items() if needed(statement, sets, self.policies)), None)
 
     def _mutant(self, statements: list[Statement], scenario: str) -> list[Verdict]:
         """Run ``scenario`` without ``statements``; each one's verdict from the requests refused meanwhile.
@@ -180,9 +187,7 @@ class MutationSuite:
         A statement that seems to survive gets a second run: which path a run takes can depend on timing (a queued
         run that a loaded machine starts late finds a slot free and never waits), and a survivor must survive twice.
         """
-        with contextlib.ExitStack() as removed:
-            for statement in statements:
-                removed.enter_context(self._without(statement))
+        with self._without(statements):
             denials = self._refusals_of_a_run(scenario, statements)
             if not self._each_refused(denials, statements):
                 denials += self._refusals_of_a_run(scenario, statements)
@@ -233,24 +238,28 @@ class MutationSuite:
         return None
 
     @contextmanager
-    def _without(self, statement: Statement) -> Iterator[None]:
-        """The deployed policy without the statement (its statements are the template's, resolved, in order)."""
+    def _without(self, statements: list[Statement]) -> Iterator[None]:
+        """The deployed policies without ``statements`` (a policy's statements are the template's, resolved, in order:
+        those removed from one policy go together, so that each index still names its own statement)."""
         iam = self.pipeline.aws.client("iam")
-        roles = [self.pipeline.deployed.physical_ids[role] for role in statement.roles]
-        original = {role: iam.get_role_policy(RoleName=role, PolicyName=statement.policy)["PolicyDocument"]
-                    for role in roles}
-        for role, document in original.items():
-            mutated = copy.deepcopy(document)
-            del mutated["Statement"][statement.index]
+        indices: dict[tuple[str, str], set[int]] = {}
+        for statement in statements:
+            for role in statement.roles:
+                indices.setdefault((self.pipeline.deployed.physical_ids[role], statement.policy), set()).add(
+                    statement.index)
+        original = {key: iam.get_role_policy(RoleName=key[0], PolicyName=key[1])["PolicyDocument"] for key in indices}
+        for (role, policy), removed in indices.items():
+            mutated = copy.deepcopy(original[(role, policy)])
+            mutated["Statement"] = [s for index, s in enumerate(mutated["Statement"]) if index not in removed]
             if mutated["Statement"]:
-                iam.put_role_policy(RoleName=role, PolicyName=statement.policy, PolicyDocument=json.dumps(mutated))
-            else:  # its only statement: IAM takes no empty policy, and removing the statement removes the policy
-                iam.delete_role_policy(RoleName=role, PolicyName=statement.policy)
+                iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(mutated))
+            else:  # its only statements: IAM takes no empty policy, and removing them removes the policy
+                iam.delete_role_policy(RoleName=role, PolicyName=policy)
         try:
             yield
         finally:
-            for role, document in original.items():
-                iam.put_role_policy(RoleName=role, PolicyName=statement.policy, PolicyDocument=json.dumps(document))
+            for (role, policy), document in original.items():
+                iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(document))
 
     def _redeploy_without(self, statement: Statement) -> Verdict:
         """A statement needed at creation: deploy the template without it as a second stack; AWS would refuse it."""
