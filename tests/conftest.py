@@ -52,8 +52,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 #: The slowest test files, started first: xdist (``--dist loadfile --no-loadscope-reorder``) hands out files in this
 #: order, so the long ones run side by side on the two workers instead of last, one after the other.
-#: Longest first (2026-12-01, in the suite: 64 s to 89 s, 47 s to 70 s, 34 s to 44 s, 31 s to 41 s, 20 s to 28 s),
-#: so each worker takes two or three of them.
+#: Longest first, about (2026-12-01, in the suite): 87 s, 61 s, 32 s, 43 s, 25 s; each worker takes two or three.
 SLOW_FIRST = ("e2e/test_burst.py", "e2e/test_iam_mutations_limited.py", "e2e/test_iam_mutations_configured.py",
               "packaging/test_wheel.py", "e2e/test_faults.py")
 
