@@ -13,6 +13,9 @@ import moto.core.responses as moto_responses
 import moto.core.routing as moto_routing
 import moto.core.utils as moto_utils
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.config import Config
+from botocore.exceptions import NoCredentialsError
 from moto import mock_aws
 from moto.cloudformation.models import Stack
 from moto.core.base_backend import BaseBackend
@@ -21,7 +24,7 @@ from moto.core.serialize import BaseJSONSerializer
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
-from neo_recommender.emulator.moto_speedups import BUILD_LOCK, MotoSpeedups
+from neo_recommender.emulator.moto_speedups import BUILD_LOCK, UNCHECKED_SIGNATURE, MotoSpeedups
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"a": 1}, "End": True}}})
 
@@ -78,7 +81,8 @@ def test_uninstall_gives_moto_its_own_functions_back() -> None:
         return (AmazonStateLanguageParser.parse, json_path.parse, Stack.parse_template,
                 lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls,
                 moto_utils._load_service_model, moto_responses.method_names_from_class,
-                moto_responses.get_service_router, moto_routing.ServiceOperationRouter._get_router, ast.parse)
+                moto_responses.get_service_router, moto_routing.ServiceOperationRouter._get_router, ast.parse,
+                SigV4Auth.add_auth)
 
     before = moto_functions()
     speedups = MotoSpeedups()
@@ -267,3 +271,44 @@ def test_dynamodb_reads_are_answered_as_moto_answers_them() -> None:
     finally:
         speedups.uninstall()
     assert by_moto[0]["Item"] == ITEM
+
+
+def _sent_headers(client: object, call: str, **params: object) -> dict[str, str]:
+    """The headers of the request ``client`` sends for ``call`` (read as botocore hands it to moto)."""
+    sent: dict[str, str] = {}
+    client.meta.events.register("before-send", lambda request, **_: sent.update(request.headers))  # type: ignore[attr-defined]
+    getattr(client, call)(**params)
+    return {key: value.decode() if isinstance(value, bytes) else value for key, value in sent.items()}
+
+
+@mock_aws
+def test_requests_carry_every_signing_header_but_a_computed_signature() -> None:
+    session = boto3.Session(region_name="eu-west-1", aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                            aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", aws_session_token="token")
+    s3, dynamodb = session.client("s3"), session.client("dynamodb")
+    s3.create_bucket(Bucket="signed-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    signed = {"s3": _sent_headers(s3, "put_object", Bucket="signed-bucket", Key="k", Body=b"body"),
+              "dynamodb": _sent_headers(dynamodb, "list_tables")}
+    speedups = MotoSpeedups()
+    speedups.install()
+    try:
+        unsigned = {"s3": _sent_headers(s3, "put_object", Bucket="signed-bucket", Key="k", Body=b"body"),
+                    "dynamodb": _sent_headers(dynamodb, "list_tables")}
+        presigned = session.client("s3", config=Config(signature_version="s3v4")).generate_presigned_url(
+            "get_object", Params={"Bucket": "signed-bucket", "Key": "k"})
+        assert s3.get_object(Bucket="signed-bucket", Key="k")["Body"].read() == b"body"  # moto answers as before
+        without_credentials = session.client("dynamodb", config=Config(signature_version="v4"))
+        without_credentials._request_signer._credentials = None  # what a client that found no credentials holds
+        with pytest.raises(NoCredentialsError):
+            without_credentials.list_tables()
+    finally:
+        speedups.uninstall()
+    for service in ("s3", "dynamodb"):
+        before, after = signed[service], unsigned[service]
+        assert set(after) >= set(before) - {"amz-sdk-invocation-id", "amz-sdk-request"}, service
+        assert after["X-Amz-Security-Token"] == "token" and after["X-Amz-Date"]
+        scope = f"Credential=AKIAIOSFODNN7EXAMPLE/{after['X-Amz-Date'][:8]}/eu-west-1/{service}/aws4_request"
+        assert scope in after["Authorization"] and after["Authorization"].endswith(f"Signature={UNCHECKED_SIGNATURE}")
+        assert UNCHECKED_SIGNATURE not in before["Authorization"]
+    assert unsigned["s3"]["X-Amz-Content-SHA256"] == signed["s3"]["X-Amz-Content-SHA256"]  # S3's payload hash
+    assert "X-Amz-Signature=" in presigned and UNCHECKED_SIGNATURE not in presigned  # presigned URLs: botocore's own
