@@ -40,12 +40,12 @@ def create_dashboard(scope: Construct, pipeline: InferenceRecommenderPipeline) -
         title="Neo: saving in cost per inference on the recommended pair, and compiled rows", width=_WIDTH,
         height=_HEIGHT, left=[pipeline.metric_neo_saving(period=PERIOD)],
         right=[pipeline.metric_compiled_recommendations(period=PERIOD)])
-    functions = pipeline.all_functions
+    steps = [(function, pipeline.step_of(function)) for function in pipeline.all_functions]
     errors = cloudwatch.GraphWidget(
         title="Function errors and throttles", width=_WIDTH, height=_HEIGHT,
-        left=[function.metric_errors(period=PERIOD, statistic="Sum", label=_step(function)) for function in functions],
-        right=[function.metric_throttles(period=PERIOD, statistic="Sum", label=f"{_step(function)} throttles")
-               for function in functions])
+        left=[function.metric_errors(period=PERIOD, statistic="Sum", label=step) for function, step in steps],
+        right=[function.metric_throttles(period=PERIOD, statistic="Sum", label=f"{step} throttles")
+               for function, step in steps])
     dead_letters = cloudwatch.GraphWidget(
         title="Dead letters (read and redrive them)", width=_WIDTH, height=_HEIGHT,
         left=[pipeline.dead_letter_queue.metric_approximate_number_of_messages_visible(
@@ -58,7 +58,3 @@ def create_dashboard(scope: Construct, pipeline: InferenceRecommenderPipeline) -
     dashboard.add_widgets(alarms)
     return dashboard
 
-
-def _step(function: object) -> str:
-    """The step a function runs, from its construct id (``PublishResults``)."""
-    return str(getattr(getattr(function, "node", None), "id", "function"))

@@ -11,6 +11,7 @@ An action with no resource type in the Service Authorization Reference can only 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from aws_cdk import Aws
@@ -40,9 +41,18 @@ UNSCOPED_ACTIONS = ("sagemaker:ListInferenceRecommendationsJobSteps", "sagemaker
 TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 
 
+@cache
+def pseudo_parameters() -> tuple[str, str, str]:
+    """``AWS::Partition``, ``AWS::Region`` and ``AWS::AccountId`` as the CDK's tokens. Each is a static property read
+    from the CDK's Node.js process, and synth time is mostly such calls: the tokens never change, so they are read
+    once."""
+    return Aws.PARTITION, Aws.REGION, Aws.ACCOUNT_ID
+
+
 def sagemaker_arn(resource: str) -> str:
     """``arn:<partition>:sagemaker:<region>:<account>:<resource>`` in the deploying stack."""
-    return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+    partition, region, account = pseudo_parameters()
+    return f"arn:{partition}:sagemaker:{region}:{account}:{resource}"
 
 
 def grant_workflow_functions(
@@ -208,11 +218,12 @@ def grant_recommender_role(
         actions=["iam:PassRole"], resources=[role.role_arn],
         conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
     # Container images live in SageMaker-owned accounts that differ by region.
+    partition, region, account = pseudo_parameters()
     _allow(role, ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-           [f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:*:repository/*"])
+           [f"arn:{partition}:ecr:{region}:*:repository/*"])
     _allow(role, ["ecr:GetAuthorizationToken"], ["*"])
     _allow(role, ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-           [f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/*"])
+           [f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*"])
     role.add_to_principal_policy(iam.PolicyStatement(
         actions=["cloudwatch:PutMetricData"], resources=["*"],
         conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}}))
@@ -252,7 +263,8 @@ def grant_vpc_access(role: iam.IRole, subnet_ids: list[str], security_group_ids:
     scoped to a resource (AWS requires ``"*"``), and deleting or permitting an interface names the
     interface, which SageMaker creates.
     """
-    ec2_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+    partition, region, account = pseudo_parameters()
+    ec2_arn = f"arn:{partition}:ec2:{region}:{account}"
     _allow(role, ["ec2:CreateNetworkInterface"],
            [f"{ec2_arn}:network-interface/*"]
            + [f"{ec2_arn}:subnet/{subnet}" for subnet in subnet_ids]

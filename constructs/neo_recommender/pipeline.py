@@ -189,6 +189,7 @@ class InferenceRecommenderPipeline(Construct):
             Neo's savings, function errors and throttles, dead letters and the alarms. @default True
         """
         super().__init__(scope, construct_id)
+        self._steps: dict[lambda_.IFunction, str] = {}  # each function's construct id, without asking the CDK
         self.function_settings = function_settings(runtime=runtime, function_props=function_props,
                                                    log_level=log_level, log_retention=log_retention, tracing=tracing)
         self.watched_prefix = watched_prefix
@@ -400,6 +401,10 @@ class InferenceRecommenderPipeline(Construct):
         extra = [self.record_ended_run_function] + ([self.watch_jobs_function] if self.watch_jobs_function else [])
         return [*vars(self.functions).values(), *extra]
 
+    def step_of(self, function: lambda_.IFunction) -> str:
+        """The step one of ``all_functions`` runs: its construct id (``PublishResults``)."""
+        return self._steps[function]
+
     def add_notification_email(self, address: str) -> None:
         """Subscribe an e-mail address to the topic (AWS sends a confirmation mail first)."""
         self.topic.add_subscription(subscriptions.EmailSubscription(_email(address)))
@@ -507,7 +512,7 @@ class InferenceRecommenderPipeline(Construct):
         tuned = settings.function_kwargs(timeout or Duration.seconds(30))
         if fixed_timeout:
             tuned["timeout"] = timeout
-        return lambda_.Function(
+        function = lambda_.Function(
             self, construct_id,
             architecture=lambda_.Architecture.ARM_64,
             handler=_HANDLER_MODULE.format(module) + ".handler",
@@ -520,6 +525,8 @@ class InferenceRecommenderPipeline(Construct):
             retry_attempts=retry_attempts if retry_attempts is not None else 2 if dead_letter_queue else None,
             **tuned,
         )
+        self._steps[function] = construct_id
+        return function
 
 
 def _email(address: str) -> str:

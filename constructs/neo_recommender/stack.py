@@ -85,9 +85,10 @@ class StackSettings:
         A value of the wrong type is collected in ``problems`` (naming the key), not raised here.
         """
         problems: list[str] = []
+        node = scope.node  # one read from the CDK's Node.js process, not one per setting
 
         def get(name: str, default: Any, convert: Any = str) -> Any:
-            value = scope.node.try_get_context(CONTEXT_PREFIX + name)
+            value = node.try_get_context(CONTEXT_PREFIX + name)
             if value is None or value in ("", []):
                 return default
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -447,3 +448,8 @@ def test_the_dashboard_graphs_only_metrics_the_pipeline_emits_or_its_resources_h
     functions = {references[part]["Ref"] for metric in lambda_widget["properties"]["metrics"] for part in metric
                  if isinstance(part, str) and part.startswith("@")}
     assert functions == set(_resources(synthesized, "AWS::Lambda::Function"))
+    for metric in lambda_widget["properties"]["metrics"]:  # each labelled with its function's step
+        (function,) = [part for part in metric if isinstance(part, str) and part.startswith("@")]
+        (options,) = [part for part in metric if isinstance(part, dict)]
+        step = options["label"].removesuffix(" throttles")
+        assert re.fullmatch(f"Pipeline{step}[0-9A-F]{{8}}", references[function]["Ref"]), (step, metric)
