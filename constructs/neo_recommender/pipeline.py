@@ -403,6 +403,8 @@ class InferenceRecommenderPipeline(Construct):
 
     def step_of(self, function: lambda_.IFunction) -> str:
         """The step one of ``all_functions`` runs: its construct id (``PublishResults``)."""
+        if function not in self._steps:
+            raise ValueError(f"{function} is not one of this pipeline's functions (all_functions)")
         return self._steps[function]
 
     def add_notification_email(self, address: str) -> None:

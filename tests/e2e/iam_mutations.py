@@ -15,6 +15,7 @@ identity-based statement allowing some request.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 import time
@@ -158,6 +159,10 @@ class MutationSuite:
                 scenario = self._first_scenario_needing(statement)
                 if scenario is not None:
                     silent_by_scenario.setdefault(scenario, []).append(statement)
+        for silent in silent_by_scenario.values():  # a refusal must name the one removed statement it came from
+            for first, second in itertools.combinations(silent, 2):
+                assert not (set(first.roles) & set(second.roles) and set(first.actions) & set(second.actions)), (
+                    f"{first.describe()} and {second.describe()} allow one role the same delivery: remove them apart")
         for scenario, silent in silent_by_scenario.items():
             verdicts.update({v.statement.key: v for v in self._mutant(silent, scenario)})
         for statement in self.statements:
@@ -248,14 +253,14 @@ class MutationSuite:
                 indices.setdefault((self.pipeline.deployed.physical_ids[role], statement.policy), set()).add(
                     statement.index)
         original = {key: iam.get_role_policy(RoleName=key[0], PolicyName=key[1])["PolicyDocument"] for key in indices}
-        for (role, policy), removed in indices.items():
-            mutated = copy.deepcopy(original[(role, policy)])
-            mutated["Statement"] = [s for index, s in enumerate(mutated["Statement"]) if index not in removed]
-            if mutated["Statement"]:
-                iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(mutated))
-            else:  # its only statements: IAM takes no empty policy, and removing them removes the policy
-                iam.delete_role_policy(RoleName=role, PolicyName=policy)
         try:
+            for (role, policy), removed in indices.items():
+                mutated = copy.deepcopy(original[(role, policy)])
+                mutated["Statement"] = [s for index, s in enumerate(mutated["Statement"]) if index not in removed]
+                if mutated["Statement"]:
+                    iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(mutated))
+                else:  # its only statements: IAM takes no empty policy, and removing them removes the policy
+                    iam.delete_role_policy(RoleName=role, PolicyName=policy)
             yield
         finally:
             for (role, policy), document in original.items():

@@ -312,3 +312,16 @@ def test_requests_carry_every_signing_header_but_a_computed_signature() -> None:
         assert UNCHECKED_SIGNATURE not in before["Authorization"]
     assert unsigned["s3"]["X-Amz-Content-SHA256"] == signed["s3"]["X-Amz-Content-SHA256"]  # S3's payload hash
     assert "X-Amz-Signature=" in presigned and UNCHECKED_SIGNATURE not in presigned  # presigned URLs: botocore's own
+
+
+def test_requests_are_signed_in_full_when_moto_checks_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto.settings
+
+    monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0.0)  # moto's own IAM checks, signatures too
+    botocore_signing = SigV4Auth.add_auth
+    speedups = MotoSpeedups()
+    speedups.install()
+    try:
+        assert SigV4Auth.add_auth is botocore_signing
+    finally:
+        speedups.uninstall()

@@ -57,7 +57,8 @@ tripping over a CPython 3.11 hazard.
   signing adds besides the signature: ``X-Amz-Date``, the session token, S3's payload hash, and an
   ``Authorization`` header naming the access key and scope (moto reads the account from the key), with a
   signature of zeros. A client without credentials still fails with ``NoCredentialsError``, as it would in
-  AWS; presigned URLs and every other signer are botocore's own.
+  AWS; presigned URLs and every other signer are botocore's own; and with moto's own IAM checks turned on
+  (``INITIAL_NO_AUTH_ACTION_COUNT``), every request is signed as botocore signs it.
 - **Parsing, one thread at a time.** CPython 3.11 keeps the AST constructor's recursion depth in the
   interpreter's state, not the thread's (``Python/Python-ast.c``, ``struct ast_state``), so two threads
   building parse trees at once can fail with ``SystemError: AST constructor recursion depth mismatch``. The
@@ -86,6 +87,7 @@ from typing import Any
 import moto.core.responses as moto_responses
 import moto.core.routing as moto_routing
 import moto.core.utils as moto_utils
+import moto.settings as moto_settings
 from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, SigV4Auth
 from botocore.compat import get_current_datetime
 from botocore.exceptions import NoCredentialsError
@@ -191,7 +193,8 @@ class MotoSpeedups:
         self._original_ast_parse = ast.parse
         ast.parse = _one_at_a_time(self._original_ast_parse)
         self._original_add_auth = SigV4Auth.add_auth
-        SigV4Auth.add_auth = _unchecked_signature(self._original_add_auth)  # type: ignore[method-assign]
+        if moto_settings.INITIAL_NO_AUTH_ACTION_COUNT == float("inf"):  # moto's own checks off: it reads no signature
+            SigV4Auth.add_auth = _unchecked_signature(self._original_add_auth)  # type: ignore[method-assign]
         parse_template = _template_parser(self._original_parse_template)
         Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
         ChangeSet._parse_template = lambda change_set: setattr(  # type: ignore[method-assign]
