@@ -68,6 +68,8 @@ class LoadPoint:
     #: The job-slot item's size at its largest (bytes of its attribute values as JSON): it lists every waiting run.
     slot_item_bytes: int
     cost: polling.RunCost
+    #: Each lost run: its model, and what its run record and its execution say happened to it.
+    lost_runs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
                                   if event["type"].endswith("StateEntered")) for execution in executions)
             records = list(aws.lambdas.records)
             completed = _completed_models(aws, outputs)
+            lost_runs = _why_not_completed(aws, outputs, executions, sorted(set(names) - completed))
     finally:
         DynamoDBBackend.put_item = original_put  # type: ignore[method-assign]
     jobs_per_model = Counter(_model_of(job["JobName"]) for job in jobs)
@@ -231,7 +234,7 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
         invocations_per_run=len(records) / runs, transitions_per_run=transitions / runs,
         slot_conflicts_per_run=slot_writes["refused"] / runs, slot_writes_per_run=slot_writes["attempted"] / runs,
         slot_item_bytes=slot_writes["largest_bytes"],
-        cost=per_run)
+        cost=per_run, lost_runs=lost_runs)
 
 
 def _submit_and_drain(aws: Any, outputs: dict[str, str], names: list[str],
@@ -260,6 +263,27 @@ def _completed_models(aws: Any, outputs: dict[str, str]) -> set[str]:
             if item.get("status", {}).get("S") == "COMPLETED" and "model_name" in item:
                 models.add(item["model_name"]["S"])
     return models
+
+
+def _why_not_completed(aws: Any, outputs: dict[str, str], executions: list[dict[str, Any]],
+                       models: list[str]) -> tuple[str, ...]:
+    """For each model with no COMPLETED run: its run records' status and error, and its executions' status."""
+    dynamodb = aws.client("dynamodb")
+    records: dict[str, list[str]] = {model: [] for model in models}
+    for page in dynamodb.get_paginator("scan").paginate(TableName=outputs["ResultsTableName"]):
+        for item in page["Items"]:
+            model = item.get("model_name", {}).get("S")
+            if model in records and "status" in item:
+                error = item.get("error", {}).get("M", {})
+                records[model].append(f"record {item['status'].get('S')} "
+                                      f"{error.get('type', {}).get('S', '')} {error.get('message', {}).get('S', '')}"
+                                      .strip()[:300])
+    for execution in executions:
+        for model in models:
+            if f"/{model}/" in execution.get("input", ""):
+                records[model].append(f"execution {execution['status']} {execution.get('error', '')} "
+                                      f"{str(execution.get('cause', ''))[:300]}".strip())
+    return tuple(f"{model}: {'; '.join(found) or 'no run record, no execution'}" for model, found in records.items())
 
 
 def _model_of(job_name: str) -> str:

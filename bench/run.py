@@ -233,6 +233,7 @@ def _load_rows(load: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str
                      f"{point['lost']}/{point['duplicated']}, {point['slot_item_bytes'] / 1024:.1f} KB", "", "",
                      "0 lost, 0 duplicated",
                      _met(point["lost"] == 0 and point["duplicated"] == 0)))
+        rows.extend((f"  lost: {why}"[:84], "", "", "", "", "") for why in point.get("lost_runs", ()))
         rows.append((f"Burst of {point['runs']}: per run invocations, transitions, slot conflicts (writes), cost",
                      f"{point['invocations_per_run']:.2f}, {point['transitions_per_run']:.2f}, "
                      f"{point['slot_conflicts_per_run']:.2f} ({point['slot_writes_per_run']:.2f}), "
