@@ -203,8 +203,10 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
             transitions = sum(sum(1 for event in polling._history(aws, execution["executionArn"])
                                   if event["type"].endswith("StateEntered")) for execution in executions)
             records = list(aws.lambdas.records)
-            completed = _completed_models(aws, outputs)
-            lost_runs = _why_not_completed(aws, outputs, executions, sorted(set(names) - completed))
+            records_by_model = _run_records(aws, outputs)
+            completed = {model for model, found in records_by_model.items()
+                         if any(item.get("status", {}).get("S") == "COMPLETED" for item in found)}
+            lost_runs = _why_not_completed(records_by_model, executions, sorted(set(names) - completed))
     finally:
         DynamoDBBackend.put_item = original_put  # type: ignore[method-assign]
     jobs_per_model = Counter(_model_of(job["JobName"]) for job in jobs)
@@ -253,37 +255,32 @@ def _submit_and_drain(aws: Any, outputs: dict[str, str], names: list[str],
     return executions[before:]
 
 
-def _completed_models(aws: Any, outputs: dict[str, str]) -> set[str]:
-    """Models whose run summary says COMPLETED."""
+def _run_records(aws: Any, outputs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Every run record (an item with a ``status``) of the results table, by model name: one scan."""
     dynamodb = aws.client("dynamodb")
-    paginator = dynamodb.get_paginator("scan")
-    models = set()
-    for page in paginator.paginate(TableName=outputs["ResultsTableName"]):
-        for item in page["Items"]:
-            if item.get("status", {}).get("S") == "COMPLETED" and "model_name" in item:
-                models.add(item["model_name"]["S"])
-    return models
-
-
-def _why_not_completed(aws: Any, outputs: dict[str, str], executions: list[dict[str, Any]],
-                       models: list[str]) -> tuple[str, ...]:
-    """For each model with no COMPLETED run: its run records' status and error, and its executions' status."""
-    dynamodb = aws.client("dynamodb")
-    records: dict[str, list[str]] = {model: [] for model in models}
+    records: dict[str, list[dict[str, Any]]] = {}
     for page in dynamodb.get_paginator("scan").paginate(TableName=outputs["ResultsTableName"]):
         for item in page["Items"]:
-            model = item.get("model_name", {}).get("S")
-            if model in records and "status" in item:
-                error = item.get("error", {}).get("M", {})
-                records[model].append(f"record {item['status'].get('S')} "
-                                      f"{error.get('type', {}).get('S', '')} {error.get('message', {}).get('S', '')}"
-                                      .strip()[:300])
+            if "status" in item and "model_name" in item:
+                records.setdefault(item["model_name"]["S"], []).append(item)
+    return records
+
+
+def _why_not_completed(records_by_model: dict[str, list[dict[str, Any]]], executions: list[dict[str, Any]],
+                       models: list[str]) -> tuple[str, ...]:
+    """For each model with no COMPLETED run: its run records' status and error, and its executions' status."""
+    found: dict[str, list[str]] = {model: [] for model in models}
+    for model in models:
+        for item in records_by_model.get(model, []):
+            error = item.get("error", {}).get("M", {})
+            found[model].append(f"record {item['status'].get('S')} {error.get('type', {}).get('S', '')} "
+                                f"{error.get('message', {}).get('S', '')}".strip()[:300])
     for execution in executions:
         for model in models:
             if f"/{model}/" in execution.get("input", ""):
-                records[model].append(f"execution {execution['status']} {execution.get('error', '')} "
-                                      f"{str(execution.get('cause', ''))[:300]}".strip())
-    return tuple(f"{model}: {'; '.join(found) or 'no run record, no execution'}" for model, found in records.items())
+                found[model].append(f"execution {execution['status']} {execution.get('error', '')} "
+                                    f"{str(execution.get('cause', ''))[:300]}".strip())
+    return tuple(f"{model}: {'; '.join(said) or 'no run record, no execution'}" for model, said in found.items())
 
 
 def _model_of(job_name: str) -> str:

@@ -159,11 +159,10 @@ class MutationSuite:
                 scenario = self._first_scenario_needing(statement)
                 if scenario is not None:
                     silent_by_scenario.setdefault(scenario, []).append(statement)
-        for silent in silent_by_scenario.values():  # a refusal must name the one removed statement it came from
-            for first, second in itertools.combinations(silent, 2):
+        for scenario, silent in silent_by_scenario.items():
+            for first, second in itertools.combinations(silent, 2):  # a refusal names the one statement it came from
                 assert not (set(first.roles) & set(second.roles) and set(first.actions) & set(second.actions)), (
                     f"{first.describe()} and {second.describe()} allow one role the same delivery: remove them apart")
-        for scenario, silent in silent_by_scenario.items():
             verdicts.update({v.statement.key: v for v in self._mutant(silent, scenario)})
         for statement in self.statements:
             if statement.key not in verdicts:
@@ -255,9 +254,9 @@ class MutationSuite:
         original = {key: iam.get_role_policy(RoleName=key[0], PolicyName=key[1])["PolicyDocument"] for key in indices}
         try:
             for (role, policy), removed in indices.items():
-                mutated = copy.deepcopy(original[(role, policy)])
-                mutated["Statement"] = [s for index, s in enumerate(mutated["Statement"]) if index not in removed]
-                if mutated["Statement"]:
+                kept = [s for index, s in enumerate(original[(role, policy)]["Statement"]) if index not in removed]
+                mutated = {**original[(role, policy)], "Statement": kept}
+                if kept:
                     iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(mutated))
                 else:  # its only statements: IAM takes no empty policy, and removing them removes the policy
                     iam.delete_role_policy(RoleName=role, PolicyName=policy)
