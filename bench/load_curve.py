@@ -11,7 +11,9 @@ waits for every run to end. For each burst it reports:
 - Lambda invocations and state transitions per run (every execution's history);
 - write conflicts on the job-slot item per run: a conditional write of the ``JOB_SLOTS`` item that
   DynamoDB refused because another run wrote it first (optimistic locking, ``job_slots.py``);
-- orchestration cost per run, priced as the polling rows are (``run.run_cost``).
+- orchestration cost per run, priced as the polling rows are (``run.run_cost``), DynamoDB by the request
+  units AWS bills (``dynamodb_units``: an item's size, not one unit per request), with the units per run
+  by the kind of item they went to, which shows the part that grows with the queue.
 
 The emulator's clock skips idle time (``EmbeddedAws(skip_idle=True)``): while any run works, simulated
 time runs ``SPEEDUP`` times faster than real time (slow, so a wave's work takes simulated seconds, as it
@@ -34,12 +36,13 @@ import statistics
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import polling  # noqa: I001 - bench/ is on sys.path when run from there
+from dynamodb_units import RequestUnitMeter
 
 #: ``make bench``'s bursts.
 BURSTS = (10, 100, 1000)
@@ -70,6 +73,9 @@ class LoadPoint:
     cost: polling.RunCost
     #: Each lost run: its model, and what its run record and its execution say happened to it.
     lost_runs: tuple[str, ...] = ()
+    #: DynamoDB request units per run by the kind of item they went to (``pk`` up to its first ``#``).
+    write_units_by_item: dict[str, float] = field(default_factory=dict)
+    read_units_by_item: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,10 +199,11 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
         with EmbeddedAws(speedup=SPEEDUP, job_duration_seconds=JOB_MINUTES * 60, skip_idle=True) as aws:
             outputs = aws.deploy(assembly, STACK_NAME).outputs
             started_real, started_simulated = time.monotonic(), aws.clock.now()
-            executions = _submit_and_drain(aws, outputs, names, timeout_seconds=runs * 30 + 600)
-            # Execution dates are real time in moto; the emulator's clock tells the simulated time.
-            drained, real_seconds = aws.clock.now(), time.monotonic() - started_real
-            polling._wait_until_schedules_are_off(aws)
+            with RequestUnitMeter() as units:
+                executions = _submit_and_drain(aws, outputs, names, timeout_seconds=runs * 30 + 600)
+                # Execution dates are real time in moto; the emulator's clock tells the simulated time.
+                drained, real_seconds = aws.clock.now(), time.monotonic() - started_real
+                polling._wait_until_schedules_are_off(aws)
             sagemaker = aws.client("sagemaker")
             jobs = [sagemaker.describe_inference_recommendations_job(JobName=job["JobName"])
                     for job in aws.recommender.jobs()]
@@ -222,6 +229,8 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
         dynamodb_writes=(sum(calls[f"dynamodb.{op}"] for op in polling._WRITES)
                          + calls["dynamodb.BatchWriteItem.items"]) / runs,
         dynamodb_reads=sum(calls[f"dynamodb.{op}"] for op in polling._READS) / runs,
+        dynamodb_write_units=sum(units.write_units.values()) / runs,
+        dynamodb_read_units=sum(units.read_units.values()) / runs,
         sns_publishes=calls["sns.Publish"] / runs,
         lambda_gb_seconds=sum((record.seconds + polling.NETWORK_SECONDS_PER_CALL * polling._requests(record.calls))
                               * polling.LAMBDA_MEMORY_GB for record in records) / runs,
@@ -236,7 +245,9 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
         invocations_per_run=len(records) / runs, transitions_per_run=transitions / runs,
         slot_conflicts_per_run=slot_writes["refused"] / runs, slot_writes_per_run=slot_writes["attempted"] / runs,
         slot_item_bytes=slot_writes["largest_bytes"],
-        cost=per_run, lost_runs=lost_runs)
+        cost=per_run, lost_runs=lost_runs,
+        write_units_by_item={kind: round(count / runs, 2) for kind, count in units.write_units.most_common()},
+        read_units_by_item={kind: round(count / runs, 2) for kind, count in units.read_units.most_common()})
 
 
 def _submit_and_drain(aws: Any, outputs: dict[str, str], names: list[str],

@@ -10,6 +10,7 @@ the run (the poller's schedule turned off again) belongs to that run:
 - Lambda invocations and the AWS calls each made (the emulator counts them per invocation), with
   the state machine's own DynamoDB call for the shared poller (an SDK integration, no Lambda);
 - IR status calls: ``DescribeInferenceRecommendationsJob`` and ``ListInferenceRecommendationsJobs``;
+- DynamoDB requests, and the request units DynamoDB bills for them by each item's size (``dynamodb_units``);
 - the delay from the job completing to the results being in DynamoDB. It has two parts: the wait
   for the first status call that reports COMPLETED (simulated time: the polling design's own delay)
   and the work from that call to the stored results (real seconds the emulator spent: Lambda
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from dynamodb_units import RequestUnitMeter
 
 #: Simulated seconds per real second: a 2-hour job takes a minute. Higher speeds let the emulator's own
 #: processing (about 40 ms per invocation, i.e. 5 simulated seconds here) stretch each poll cycle.
@@ -55,6 +58,9 @@ class RunCost:
     status_calls: int
     dynamodb_writes: int
     dynamodb_reads: int
+    #: Request units, as DynamoDB bills them: by each item's size (``dynamodb_units``), not one per request.
+    dynamodb_write_units: float
+    dynamodb_read_units: float
     sns_publishes: int
     lambda_gb_seconds: float
     wait_for_status_seconds: float
@@ -126,6 +132,11 @@ def measure_bad_submission(workdir: Path) -> BadSubmission:
 
 
 def _one_run(aws: Any, outputs: dict[str, str], design: str, minutes: int) -> RunCost:
+    with RequestUnitMeter() as units:
+        return _measured_run(aws, outputs, design, minutes, units)
+
+
+def _measured_run(aws: Any, outputs: dict[str, str], design: str, minutes: int, units: RequestUnitMeter) -> RunCost:
     from neo_recommender import samples  # noqa: PLC0415
 
     model = f"bench-{minutes}m"
@@ -142,6 +153,7 @@ def _one_run(aws: Any, outputs: dict[str, str], design: str, minutes: int) -> Ru
     if execution["status"] != "SUCCEEDED":
         raise RuntimeError(f"the {minutes}-minute run ended {execution['status']}: {execution.get('cause')}")
     _wait_until_schedules_are_off(aws)
+    units.uninstall()  # what follows is the bench reading, not the run
     invocations = aws.lambdas.records[first_invocation:]
     calls: Counter[str] = Counter()
     for invocation in invocations:
@@ -164,6 +176,7 @@ def _one_run(aws: Any, outputs: dict[str, str], design: str, minutes: int) -> Ru
         dynamodb_writes=sum(calls[f"dynamodb.{op}"] for op in _WRITES) + calls["dynamodb.BatchWriteItem.items"]
         + sdk_writes,
         dynamodb_reads=sum(calls[f"dynamodb.{op}"] for op in _READS),
+        dynamodb_write_units=sum(units.write_units.values()), dynamodb_read_units=sum(units.read_units.values()),
         sns_publishes=calls["sns.Publish"],
         lambda_gb_seconds=sum(
             (invocation.seconds + NETWORK_SECONDS_PER_CALL * _requests(invocation.calls)) * LAMBDA_MEMORY_GB

@@ -59,8 +59,8 @@ def run_cost(cost: polling.RunCost) -> float:
     return (cost.transitions * PRICES["Step Functions state transition"]
             + cost.lambda_invocations * PRICES["Lambda request"]
             + cost.lambda_gb_seconds * PRICES["Lambda GB-second (arm64)"]
-            + cost.dynamodb_writes * PRICES["DynamoDB write request unit"]
-            + cost.dynamodb_reads * PRICES["DynamoDB read request unit"]
+            + cost.dynamodb_write_units * PRICES["DynamoDB write request unit"]
+            + cost.dynamodb_read_units * PRICES["DynamoDB read request unit"]
             + cost.sns_publishes * PRICES["SNS publish"])
 
 
@@ -238,6 +238,9 @@ def _load_rows(load: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str
                      f"{point['invocations_per_run']:.2f}, {point['transitions_per_run']:.2f}, "
                      f"{point['slot_conflicts_per_run']:.2f} ({point['slot_writes_per_run']:.2f}), "
                      f"${point['cost_dollars']:.6f}", "", "", "", ""))
+        by_item = ", ".join(f"{kind} {units:g}" for kind, units in point.get("write_units_by_item", {}).items())
+        rows.append((f"Burst of {point['runs']}: DynamoDB write units per run, by item"[:84],
+                     f"{point['cost']['dynamodb_write_units']:.1f} ({by_item})"[:60], "", "", "", ""))
     if len(load) > 1:
         first, last = load[0], load[-1]
         cost_growth = last["cost_dollars"] / first["cost_dollars"]
