@@ -99,16 +99,20 @@ class RequestUnitMeter:
         self._lock = threading.Lock()
         self._originals: dict[str, Callable[..., Any]] = {}
         self._backend_originals: dict[str, Callable[..., Any]] = {}
+        self._original_project: Callable[..., Any] | None = None
 
     def install(self) -> RequestUnitMeter:
         """Wrap moto's DynamoDB handlers (undone by ``uninstall``)."""
         from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+        from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415
         from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
 
         meter = self
         for name in ("query", "scan"):
             self._backend_originals[name] = getattr(DynamoDBBackend, name)
             setattr(DynamoDBBackend, name, _noting_items_read(getattr(DynamoDBBackend, name)))
+        self._original_project = Item.project
+        Item.project = _noting_projections(Item.project)  # type: ignore[method-assign]
         for name, measure in (("put_item", _put), ("update_item", _update), ("delete_item", _delete),
                               ("batch_write_item", _batch_write), ("get_item", _get), ("query", _query_or_scan),
                               ("scan", _query_or_scan)):
@@ -124,12 +128,16 @@ class RequestUnitMeter:
     def uninstall(self) -> None:
         """Put moto's handlers back."""
         from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+        from moto.dynamodb.models.dynamo_type import Item  # noqa: PLC0415
         from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
 
         for name, original in self._originals.items():
             setattr(DynamoHandler, name, original)
         for name, original in self._backend_originals.items():
             setattr(DynamoDBBackend, name, original)
+        if self._original_project is not None:
+            Item.project = self._original_project  # type: ignore[method-assign]
+            self._original_project = None
         self._originals.clear()
         self._backend_originals.clear()
 
@@ -257,10 +265,25 @@ _reading = threading.local()
 
 
 def _noting_items_read(original: Callable[..., Any]) -> Callable[..., Any]:
-    """``DynamoDBBackend.query`` or ``.scan`` that also notes the items it found (they return items first)."""
+    """``DynamoDBBackend.query`` or ``.scan`` that also notes the items it found (they return items first),
+    whole: DynamoDB bills a projected item's full size."""
     def found(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
-        if getattr(_reading, "items", None) is not None:
-            _reading.items.extend(result[0])
+        if getattr(_reading, "items", None) is None:
+            return original(*args, **kwargs)
+        _reading.projected_from = []
+        try:
+            result = original(*args, **kwargs)
+            _reading.items.extend(_reading.projected_from or result[0])
+        finally:
+            _reading.projected_from = None
         return result
     return found
+
+
+def _noting_projections(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``Item.project`` that notes the whole item it projects, while a Query or Scan is measured."""
+    def project(item: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_reading, "projected_from", None) is not None:
+            _reading.projected_from.append(item)
+        return original(item, *args, **kwargs)
+    return project

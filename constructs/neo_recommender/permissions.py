@@ -112,9 +112,13 @@ def grant_workflow_functions(
         _allow(functions.publish_results, ["sagemaker:UpdateModelPackage"], [packages])
 
     if job_slots:
-        for function in (functions.start_job, functions.publish_results, functions.record_failure,
-                         functions.await_job_slot):
-            _allow(function, ["dynamodb:GetItem", "dynamodb:PutItem"], [table.table_arn])
+        # The holders' item and the waiting runs' items (neo_runtime.job_slots): a request reads both, writes its
+        # own, and takes runs no longer waiting off the queue; the run waiting for a slot only reads them.
+        for function in (functions.start_job, functions.publish_results, functions.record_failure):
+            _allow(function, ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                   [table.table_arn])
+        _allow(functions.await_job_slot, ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"],
+               [table.table_arn])
 
     # RecordFailure: record and announce; stop a job whose run failed while it was still running.
     _allow(functions.record_failure, ["sagemaker:DescribeInferenceRecommendationsJob",
@@ -134,8 +138,8 @@ def grant_failure_recording(reporters: list[lambda_.IFunction], safety_net: lamb
     for function in reporters:
         _allow(function, ["sqs:SendMessage"], [queue.queue_arn])
         _allow_key(function, queue.encryption_master_key, ["kms:GenerateDataKey", "kms:Decrypt"])
-    _allow(safety_net, ["dynamodb:GetItem", "dynamodb:UpdateItem"] + (["dynamodb:PutItem"] if job_slots else []),
-           [table.table_arn])
+    _allow(safety_net, ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+           + (["dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"] if job_slots else []), [table.table_arn])
     _allow_key(safety_net, table.encryption_key, TABLE_KEY_ACTIONS)
     _allow(safety_net, ["sagemaker:DescribeInferenceRecommendationsJob", "sagemaker:StopInferenceRecommendationsJob"],
            [sagemaker_arn(f"inference-recommendations-job/{name_prefix}*")])

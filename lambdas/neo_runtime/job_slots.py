@@ -1,4 +1,4 @@
-"""At most N Inference Recommender jobs at once: a first-come, first-served queue in one DynamoDB item.
+"""At most N Inference Recommender jobs at once: a first-come, first-served queue in DynamoDB.
 
 A run that wants to start its job asks for a slot. It gets one when fewer than N runs hold a slot
 and no run that asked earlier is still waiting; otherwise it joins (or stays in) the queue and its
@@ -13,11 +13,19 @@ depends on its place: ``JOB_SLOT_RECHECK_SECONDS`` for each wave of N runs ahead
 queue would only find the queue still full, and each recheck costs state transitions: with an hourly
 recheck for everyone, a queue of 1,000 runs cost three times as much per run as one of 10.
 
-The state is one item, ``{holders: {run: acquired_at}, waiters: {run: {since, until}}, version}``
-(``until``: when the waiter promised to ask again at the latest), written with an optimistic-lock
-condition on ``version``, so concurrent requests never hand out more than N slots. Nothing is lost
-when an execution dies without giving its slot back: a holder older than the longest a run can
-live, and a waiter ``waiter_grace`` past its promise, are dropped.
+The holders are one item, ``{holders: {run: acquired_at}, version}``, written with an optimistic-lock
+condition on ``version``, so concurrent requests never hand out more than N slots. Each waiting run
+is an item of its own in the ``JOB_SLOT_QUEUE`` partition, ``{since, until}`` (``until``: when the
+waiter promised to ask again at the latest), read with the holders by every request that may hand out
+a slot (a check for a free slot or a wake-up reads the queue only when a slot is free). (The
+waiters used to be a map in the holders' item: every write of it then billed a write unit per KB of
+the whole queue, about 135 bytes a waiting run, and DynamoDB's 400 KB item limit capped the queue at
+about 3,000 runs; an item written that way is still read, and its waiters move to items of their own
+on its next write.) Joining the queue or making a new promise writes only the run's own item: a
+grant never rests on a stale count of holders, and a run that joined while a slot was freed finds
+it free when it checks after storing its token (``should_wake_itself``). Nothing is lost when an
+execution dies without giving its slot back: a holder older than the longest a run can live, and a
+waiter ``waiter_grace`` past its promise, are dropped.
 
 ``decide`` is the whole policy, as a pure function; ``acquire`` and ``release`` apply it to the table.
 """
@@ -40,6 +48,11 @@ from neo_runtime.aws import client, error_code
 from neo_runtime.records import from_attribute_values, now_iso, to_attribute_values
 
 SLOTS_PARTITION = "JOB_SLOTS"
+#: One item per waiting run, ``sk = <scope>#<run>`` and its entry (``since``, ``until``): the slots item lists
+#: only the holders, so its size (and what each write of it costs) stays within the limit's, however long the queue.
+QUEUE_PARTITION = "JOB_SLOT_QUEUE"
+#: What a waiter's item keeps of its entry.
+_WAITER_FIELDS = ("since", "until", "seen")
 #: Items holding each waiting run's task token, ``sk = <scope>#<run>``.
 WAKE_UP_PARTITION = "JOB_SLOT_WAKE_UP"
 #: Step Functions' answers to a token whose task is gone (woken already, timed out, execution ended).
@@ -116,8 +129,8 @@ def release_if_limited(table: str, run_id: str) -> bool:
     limits = limits_from_environment()
     if limits is None:
         return False
-    released = release(table, scope_of_deployment(), run_id)
-    wake_next(table, scope_of_deployment(), limits)
+    released, state = _release(table, scope_of_deployment(), run_id)
+    wake_next(table, scope_of_deployment(), limits, state)  # the state just stored: no second read of the queue
     return released
 
 
@@ -158,26 +171,46 @@ def should_wake_itself(table: str, scope: str, run_id: str, limits: SlotLimits) 
     """After storing its token: is a slot free for ``run_id`` already (a release came in between)?
 
     Also true when the run is no longer queued at all (its place expired), so it asks again and rejoins.
+    The queue is read only when a slot is free.
     """
-    state = _read(table, scope)
-    return (run_id in first_in_line(state, limits, _now()) or run_id in state.holders
-            or run_id not in state.waiters)
+    slots = _slots_item(table, scope)
+    holders, now = dict(slots.get("holders") or {}), _now()
+    if run_id in holders:
+        return True
+    if run_id not in (slots.get("waiters") or {}) and not client("dynamodb").get_item(
+            TableName=table, Key=_waiter_key(scope, run_id), ConsistentRead=True).get("Item"):
+        return True
+    if not _a_slot_is_free(holders, limits, now):
+        return False
+    return run_id in first_in_line(_read(table, scope), limits, now)
 
 
-def wake_next(table: str, scope: str, limits: SlotLimits) -> list[str]:
+def wake_next(table: str, scope: str, limits: SlotLimits, state: SlotState | None = None) -> list[str]:
     """Resume the waiting executions first in line, so they ask for the free slots; returns their runs.
 
-    A run whose token is stale (woken already, or its execution ended) is skipped: a live one asks
-    again on its own, and a dead one's place is given back when its execution's end is recorded.
+    ``state`` is the slots' state if the caller has just read or written it (else it is read: the queue
+    only when a slot is free). A run whose token is stale (woken already, or its execution ended) is
+    skipped: a live one asks again on its own, and a dead one's place is given back when its execution's
+    end is recorded.
     """
+    if state is None:
+        if not _a_slot_is_free(dict(_slots_item(table, scope).get("holders") or {}), limits, _now()):
+            return []
+        state = _read(table, scope)
     woken = []
-    for run_id in first_in_line(_read(table, scope), limits, _now()):
+    for run_id in first_in_line(state, limits, _now()):
         item = client("dynamodb").get_item(
             TableName=table, Key={"pk": {"S": WAKE_UP_PARTITION}, "sk": {"S": f"{scope}#{run_id}"}},
             ConsistentRead=True).get("Item")
         if item and wake(item["task_token"]["S"]):
             woken.append(run_id)
     return woken
+
+
+def _a_slot_is_free(holders: dict[str, str], limits: SlotLimits, now: datetime) -> bool:
+    """Fewer live holders than the limit (expired holders do not count, as in ``decide``)."""
+    live, _ = _live(SlotState(holders=holders), now, limits)
+    return len(live) < limits.max_concurrent_jobs
 
 
 def wake(task_token: str) -> bool:
@@ -268,19 +301,26 @@ def acquire(table: str, scope: str, run_id: str, limits: SlotLimits) -> SlotDeci
 
 def release(table: str, scope: str, run_id: str) -> bool:
     """Give back ``run_id``'s slot (or its place in the queue); False when it had neither."""
-    def change(state: SlotState) -> tuple[SlotState | None, bool]:
+    return _release(table, scope, run_id)[0]
+
+
+def _release(table: str, scope: str, run_id: str) -> tuple[bool, SlotState]:
+    """``release``, and the state it left (as written, or as read when the run held nothing)."""
+    def change(state: SlotState) -> tuple[SlotState | None, tuple[bool, SlotState]]:
         held = run_id in state.holders or run_id in state.waiters
-        return (without(state, run_id) if held else None), held
+        after = without(state, run_id) if held else state
+        return (after if held else None), (held, after)
 
     return _update(table, scope, change)
 
 
 def _update(table: str, scope: str, change: Callable[[SlotState], tuple[SlotState | None, T]]) -> T:
-    """Read, ``change`` (new state or None to write nothing, and a result), write if unchanged since the read."""
+    """Read, ``change`` (new state or None to write nothing, and a result), write if no grant or release came
+    in between (the slots item's version)."""
     for attempt in range(_WRITE_ATTEMPTS):
-        state = _read(table, scope)
-        new_state, result = change(state)
-        if new_state is None or _write(table, scope, state.version, new_state):
+        stored = _read_stored(table, scope)
+        new_state, result = change(stored.state)
+        if new_state is None or _write(table, scope, stored, new_state):
             return result
         _pause(attempt)
     raise SlotContention(f"the job-slot record of {scope!r} changed {_WRITE_ATTEMPTS} times while being updated")
@@ -294,27 +334,67 @@ def _key(scope: str) -> dict[str, Any]:
     return {"pk": {"S": SLOTS_PARTITION}, "sk": {"S": scope}}
 
 
-def _read(table: str, scope: str) -> SlotState:
+def _waiter_key(scope: str, run_id: str) -> dict[str, Any]:
+    return {"pk": {"S": QUEUE_PARTITION}, "sk": {"S": f"{scope}#{run_id}"}}
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The state as read, and how it is stored: each waiter's own item, and whether the slots item still lists
+    waiters (written before waiters had items of their own)."""
+
+    state: SlotState
+    queued: dict[str, dict[str, str]]
+    waiters_in_slots_item: bool
+
+
+def _slots_item(table: str, scope: str) -> dict[str, Any]:
+    """The holders' item as plain values (empty when there is none yet)."""
     item = client("dynamodb").get_item(TableName=table, Key=_key(scope), ConsistentRead=True).get("Item")
-    if not item:
-        return SlotState()
-    values = from_attribute_values(item)
-    return SlotState(holders=dict(values.get("holders") or {}), waiters=dict(values.get("waiters") or {}),
-                     version=int(values.get("version", 0)))
+    return from_attribute_values(item) if item else {}
 
 
-def _write(table: str, scope: str, version: int, state: SlotState) -> bool:
-    item = to_attribute_values({"entity": "job_slots", "holders": state.holders, "waiters": state.waiters,
-                                "version": version + 1, "updated_at": now_iso()})
-    try:
-        client("dynamodb").put_item(
-            TableName=table, Item={**_key(scope), **item},
-            ConditionExpression="attribute_not_exists(pk) OR version = :read",
-            ExpressionAttributeValues={":read": {"N": str(version)}})
-    except ClientError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            return False
-        raise
+def _read(table: str, scope: str) -> SlotState:
+    return _read_stored(table, scope).state
+
+
+def _read_stored(table: str, scope: str) -> _Stored:
+    values = _slots_item(table, scope)
+    holders = dict(values.get("holders") or {})
+    queued = {}
+    for page in client("dynamodb").get_paginator("query").paginate(
+            TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :queue AND begins_with(sk, :scope)",
+            ExpressionAttributeValues={":queue": {"S": QUEUE_PARTITION}, ":scope": {"S": f"{scope}#"}}):
+        for waiter in page["Items"]:
+            queued[waiter["sk"]["S"][len(scope) + 1:]] = {name: waiter[name]["S"] for name in _WAITER_FIELDS
+                                                          if name in waiter}
+    # A run granted a slot whose waiter item was not yet deleted (its Lambda stopped in between) is a holder only.
+    waiters = {run: entry for run, entry in {**(values.get("waiters") or {}), **queued}.items() if run not in holders}
+    return _Stored(SlotState(holders=holders, waiters=waiters, version=int(values.get("version", 0))), queued,
+                   bool(values.get("waiters")))
+
+
+def _write(table: str, scope: str, stored: _Stored, state: SlotState) -> bool:
+    """Store ``state``: waiters that joined or made a new promise first, then the holders (only if no other
+    request changed them since ``stored`` was read), then take the runs no longer waiting off the queue."""
+    dynamodb = client("dynamodb")
+    for run_id, entry in state.waiters.items():
+        if stored.queued.get(run_id) != entry:
+            dynamodb.put_item(TableName=table, Item={**_waiter_key(scope, run_id), **to_attribute_values(entry)})
+    if state.holders != stored.state.holders or stored.waiters_in_slots_item:
+        item = to_attribute_values({"entity": "job_slots", "holders": state.holders,
+                                    "version": stored.state.version + 1, "updated_at": now_iso()})
+        try:
+            dynamodb.put_item(
+                TableName=table, Item={**_key(scope), **item},
+                ConditionExpression="attribute_not_exists(pk) OR version = :read",
+                ExpressionAttributeValues={":read": {"N": str(stored.state.version)}})
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+    for run_id in stored.queued.keys() - state.waiters.keys():
+        dynamodb.delete_item(TableName=table, Key=_waiter_key(scope, run_id))
     return True
 
 

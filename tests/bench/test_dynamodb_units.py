@@ -72,12 +72,15 @@ def test_the_meter_bills_each_request_by_its_items_size(dynamodb: Any) -> None:
                                                         {"PutRequest": {"Item": _item("RUN#2", "R#1", 10)}}]})
         dynamodb.query(TableName=TABLE, KeyConditionExpression="pk = :p", ConsistentRead=True,
                        ExpressionAttributeValues={":p": {"S": "JOB_SLOTS"}})  # 5 KB read: two 4 KB blocks
+        dynamodb.query(TableName=TABLE, KeyConditionExpression="pk = :p", ConsistentRead=True,
+                       ProjectionExpression="sk",
+                       ExpressionAttributeValues={":p": {"S": "JOB_SLOTS"}})  # projected: the whole item is billed
         with pytest.raises(ClientError, match="ConditionalCheckFailed"):  # a refused condition still costs the item
             dynamodb.put_item(TableName=TABLE, Item=_item("JOB_SLOTS", "s", 1),
                               ConditionExpression="attribute_not_exists(pk)")
         dynamodb.delete_item(TableName=TABLE, Key=key)  # the deleted item: a few bytes, one unit
     assert meter.write_units == {"RUN": 3 + 3 + 1 + 1, "JOB_SLOTS": 5 + 5}
-    assert meter.read_units == {"RUN": 1.5, "JOB_SLOTS": 2.0}
+    assert meter.read_units == {"RUN": 1.5, "JOB_SLOTS": 2.0 + 2.0}
     assert meter.largest_item_bytes == item_size(_item("JOB_SLOTS", "s", 5000))
     dynamodb.put_item(TableName=TABLE, Item=_item("RUN#3", "SUMMARY", 10))  # uninstalled: not counted
     assert sum(meter.write_units.values()) == 18

@@ -144,9 +144,15 @@ def test_a_queued_run_is_told_its_place_in_line() -> None:
                                      {"AttributeName": "sk", "KeyType": "RANGE"}])
     waiters = {run: {"since": f"2026-12-01T00:0{minute}:00+00:00", "seen": "2026-12-01T00:09:00+00:00"}
                for run, minute in (("late", 5), ("first", 1), ("second", 2))}
+    # Each waiting run has an item of its own; a slots item an earlier version wrote may list waiters itself.
     dynamodb.put_item(TableName="results", Item={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"},
-                                                 **to_attribute_values({"holders": {"h": "x"}, "waiters": waiters,
-                                                                        "version": 3})})
+                                                 **to_attribute_values({"holders": {"h": "x"}, "version": 3,
+                                                                        "waiters": {"second": waiters["second"]}})})
+    for run in ("late", "first"):
+        dynamodb.put_item(TableName="results", Item={"pk": {"S": "JOB_SLOT_QUEUE"}, "sk": {"S": f"nr-#{run}"},
+                                                     **to_attribute_values(waiters[run])})
+    dynamodb.put_item(TableName="results", Item={"pk": {"S": "JOB_SLOT_QUEUE"}, "sk": {"S": "other-#early"},
+                                                 **to_attribute_values({"since": "2026"})})
     dynamodb.put_item(TableName="results", Item={"pk": {"S": "RUN#second"}, "sk": {"S": "SUMMARY"},
                                                  **to_attribute_values({"status": "QUEUED", "model_name": "m",
                                                                         "created_at": "2026-12-01T00:02:00+00:00",

@@ -133,11 +133,17 @@ class DeployedPipeline:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def job_slots(self, scope: str | None = None) -> dict[str, Any]:
-        """Holders and waiters of the job-slot item (empty dicts when nobody holds or waits)."""
-        item = self.dynamodb.get_item(TableName=self.outputs["ResultsTableName"], ConsistentRead=True,
-                                      Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": scope or self.name_prefix}}
-                                      ).get("Item", {})
-        return {"holders": item.get("holders", {}).get("M", {}), "waiters": item.get("waiters", {}).get("M", {})}
+        """Holders (the slots item) and waiters (an item each) of the deployment's job slots, as attribute values."""
+        scope, table = scope or self.name_prefix, self.outputs["ResultsTableName"]
+        item = self.dynamodb.get_item(TableName=table, ConsistentRead=True,
+                                      Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": scope}}).get("Item", {})
+        queued = self.dynamodb.query(TableName=table, ConsistentRead=True,
+                                     KeyConditionExpression="pk = :pk AND begins_with(sk, :scope)",
+                                     ExpressionAttributeValues={":pk": {"S": "JOB_SLOT_QUEUE"},
+                                                                ":scope": {"S": f"{scope}#"}})["Items"]
+        waiters = {waiter["sk"]["S"].removeprefix(f"{scope}#"): waiter for waiter in queued}
+        return {"holders": item.get("holders", {}).get("M", {}),
+                "waiters": {**item.get("waiters", {}).get("M", {}), **waiters}}
 
     def messages(self) -> list[dict[str, Any]]:
         """Everything published to the notification topic, oldest first (read from moto's SNS backend)."""

@@ -327,8 +327,12 @@ class MutationSuite:
         aws.recommender.faults.stall_jobs.clear()
         aws.recommender.faults.fail_jobs.clear()
         self.pipeline.purge_dead_letters()
-        self.pipeline.dynamodb.delete_item(TableName=self.pipeline.outputs["ResultsTableName"],
-                                           Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": self._name_prefix()}})
+        dynamodb, table, scope = self.pipeline.dynamodb, self.pipeline.outputs["ResultsTableName"], self._name_prefix()
+        dynamodb.delete_item(TableName=table, Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": scope}})
+        for waiter in dynamodb.query(TableName=table, KeyConditionExpression="pk = :pk AND begins_with(sk, :scope)",
+                                     ExpressionAttributeValues={":pk": {"S": "JOB_SLOT_QUEUE"},
+                                                                ":scope": {"S": f"{scope}#"}})["Items"]:
+            dynamodb.delete_item(TableName=table, Key={"pk": waiter["pk"], "sk": waiter["sk"]})
 
     def _name_prefix(self) -> str:
         functions = [r for r in self.template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]

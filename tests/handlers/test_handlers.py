@@ -312,10 +312,9 @@ def test_a_run_waiting_longer_than_max_queue_wait_ends_with_job_queue_timed_out(
     assert queued == {"started": False, "reason": "JobSlotsBusy", "queue_position": 1, "waiting": 1, "running": 1,
                       "recheck_seconds": 600 + 60}
     # The second run joined the queue long ago: its wait is over.
-    key = {"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}}
     run = requests[1]["submission"]["run_id"]
-    env["dynamodb"].update_item(TableName="runs", Key=key, UpdateExpression="SET waiters.#r.since = :t",
-                                ExpressionAttributeNames={"#r": run},
+    env["dynamodb"].update_item(TableName="runs", Key={"pk": {"S": "JOB_SLOT_QUEUE"}, "sk": {"S": f"nr-#{run}"}},
+                                UpdateExpression="SET since = :t",
                                 ExpressionAttributeValues={":t": {"S": "2026-01-01T00:00:00.000Z"}})
     with pytest.raises(errors.JobQueueTimedOut, match="busy job slots"):
         start_job.handler(requests[1])

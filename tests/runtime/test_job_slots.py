@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from neo_runtime import aws, job_slots
 from neo_runtime.job_slots import SlotLimits, SlotState, decide, without
+from neo_runtime.records import to_attribute_values
 
 LIMITS = SlotLimits(max_concurrent_jobs=2, holder_expiry=timedelta(hours=5), waiter_grace=timedelta(minutes=8),
                     recheck=timedelta(minutes=3))
@@ -138,14 +140,60 @@ def test_concurrent_requests_never_hand_out_more_slots_than_the_limit(table: str
     assert sum(results.values()) == 3
     item = boto3.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}},
                                              ConsistentRead=True)["Item"]
-    assert len(item["holders"]["M"]) == 3 and len(item["waiters"]["M"]) == 9
+    # The slots item lists the holders only; each waiting run has an item of its own.
+    assert len(item["holders"]["M"]) == 3 and "waiters" not in item
+    queue = {waiter["sk"]["S"].removeprefix("nr-#"): waiter["since"]["S"] for waiter in _queue_items(table)}
+    assert sorted(queue) == sorted(run for run, granted in results.items() if not granted)
     holders = [run for run, granted in results.items() if granted]
     # Releasing a slot lets the earliest waiter in, and only it.
     assert job_slots.release(table, "nr-", holders[0]) and not job_slots.release(table, "nr-", holders[0])
-    waiting = sorted((run for run, granted in results.items() if not granted),
-                     key=lambda run: (item["waiters"]["M"][run]["M"]["since"]["S"], run))
+    waiting = sorted(queue, key=lambda run: (queue[run], run))
     assert not job_slots.acquire(table, "nr-", waiting[1], limits).granted
     assert job_slots.acquire(table, "nr-", waiting[0], limits).granted
+
+
+def _queue_items(table: str) -> list[dict[str, Any]]:
+    return boto3.client("dynamodb").query(
+        TableName=table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+        ExpressionAttributeValues={":pk": {"S": job_slots.QUEUE_PARTITION}})["Items"]
+
+
+def test_the_slots_item_stays_the_size_of_the_limit_however_long_the_queue(table: str) -> None:
+    limits = SlotLimits(max_concurrent_jobs=2, holder_expiry=timedelta(hours=1), waiter_grace=timedelta(hours=1))
+    for index in range(40):
+        job_slots.acquire(table, "nr-", f"run{index:02d}", limits)
+    dynamodb = boto3.client("dynamodb")
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}})["Item"]
+    assert len(json.dumps(item)) < 400 and len(_queue_items(table)) == 38
+    # A grant takes the run off the queue; a release of a queued run too.
+    assert job_slots.release(table, "nr-", "run00") and job_slots.acquire(table, "nr-", "run02", limits).granted
+    assert job_slots.release(table, "nr-", "run39")
+    assert sorted(w["sk"]["S"] for w in _queue_items(table)) == [f"nr-#run{index:02d}" for index in range(3, 39)]
+
+
+def test_waiters_listed_in_the_slots_item_by_an_earlier_version_keep_their_place(table: str) -> None:
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}, **to_attribute_values({
+        "holders": {"h": _at(0).isoformat()}, "version": 4,
+        "waiters": {"old": {"since": _at(1).isoformat(), "until": _at(30).isoformat()}}})})
+    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(days=30), waiter_grace=timedelta(days=30))
+    decision = job_slots.acquire(table, "nr-", "new", limits)
+    assert not decision.granted and decision.position == 2  # behind the waiter the old item listed
+    assert job_slots.release(table, "nr-", "h")
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}})["Item"]
+    assert "waiters" not in item and {w["sk"]["S"] for w in _queue_items(table)} == {"nr-#old", "nr-#new"}
+    assert job_slots.acquire(table, "nr-", "old", limits).granted
+
+
+def test_a_holder_left_on_the_queue_is_not_a_waiter_and_leaves_it_on_the_next_write(table: str) -> None:
+    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(days=30), waiter_grace=timedelta(days=30))
+    assert job_slots.acquire(table, "nr-", "a", limits).granted
+    # "a" was granted while its waiter item stayed behind (its Lambda stopped between the two writes).
+    boto3.client("dynamodb").put_item(TableName=table, Item={**job_slots._waiter_key("nr-", "a"), **to_attribute_values(
+        {"since": _at(0).isoformat()})})
+    queued = job_slots.acquire(table, "nr-", "b", limits)
+    assert not queued.granted and queued.position == 1  # first in line, not behind the holder's stale item
+    assert [w["sk"]["S"] for w in _queue_items(table)] == ["nr-#b"]
 
 
 def test_a_scope_per_deployment(table: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from neo_recommender.cli import results
 from neo_recommender.cli.problems import NotOk
-from neo_runtime.job_slots import SLOTS_PARTITION
+from neo_runtime.job_slots import QUEUE_PARTITION, SLOTS_PARTITION
 from neo_runtime.run_status import FINAL_STATUSES
 
 #: How long ``--wait`` waits for the pipeline to start a run before saying something is wrong.
@@ -80,15 +80,34 @@ def run_state(dynamodb: Any, table: str, run_id: str, sagemaker: Any = None,
 
 
 def queue_place(dynamodb: Any, table: str, run_id: str) -> tuple[int, int] | None:
-    """The run's place in its deployment's job-slot queue (1 is next) and the queue's length; None if not in it."""
-    page = dynamodb.query(TableName=table, KeyConditionExpression="pk = :pk",
-                          ExpressionAttributeValues={":pk": {"S": SLOTS_PARTITION}}, ConsistentRead=True)
-    for item in page.get("Items", []):
-        waiters = results.plain(item).get("waiters") or {}
+    """The run's place in its deployment's job-slot queue (1 is next) and the queue's length; None if not in it.
+
+    Each waiting run has an item of its own (``neo_runtime.job_slots``); a slots item written by an earlier version
+    may still list waiters itself.
+    """
+    queues: dict[str, dict[str, dict[str, Any]]] = {}
+    for item in _partition(dynamodb, table, QUEUE_PARTITION):
+        waiter = results.plain(item)
+        scope, _, run = str(waiter["sk"]).partition("#")  # <scope>#<run>: a scope (a name prefix) has no "#"
+        queues.setdefault(scope, {})[run] = waiter
+    for item in _partition(dynamodb, table, SLOTS_PARTITION):
+        slots = results.plain(item)
+        queue = queues.setdefault(str(slots["sk"]), {})
+        for run, entry in (slots.get("waiters") or {}).items():
+            queue.setdefault(run, entry)
+        for holder in slots.get("holders") or {}:
+            queue.pop(holder, None)
+    for waiters in queues.values():
         if run_id in waiters:  # first come, first served, as neo_runtime.job_slots.decide orders them
             queue = sorted(waiters, key=lambda run: (waiters[run]["since"], run))
             return queue.index(run_id) + 1, len(queue)
     return None
+
+
+def _partition(dynamodb: Any, table: str, partition: str) -> list[dict[str, Any]]:
+    return [item for page in dynamodb.get_paginator("query").paginate(
+        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": partition}},
+        ConsistentRead=True) for item in page["Items"]]
 
 
 def job_status(sagemaker: Any, job_name: str) -> str:
