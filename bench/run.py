@@ -218,7 +218,8 @@ def render(figures: dict[str, Any]) -> str:
         "Prices (us-east-1, list): " + "; ".join(f"{name} ${price:.10g}" for name, price in
                                                  figures["prices"].items()) + ".",
         f"Lambda GB-seconds: measured handler time plus {polling.NETWORK_SECONDS_PER_CALL * 1000:.0f} ms per AWS "
-        f"call, at {polling.LAMBDA_MEMORY_GB * 1024:.0f} MB. One request unit per DynamoDB item read or written.",
+        f"call, at {polling.LAMBDA_MEMORY_GB * 1024:.0f} MB. DynamoDB in request units by item size (1 KB a "
+        "write unit, 4 KB a read unit; bench/dynamodb_units.py).",
     ]
     return "\n".join(lines + notes)
 

@@ -70,8 +70,9 @@ def grant_workflow_functions(
     """Give each step function exactly the calls its handler makes.
 
     ``job_slots``: the pipeline limits concurrent jobs, so the steps that take and give back
-    slots read and write the slots item (``neo_runtime.job_slots``). ``registry_metadata``: results
-    are written back to the model package version (``UpdateModelPackage``, scoped to the prefix).
+    slots read and write the holders' item and the queued runs' items (``neo_runtime.job_slots``).
+    ``registry_metadata``: results are written back to the model package version (``UpdateModelPackage``,
+    scoped to the prefix).
     """
     groups = sagemaker_arn(f"model-package-group/{name_prefix}*")
     packages = sagemaker_arn(f"model-package/{name_prefix}*")
@@ -164,7 +165,8 @@ def grant_job_watching(starters: list[lambda_.IFunction], poller: lambda_.IFunct
     ``starters`` write a job's item and turn the schedule on. The poller reads the list, lists the
     deployment's jobs, stops those past their deadline and takes ended jobs off the list (what it
     may do with its schedule and the runs is in ``allow_job_answers``). With ``job_slots`` it also
-    reads the slots item and the queued runs' wake-up tokens, to wake a run a lost wake-up left waiting.
+    reads the holders' item, the queue and the queued runs' wake-up tokens, to wake a run a lost
+    wake-up left waiting.
     """
     for function in starters:
         _allow(function, ["dynamodb:PutItem"], [table.table_arn])

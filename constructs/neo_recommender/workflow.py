@@ -122,7 +122,7 @@ def build_definition(
     check_job.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(10), max_attempts=2, backoff_rate=2,
                         jitter_strategy=sfn.JitterType.FULL)
 
-    # Many runs updating the job-slot item at once: try again shortly (neo_runtime.job_slots).
+    # Many runs updating the job slots' holders at once: try again shortly (neo_runtime.job_slots).
     for task in (start_job, publish):
         task.add_retry(errors=["SlotContention"], interval=Duration.seconds(2), max_attempts=6, backoff_rate=2,
                        jitter_strategy=sfn.JitterType.FULL)
