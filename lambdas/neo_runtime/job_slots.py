@@ -21,11 +21,13 @@ a slot (a check for a free slot or a wake-up reads the queue only when a slot is
 waiters used to be a map in the holders' item: every write of it then billed a write unit per KB of
 the whole queue, about 135 bytes a waiting run, and DynamoDB's 400 KB item limit capped the queue at
 about 3,000 runs; an item written that way is still read, and its waiters move to items of their own
-on its next write.) Joining the queue or making a new promise writes only the run's own item: a
-grant never rests on a stale count of holders, and a run that joined while a slot was freed finds
-it free when it checks after storing its token (``should_wake_itself``). Nothing is lost when an
-execution dies without giving its slot back: a holder older than the longest a run can live, and a
-waiter ``waiter_grace`` past its promise, are dropped.
+on its next write.) Joining the queue or making a new promise writes only the run's own item (after
+the holders' item, when both change: a request that loses the race for the holders writes nothing). A
+run that joined while a slot was being given back finds it free when it checks after storing its token
+(``should_wake_itself``), or is woken by the release, which reads the queue again after its write. A
+waiter's item is deleted only as it was read, so a promise renewed meanwhile keeps the run queued.
+Nothing is lost when an execution dies without giving its slot back: a holder older than the longest a
+run can live, and a waiter ``waiter_grace`` past its promise, are dropped.
 
 ``decide`` is the whole policy, as a pure function; ``acquire`` and ``release`` apply it to the table.
 """
@@ -129,8 +131,10 @@ def release_if_limited(table: str, run_id: str) -> bool:
     limits = limits_from_environment()
     if limits is None:
         return False
-    released, state = _release(table, scope_of_deployment(), run_id)
-    wake_next(table, scope_of_deployment(), limits, state)  # the state just stored: no second read of the queue
+    released = release(table, scope_of_deployment(), run_id)
+    # Read again after the release: a run that joined the queue while it was being written (joining is not
+    # version-checked) saw the slot still taken, and only a read from now on sees the run.
+    wake_next(table, scope_of_deployment(), limits)
     return released
 
 
@@ -185,20 +189,17 @@ def should_wake_itself(table: str, scope: str, run_id: str, limits: SlotLimits) 
     return run_id in first_in_line(_read(table, scope), limits, now)
 
 
-def wake_next(table: str, scope: str, limits: SlotLimits, state: SlotState | None = None) -> list[str]:
+def wake_next(table: str, scope: str, limits: SlotLimits) -> list[str]:
     """Resume the waiting executions first in line, so they ask for the free slots; returns their runs.
 
-    ``state`` is the slots' state if the caller has just read or written it (else it is read: the queue
-    only when a slot is free). A run whose token is stale (woken already, or its execution ended) is
-    skipped: a live one asks again on its own, and a dead one's place is given back when its execution's
-    end is recorded.
+    The queue is read only when a slot is free. A run whose token is stale (woken already, or its
+    execution ended) is skipped: a live one asks again on its own, and a dead one's place is given back
+    when its execution's end is recorded.
     """
-    if state is None:
-        if not _a_slot_is_free(dict(_slots_item(table, scope).get("holders") or {}), limits, _now()):
-            return []
-        state = _read(table, scope)
+    if not _a_slot_is_free(dict(_slots_item(table, scope).get("holders") or {}), limits, _now()):
+        return []
     woken = []
-    for run_id in first_in_line(state, limits, _now()):
+    for run_id in first_in_line(_read(table, scope), limits, _now()):
         item = client("dynamodb").get_item(
             TableName=table, Key={"pk": {"S": WAKE_UP_PARTITION}, "sk": {"S": f"{scope}#{run_id}"}},
             ConsistentRead=True).get("Item")
@@ -301,15 +302,9 @@ def acquire(table: str, scope: str, run_id: str, limits: SlotLimits) -> SlotDeci
 
 def release(table: str, scope: str, run_id: str) -> bool:
     """Give back ``run_id``'s slot (or its place in the queue); False when it had neither."""
-    return _release(table, scope, run_id)[0]
-
-
-def _release(table: str, scope: str, run_id: str) -> tuple[bool, SlotState]:
-    """``release``, and the state it left (as written, or as read when the run held nothing)."""
-    def change(state: SlotState) -> tuple[SlotState | None, tuple[bool, SlotState]]:
+    def change(state: SlotState) -> tuple[SlotState | None, bool]:
         held = run_id in state.holders or run_id in state.waiters
-        after = without(state, run_id) if held else state
-        return (after if held else None), (held, after)
+        return (without(state, run_id) if held else None), held
 
     return _update(table, scope, change)
 
@@ -375,12 +370,15 @@ def _read_stored(table: str, scope: str) -> _Stored:
 
 
 def _write(table: str, scope: str, stored: _Stored, state: SlotState) -> bool:
-    """Store ``state``: waiters that joined or made a new promise first, then the holders (only if no other
-    request changed them since ``stored`` was read), then take the runs no longer waiting off the queue."""
+    """Store ``state``: the holders first (only if no other request changed them since ``stored`` was read;
+    else nothing is written and the caller tries again), then the waiters that joined or made a new promise,
+    then take the runs no longer waiting off the queue. Waiters that the slots item still lists go to items
+    of their own before it is rewritten without them."""
     dynamodb = client("dynamodb")
-    for run_id, entry in state.waiters.items():
-        if stored.queued.get(run_id) != entry:
-            dynamodb.put_item(TableName=table, Item={**_waiter_key(scope, run_id), **to_attribute_values(entry)})
+    changed_waiters = {run_id: entry for run_id, entry in state.waiters.items() if stored.queued.get(run_id) != entry}
+    if stored.waiters_in_slots_item:
+        _put_waiters(table, scope, changed_waiters)
+        changed_waiters = {}
     if state.holders != stored.state.holders or stored.waiters_in_slots_item:
         item = to_attribute_values({"entity": "job_slots", "holders": state.holders,
                                     "version": stored.state.version + 1, "updated_at": now_iso()})
@@ -393,9 +391,30 @@ def _write(table: str, scope: str, stored: _Stored, state: SlotState) -> bool:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
+    _put_waiters(table, scope, changed_waiters)
     for run_id in stored.queued.keys() - state.waiters.keys():
-        dynamodb.delete_item(TableName=table, Key=_waiter_key(scope, run_id))
+        _take_off_queue(table, scope, run_id, stored.queued[run_id])
     return True
+
+
+def _put_waiters(table: str, scope: str, waiters: dict[str, dict[str, str]]) -> None:
+    for run_id, entry in waiters.items():
+        client("dynamodb").put_item(TableName=table, Item={**_waiter_key(scope, run_id), **to_attribute_values(entry)})
+
+
+def _take_off_queue(table: str, scope: str, run_id: str, entry: dict[str, str]) -> None:
+    """Delete a waiter's item as it was read: if the run made a new promise meanwhile, it stays queued."""
+    names = {f"#{name}": name for name in _WAITER_FIELDS}
+    condition = " AND ".join(f"#{name} = :{name}" if name in entry else f"attribute_not_exists(#{name})"
+                             for name in _WAITER_FIELDS)
+    values = {f":{name}": {"S": entry[name]} for name in _WAITER_FIELDS if name in entry}
+    try:
+        client("dynamodb").delete_item(TableName=table, Key=_waiter_key(scope, run_id), ConditionExpression=condition,
+                                       ExpressionAttributeNames=names,
+                                       **({"ExpressionAttributeValues": values} if values else {}))
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise
 
 
 def _now() -> datetime:

@@ -228,3 +228,73 @@ def test_a_release_wakes_the_runs_first_in_line_in_arrival_order() -> None:
     assert job_slots.first_in_line(state, LIMITS, _at(5)) == []  # both slots held: nobody to wake
     state = without(without(state, "a"), "b")
     assert job_slots.first_in_line(state, LIMITS, _at(5)) == ["c", "d"]  # two free slots, the two oldest waiters
+
+
+@pytest.fixture
+def limited_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"MAX_CONCURRENT_JOBS": "1", "JOB_SLOT_HOLDER_EXPIRY_SECONDS": "36000",
+                        "JOB_SLOT_WAITER_GRACE_SECONDS": "36000", "JOB_NAME_PREFIX": "nr-"}.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_a_run_that_joins_while_a_slot_is_given_back_is_woken(table: str, limited_environment: None,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = job_slots.limits_from_environment()
+    assert limits is not None and job_slots.acquire(table, "nr-", "holder", limits).granted
+    woken: list[str] = []
+    monkeypatch.setattr(job_slots, "wake", lambda token: woken.append(token) or True)
+    original_write, joined = job_slots._write, []
+
+    def write_the_release(table_name: str, scope: str, stored: Any, state: SlotState) -> bool:
+        if not joined and "holder" in stored.state.holders and not state.holders:
+            # Between the release's read and its write, a run joins (the slot still looks taken to it), stores
+            # its token and checks for a free slot: none yet.
+            joined.append(job_slots.acquire(table, "nr-", "joiner", limits))
+            job_slots.remember_wake_up(table, "nr-", "joiner", "token-of-joiner", 3600)
+            assert not job_slots.should_wake_itself(table, "nr-", "joiner", limits)
+        return original_write(table_name, scope, stored, state)
+
+    monkeypatch.setattr(job_slots, "_write", write_the_release)
+    assert job_slots.release_if_limited(table, "holder")
+    assert not joined[0].granted and woken == ["token-of-joiner"]  # the release's wake-up sees the run that joined
+
+
+def test_a_waiter_that_renews_its_promise_while_taken_off_as_expired_stays_queued(table: str) -> None:
+    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(days=30), waiter_grace=timedelta(minutes=1))
+    assert job_slots.acquire(table, "nr-", "holder", limits).granted
+    dynamodb = boto3.client("dynamodb")
+    late = {"since": _at(0).isoformat(), "until": _at(1).isoformat()}  # long past its promise and grace
+    dynamodb.put_item(TableName=table, Item={**job_slots._waiter_key("nr-", "late"), **to_attribute_values(late)})
+    stored = job_slots._read_stored(table, "nr-")
+    decision = decide(stored.state, "asker", datetime.now(UTC), limits)
+    assert "late" not in decision.state.waiters  # the asker drops it as expired ...
+    renewed = {"since": late["since"], "until": datetime.now(UTC).isoformat()}  # ... as it renews its promise
+    dynamodb.put_item(TableName=table, Item={**job_slots._waiter_key("nr-", "late"), **to_attribute_values(renewed)})
+    assert job_slots._write(table, "nr-", stored, decision.state)
+    runs = {w["sk"]["S"]: w["until"]["S"] for w in _queue_items(table)}
+    assert runs == {"nr-#late": renewed["until"], "nr-#asker": decision.state.waiters["asker"]["until"]}
+
+
+def test_a_request_that_loses_the_race_for_the_holders_writes_nothing(table: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = SlotLimits(max_concurrent_jobs=2, holder_expiry=timedelta(hours=1), waiter_grace=timedelta(days=30))
+    dynamodb = boto3.client("dynamodb")
+    now = datetime.now(UTC)
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}, **to_attribute_values({
+        "holders": {"gone": (now - timedelta(hours=2)).isoformat(), "busy": now.isoformat()}, "version": 1})})
+    dynamodb.put_item(TableName=table, Item={**job_slots._waiter_key("nr-", "first"), **to_attribute_values(
+        {"since": (now - timedelta(minutes=5)).isoformat()})})
+    original_read, reads = job_slots._read_stored, []
+
+    def read_then_lose_the_race(table_name: str, scope: str) -> Any:
+        stored = original_read(table_name, scope)
+        if not reads:  # another request writes the holders between this read and its write
+            dynamodb.update_item(TableName=table, Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}},
+                                 UpdateExpression="SET version = :v", ExpressionAttributeValues={":v": {"N": "2"}})
+        reads.append(stored)
+        return stored
+
+    monkeypatch.setattr(job_slots, "_read_stored", read_then_lose_the_race)
+    decision = job_slots.acquire(table, "nr-", "second", limits)  # drops the expired holder: a holders write
+    assert len(reads) == 2 and not decision.granted and decision.position == 2
+    assert decision.queued_now  # the lost attempt left no queue item that would make the retry look like a repeat
