@@ -132,28 +132,23 @@ def measure_bad_submission(workdir: Path) -> BadSubmission:
 
 
 def _one_run(aws: Any, outputs: dict[str, str], design: str, minutes: int) -> RunCost:
-    with RequestUnitMeter() as units:
-        return _measured_run(aws, outputs, design, minutes, units)
-
-
-def _measured_run(aws: Any, outputs: dict[str, str], design: str, minutes: int, units: RequestUnitMeter) -> RunCost:
     from neo_recommender import samples  # noqa: PLC0415
 
     model = f"bench-{minutes}m"
     aws.recommender.durations[f"nr-{model}"] = minutes * 60
     first_invocation = len(aws.lambdas.records)
     s3, bucket, folder = aws.client("s3"), outputs["SubmissionBucketName"], f"{outputs['WatchedPrefix']}{model}/"
-    s3.put_object(Bucket=bucket, Key=folder + "model.tar.gz", Body=samples.xgboost_model_archive())
-    s3.put_object(Bucket=bucket, Key=folder + "payload.tar.gz", Body=samples.csv_payload_archive())
-    s3.put_object(Bucket=bucket, Key=folder + "recommend.json",
-                  Body=json.dumps(samples.xgboost_manifest(model)).encode())
-    arn = outputs["StateMachineArn"]
-    count = len(aws.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"])
-    execution = aws.wait_for_executions(arn, count=count, timeout_seconds=minutes * 60 / SPEEDUP + 120)[-1]
-    if execution["status"] != "SUCCEEDED":
-        raise RuntimeError(f"the {minutes}-minute run ended {execution['status']}: {execution.get('cause')}")
-    _wait_until_schedules_are_off(aws)
-    units.uninstall()  # what follows is the bench reading, not the run
+    with RequestUnitMeter() as units:  # the run's requests; what follows the block is the bench reading
+        s3.put_object(Bucket=bucket, Key=folder + "model.tar.gz", Body=samples.xgboost_model_archive())
+        s3.put_object(Bucket=bucket, Key=folder + "payload.tar.gz", Body=samples.csv_payload_archive())
+        s3.put_object(Bucket=bucket, Key=folder + "recommend.json",
+                      Body=json.dumps(samples.xgboost_manifest(model)).encode())
+        arn = outputs["StateMachineArn"]
+        count = len(aws.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"])
+        execution = aws.wait_for_executions(arn, count=count, timeout_seconds=minutes * 60 / SPEEDUP + 120)[-1]
+        if execution["status"] != "SUCCEEDED":
+            raise RuntimeError(f"the {minutes}-minute run ended {execution['status']}: {execution.get('cause')}")
+        _wait_until_schedules_are_off(aws)
     invocations = aws.lambdas.records[first_invocation:]
     calls: Counter[str] = Counter()
     for invocation in invocations:

@@ -186,7 +186,7 @@ def should_wake_itself(table: str, scope: str, run_id: str, limits: SlotLimits) 
         return True
     if not _a_slot_is_free(holders, limits, now):
         return False
-    return run_id in first_in_line(_read(table, scope), limits, now)
+    return run_id in first_in_line(_read_stored(table, scope, slots).state, limits, now)
 
 
 def wake_next(table: str, scope: str, limits: SlotLimits) -> list[str]:
@@ -196,10 +196,11 @@ def wake_next(table: str, scope: str, limits: SlotLimits) -> list[str]:
     execution ended) is skipped: a live one asks again on its own, and a dead one's place is given back
     when its execution's end is recorded.
     """
-    if not _a_slot_is_free(dict(_slots_item(table, scope).get("holders") or {}), limits, _now()):
+    slots = _slots_item(table, scope)
+    if not _a_slot_is_free(dict(slots.get("holders") or {}), limits, _now()):
         return []
     woken = []
-    for run_id in first_in_line(_read(table, scope), limits, _now()):
+    for run_id in first_in_line(_read_stored(table, scope, slots).state, limits, _now()):
         item = client("dynamodb").get_item(
             TableName=table, Key={"pk": {"S": WAKE_UP_PARTITION}, "sk": {"S": f"{scope}#{run_id}"}},
             ConsistentRead=True).get("Item")
@@ -349,12 +350,9 @@ def _slots_item(table: str, scope: str) -> dict[str, Any]:
     return from_attribute_values(item) if item else {}
 
 
-def _read(table: str, scope: str) -> SlotState:
-    return _read_stored(table, scope).state
-
-
-def _read_stored(table: str, scope: str) -> _Stored:
-    values = _slots_item(table, scope)
+def _read_stored(table: str, scope: str, slots_item: dict[str, Any] | None = None) -> _Stored:
+    """The holders' item (``slots_item`` when the caller has just read it) and the queue."""
+    values = _slots_item(table, scope) if slots_item is None else slots_item
     holders = dict(values.get("holders") or {})
     queued = {}
     for page in client("dynamodb").get_paginator("query").paginate(

@@ -19,6 +19,7 @@ from neo_recommender.assembly import STACK_NAME
 from neo_recommender.cli.results import ranked_recommendations, run_summary
 from neo_recommender.emulator import EmbeddedAws
 from neo_recommender.emulator.deploy import DeployedStack
+from neo_runtime.job_slots import QUEUE_PARTITION, SLOTS_PARTITION
 
 
 @dataclass
@@ -136,10 +137,10 @@ class DeployedPipeline:
         """Holders (the slots item) and waiters (an item each) of the deployment's job slots, as attribute values."""
         scope, table = scope or self.name_prefix, self.outputs["ResultsTableName"]
         item = self.dynamodb.get_item(TableName=table, ConsistentRead=True,
-                                      Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": scope}}).get("Item", {})
+                                      Key={"pk": {"S": SLOTS_PARTITION}, "sk": {"S": scope}}).get("Item", {})
         queued = self.dynamodb.query(TableName=table, ConsistentRead=True,
                                      KeyConditionExpression="pk = :pk AND begins_with(sk, :scope)",
-                                     ExpressionAttributeValues={":pk": {"S": "JOB_SLOT_QUEUE"},
+                                     ExpressionAttributeValues={":pk": {"S": QUEUE_PARTITION},
                                                                 ":scope": {"S": f"{scope}#"}})["Items"]
         waiters = {waiter["sk"]["S"].removeprefix(f"{scope}#"): waiter for waiter in queued}
         return {"holders": item.get("holders", {}).get("M", {}),

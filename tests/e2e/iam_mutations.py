@@ -28,6 +28,7 @@ from typing import Any
 
 from neo_recommender.emulator.deploy import DeploymentFailed
 from neo_recommender.emulator.iam_enforcement import Denial
+from neo_runtime.job_slots import QUEUE_PARTITION, SLOTS_PARTITION
 
 from .conftest import DeployedPipeline
 
@@ -328,11 +329,9 @@ class MutationSuite:
         aws.recommender.faults.fail_jobs.clear()
         self.pipeline.purge_dead_letters()
         dynamodb, table, scope = self.pipeline.dynamodb, self.pipeline.outputs["ResultsTableName"], self._name_prefix()
-        dynamodb.delete_item(TableName=table, Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": scope}})
-        for waiter in dynamodb.query(TableName=table, KeyConditionExpression="pk = :pk AND begins_with(sk, :scope)",
-                                     ExpressionAttributeValues={":pk": {"S": "JOB_SLOT_QUEUE"},
-                                                                ":scope": {"S": f"{scope}#"}})["Items"]:
-            dynamodb.delete_item(TableName=table, Key={"pk": waiter["pk"], "sk": waiter["sk"]})
+        for run in self.pipeline.job_slots(scope)["waiters"]:
+            dynamodb.delete_item(TableName=table, Key={"pk": {"S": QUEUE_PARTITION}, "sk": {"S": f"{scope}#{run}"}})
+        dynamodb.delete_item(TableName=table, Key={"pk": {"S": SLOTS_PARTITION}, "sk": {"S": scope}})
 
     def _name_prefix(self) -> str:
         functions = [r for r in self.template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
