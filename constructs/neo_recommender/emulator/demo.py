@@ -71,7 +71,9 @@ def run_demo(out: TextIO = sys.stdout, model_name: str = "xgb-churn",
             output = json.loads(execution.get("output") or "{}")
             run_id = (output.get("submission") or {}).get("run_id")
             if run_id != submitted.run_id:
-                say(f"The execution's run {run_id} is not the run {submitted.run_id} the upload started")
+                cause = str(execution.get("cause", ""))[:2000]
+                say(f"The execution's run {run_id} is not the run {submitted.run_id} the upload started: the "
+                    f"execution ended {execution['status']} {execution.get('error', '')} {cause}")
                 return 1
             table = stack.outputs["ResultsTableName"]
             dynamodb = aws.client("dynamodb")
