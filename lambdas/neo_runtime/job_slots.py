@@ -17,7 +17,8 @@ The holders are one item, ``{holders: {run: acquired_at}, version}``, written wi
 condition on ``version``, so concurrent requests never hand out more than N slots. Each waiting run
 is an item of its own in the ``JOB_SLOT_QUEUE`` partition, ``{since, until}`` (``until``: when the
 waiter promised to ask again at the latest), read with the holders by every request that may hand out
-a slot (a check for a free slot or a wake-up reads the queue only when a slot is free). (The
+a slot (a check for a free slot or a wake-up reads the queue only when a slot is free; a release reads
+only its own run's item). (The
 waiters used to be a map in the holders' item: every write of it then billed a write unit per KB of
 the whole queue, about 135 bytes a waiting run, and DynamoDB's 400 KB item limit capped the queue at
 about 3,000 runs; an item written that way is still read, and its waiters move to items of their own
@@ -302,19 +303,25 @@ def acquire(table: str, scope: str, run_id: str, limits: SlotLimits) -> SlotDeci
 
 
 def release(table: str, scope: str, run_id: str) -> bool:
-    """Give back ``run_id``'s slot (or its place in the queue); False when it had neither."""
+    """Give back ``run_id``'s slot (or its place in the queue); False when it had neither.
+
+    Reads the holders and the run's own waiter item, not the whole queue: what the release writes depends on
+    nothing else (the caller's ``wake_next`` reads the queue when it has a slot to hand out).
+    """
     def change(state: SlotState) -> tuple[SlotState | None, bool]:
         held = run_id in state.holders or run_id in state.waiters
         return (without(state, run_id) if held else None), held
 
-    return _update(table, scope, change)
+    return _update(table, scope, change, only_run=run_id)
 
 
-def _update(table: str, scope: str, change: Callable[[SlotState], tuple[SlotState | None, T]]) -> T:
+def _update(table: str, scope: str, change: Callable[[SlotState], tuple[SlotState | None, T]],
+            only_run: str | None = None) -> T:
     """Read, ``change`` (new state or None to write nothing, and a result), write if no grant or release came
-    in between (the slots item's version)."""
+    in between (the slots item's version). With ``only_run``, the queue as read is that run's item alone (a
+    ``change`` that touches no other waiter)."""
     for attempt in range(_WRITE_ATTEMPTS):
-        stored = _read_stored(table, scope)
+        stored = _read_stored(table, scope, only_run=only_run)
         new_state, result = change(stored.state)
         if new_state is None or _write(table, scope, stored, new_state):
             return result
@@ -350,17 +357,26 @@ def _slots_item(table: str, scope: str) -> dict[str, Any]:
     return from_attribute_values(item) if item else {}
 
 
-def _read_stored(table: str, scope: str, slots_item: dict[str, Any] | None = None) -> _Stored:
-    """The holders' item (``slots_item`` when the caller has just read it) and the queue."""
+def _read_stored(table: str, scope: str, slots_item: dict[str, Any] | None = None,
+                 only_run: str | None = None) -> _Stored:
+    """The holders' item (``slots_item`` when the caller has just read it) and the queue: every waiter's item, or
+    with ``only_run`` that run's item alone (the whole queue while the slots item still lists waiters: its
+    waiters move to items of their own on the next write, which must not overwrite newer ones)."""
     values = _slots_item(table, scope) if slots_item is None else slots_item
     holders = dict(values.get("holders") or {})
     queued = {}
-    for page in client("dynamodb").get_paginator("query").paginate(
+    if only_run is not None and not values.get("waiters"):
+        item = client("dynamodb").get_item(TableName=table, Key=_waiter_key(scope, only_run),
+                                           ConsistentRead=True).get("Item")
+        waiter_items = [item] if item else []
+    else:
+        waiter_items = [waiter for page in client("dynamodb").get_paginator("query").paginate(
             TableName=table, ConsistentRead=True, KeyConditionExpression="pk = :queue AND begins_with(sk, :scope)",
-            ExpressionAttributeValues={":queue": {"S": QUEUE_PARTITION}, ":scope": {"S": f"{scope}#"}}):
-        for waiter in page["Items"]:
-            queued[waiter["sk"]["S"][len(scope) + 1:]] = {name: waiter[name]["S"] for name in _WAITER_FIELDS
-                                                          if name in waiter}
+            ExpressionAttributeValues={":queue": {"S": QUEUE_PARTITION}, ":scope": {"S": f"{scope}#"}})
+            for waiter in page["Items"]]
+    for waiter in waiter_items:
+        queued[waiter["sk"]["S"][len(scope) + 1:]] = {name: waiter[name]["S"] for name in _WAITER_FIELDS
+                                                      if name in waiter}
     # A run granted a slot whose waiter item was not yet deleted (its Lambda stopped in between) is a holder only.
     waiters = {run: entry for run, entry in {**(values.get("waiters") or {}), **queued}.items() if run not in holders}
     return _Stored(SlotState(holders=holders, waiters=waiters, version=int(values.get("version", 0))), queued,

@@ -21,6 +21,8 @@ from moto.cloudformation.models import Stack
 from moto.core.base_backend import BaseBackend
 from moto.core.loaders import Loader
 from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.validators import ActionCountValidator
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
@@ -82,7 +84,7 @@ def test_uninstall_gives_moto_its_own_functions_back() -> None:
                 lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls,
                 moto_utils._load_service_model, moto_responses.method_names_from_class,
                 moto_responses.get_service_router, moto_routing.ServiceOperationRouter._get_router, ast.parse,
-                SigV4Auth.add_auth)
+                SigV4Auth.add_auth, UpdateExpressionParser.make, ActionCountValidator.traverse)
 
     before = moto_functions()
     speedups = MotoSpeedups()
@@ -271,6 +273,72 @@ def test_dynamodb_reads_are_answered_as_moto_answers_them() -> None:
     finally:
         speedups.uninstall()
     assert by_moto[0]["Item"] == ITEM
+
+
+#: Update expressions (with their placeholders) moto applies or refuses: the run summary's 19-attribute SET, sections
+#: repeated (moto names the first of ADD, REMOVE, SET it finds repeated, deepest first), functions, a syntax error.
+UPDATES = [
+    ("SET " + ", ".join(f"#f{index} = :v{index}" for index in range(19)), {f"#f{i}": f"a{i}" for i in range(19)},
+     {f":v{i}": {"M": {"n": {"N": str(i)}, "l": {"L": [{"S": "x"}] * i}}} for i in range(19)}),
+    ("SET a = :one, b = :one REMOVE c ADD d :one", {}, {":one": {"N": "1"}}),
+    ("SET a = :one SET b = :one", {}, {":one": {"N": "1"}}),
+    ("REMOVE a REMOVE b", {}, {}),
+    ("ADD c :one ADD d :one SET a = :one SET b = :one", {}, {":one": {"N": "1"}}),
+    ("SET a = :one, b = :one ADD c :one REMOVE x ADD d :one", {}, {":one": {"N": "1"}}),
+    ("SET l = list_append(if_not_exists(l, :empty), :items), n = n + :one", {},
+     {":empty": {"L": []}, ":items": {"L": [{"S": "i"}]}, ":one": {"N": "1"}}),
+    ("SET a = ", {}, {}),
+]
+
+
+def _apply_updates() -> list[object]:
+    """Each of ``UPDATES`` applied twice to an item (the second time the parse is cached): the item or the error."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="u", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    outcomes: list[object] = []
+    for expression, names, values in UPDATES * 2:
+        key = {"pk": {"S": "item"}}
+        client.put_item(TableName="u", Item={**key, "n": {"N": "1"}, "x": {"S": "x"}})
+        try:
+            client.update_item(TableName="u", Key=key, UpdateExpression=expression,
+                               **({"ExpressionAttributeNames": names} if names else {}),
+                               **({"ExpressionAttributeValues": values} if values else {}))
+            outcomes.append(client.get_item(TableName="u", Key=key)["Item"])
+        except client.exceptions.ClientError as error:
+            outcomes.append(error.response["Error"])
+    client.delete_table(TableName="u")
+    return outcomes
+
+
+def _tree(node: object) -> object:
+    """A parse tree as plain data, to compare two trees."""
+    children = getattr(node, "children", None)
+    if children is None:
+        return repr(node) if not hasattr(node, "type") else type(node).__name__
+    return (type(node).__name__, [_tree(child) for child in children])
+
+
+@mock_aws
+def test_update_expressions_parsed_once_are_applied_and_refused_as_moto_does() -> None:
+    by_moto = _apply_updates()
+    speedups = MotoSpeedups()
+    speedups.install()
+    try:
+        assert _apply_updates() == by_moto
+        cached = UpdateExpressionParser.make(UPDATES[0][0])
+        assert UpdateExpressionParser.make(UPDATES[0][0]) is cached  # parsed once ...
+    finally:
+        speedups.uninstall()
+    assert _tree(cached) == _tree(UpdateExpressionParser.make(UPDATES[0][0]))  # ... and never changed by its use
+    errors = [outcome["Message"] for outcome in by_moto[:len(UPDATES)] if "Message" in outcome]  # type: ignore[operator]
+    assert [error.split("The ")[-1] for error in errors if "section" in error] == [
+        '"SET" section can only be used once in an update expression;',
+        '"REMOVE" section can only be used once in an update expression;',
+        '"SET" section can only be used once in an update expression;',
+        '"ADD" section can only be used once in an update expression;']
+    assert len(errors) == 5 and "Syntax error" in errors[-1]
 
 
 def _sent_headers(client: object, call: str, **params: object) -> dict[str, str]:

@@ -171,6 +171,22 @@ def test_the_slots_item_stays_the_size_of_the_limit_however_long_the_queue(table
     assert sorted(w["sk"]["S"] for w in _queue_items(table)) == [f"nr-#run{index:02d}" for index in range(3, 39)]
 
 
+def test_a_release_reads_its_own_queue_item_not_the_whole_queue(table: str) -> None:
+    limits = SlotLimits(max_concurrent_jobs=2, holder_expiry=timedelta(hours=1), waiter_grace=timedelta(hours=1))
+    for index in range(40):
+        job_slots.acquire(table, "nr-", f"run{index:02d}", limits)
+    requests: list[str] = []
+    aws.client("dynamodb").meta.events.register("before-call.dynamodb.*", lambda model, **_: requests.append(
+        model.name))
+    assert job_slots.release(table, "nr-", "run00")  # a holder
+    assert job_slots.release(table, "nr-", "run20")  # a waiter: its own item goes, the others stay
+    assert not job_slots.release(table, "nr-", "run20")
+    assert "Query" not in requests and "Scan" not in requests, requests
+    assert requests.count("GetItem") == 6  # the slots item and the run's own queue item, each time
+    assert len(_queue_items(table)) == 37 and "nr-#run20" not in {w["sk"]["S"] for w in _queue_items(table)}
+    assert job_slots.acquire(table, "nr-", "run02", limits).granted  # the slot went back: first in line gets it
+
+
 def test_waiters_listed_in_the_slots_item_by_an_earlier_version_keep_their_place(table: str) -> None:
     dynamodb = boto3.client("dynamodb")
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}, **to_attribute_values({
@@ -286,8 +302,8 @@ def test_a_request_that_loses_the_race_for_the_holders_writes_nothing(table: str
         {"since": (now - timedelta(minutes=5)).isoformat()})})
     original_read, reads = job_slots._read_stored, []
 
-    def read_then_lose_the_race(table_name: str, scope: str) -> Any:
-        stored = original_read(table_name, scope)
+    def read_then_lose_the_race(table_name: str, scope: str, **kwargs: Any) -> Any:
+        stored = original_read(table_name, scope, **kwargs)
         if not reads:  # another request writes the holders between this read and its write
             dynamodb.update_item(TableName=table, Key={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}},
                                  UpdateExpression="SET version = :v", ExpressionAttributeValues={":v": {"N": "2"}})

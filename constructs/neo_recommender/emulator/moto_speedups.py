@@ -31,6 +31,13 @@ tripping over a CPython 3.11 hazard.
   every item of the table and keeping those with the partition key asked for: the shared poller's query of
   the watch list cost more with every run record the table held. Here that query sees only the items of
   its partition (the same items, in the same order); index queries and scans are moto's own.
+- **DynamoDB update expressions, parsed once and counted in one walk.** moto parses an ``UpdateItem``'s
+  expression twice a request (the response class, to list the names and values it uses; the backend, to
+  apply it), and checks that it has at most one SET, REMOVE and ADD section (``ActionCountValidator``) by
+  walking, at every node of the parse tree, that node's whole subtree: for the run summary's 19-attribute
+  SET, most of a 16 ms request. moto never changes a parsed expression (its validator works on a deep copy
+  of it), so each expression is parsed once; one that does not parse is parsed (and fails) every time.
+  The section count is done in one bottom-up walk that raises moto's error at the node moto raises it.
 - **JSONPath expressions.** moto parses every path (``$.job.name``) with jsonpath-ng's PLY parser each
   time a state reads or writes its input. A parsed path is an immutable description; it is parsed once.
 - **A service's URL table.** moto routes every request by rebuilding its service's table of URL patterns
@@ -95,7 +102,19 @@ from moto.cloudformation.models import ChangeSet, Stack
 from moto.core.base_backend import BaseBackend
 from moto.core.loaders import create_loader
 from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb.exceptions import TooManyClauses
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.ast_nodes import (
+    Expression,
+    Node,
+    UpdateExpression,
+    UpdateExpressionAddClause,
+    UpdateExpressionFunction,
+    UpdateExpressionRemoveClause,
+    UpdateExpressionSetClause,
+)
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.validators import ActionCountValidator
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: F401
     state_task_service_factory,
@@ -130,6 +149,8 @@ class MotoSpeedups:
         self._original_method_names: Any = None
         self._original_ast_parse: Any = None
         self._original_add_auth: Any = None
+        self._original_update_parse: Any = None
+        self._original_count_actions: Any = None
         self._url_tables: dict[tuple[type, str | None, str | None], Any] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._trees: dict[str, Any] = {}
@@ -192,6 +213,11 @@ class MotoSpeedups:
         moto_responses.method_names_from_class = _method_names_of_class(self._original_method_names)
         self._original_ast_parse = ast.parse
         ast.parse = _one_at_a_time(self._original_ast_parse)
+        self._original_update_parse = UpdateExpressionParser.__dict__["make"]
+        UpdateExpressionParser.make = classmethod(  # type: ignore[method-assign,assignment]
+            lru_cache(maxsize=1024)(self._original_update_parse.__func__))
+        self._original_count_actions = ActionCountValidator.traverse
+        ActionCountValidator.traverse = _count_sections_once  # type: ignore[method-assign]
         self._original_add_auth = SigV4Auth.add_auth
         if moto_settings.INITIAL_NO_AUTH_ACTION_COUNT == float("inf"):  # moto's own checks off: it reads no signature
             SigV4Auth.add_auth = _unchecked_signature(self._original_add_auth)  # type: ignore[method-assign]
@@ -217,6 +243,8 @@ class MotoSpeedups:
             moto_responses.method_names_from_class = self._original_method_names
             ast.parse = self._original_ast_parse
             SigV4Auth.add_auth = self._original_add_auth  # type: ignore[method-assign]
+            UpdateExpressionParser.make = self._original_update_parse  # type: ignore[method-assign]
+            ActionCountValidator.traverse = self._original_count_actions  # type: ignore[method-assign]
             self._original_parse = None
         self._trees.clear()
         self._clients.clear()
@@ -337,6 +365,38 @@ def _template_parser(original: Any) -> Any:
                 return parsed
         return original(template)  # type: ignore[no-any-return]
     return parse_template
+
+
+#: The sections an update expression may have once each, in the order moto checks them.
+_ONCE_EACH = ((UpdateExpressionAddClause, "ADD"), (UpdateExpressionRemoveClause, "REMOVE"),
+              (UpdateExpressionSetClause, "SET"))
+
+
+def _count_sections_once(validator: ActionCountValidator, root: Any) -> Any:
+    """``ActionCountValidator.traverse`` in one walk: moto visits the nodes depth first, children before their
+    parent, and at each ``UpdateExpression`` counts the sections ``find_clauses`` finds below it (a section counts
+    where it is met; the search goes on only through ``Expression`` and ``UpdateExpressionFunction`` nodes), raising
+    ``TooManyClauses`` for the first of ADD, REMOVE, SET found more than once. Here each node's counts are summed
+    from its children's, in the same order, so the same node raises the same error."""
+    def counts(node: Node) -> list[int]:
+        found = [0] * len(_ONCE_EACH)
+        for child in node.children or []:
+            below = counts(child) if isinstance(child, Node) else None
+            searched = below is not None and isinstance(child, (Expression, UpdateExpressionFunction))
+            for index, (section, _) in enumerate(_ONCE_EACH):
+                if type(child) is section:
+                    found[index] += 1
+                elif searched:
+                    found[index] += below[index]  # type: ignore[index]
+        if isinstance(node, UpdateExpression):
+            for index, (_, name) in enumerate(_ONCE_EACH):
+                if found[index] > 1:
+                    raise TooManyClauses(name)
+        return found
+
+    if isinstance(root, Node):
+        counts(root)
+    return root
 
 
 _querying = threading.local()
