@@ -305,8 +305,10 @@ def acquire(table: str, scope: str, run_id: str, limits: SlotLimits) -> SlotDeci
 def release(table: str, scope: str, run_id: str) -> bool:
     """Give back ``run_id``'s slot (or its place in the queue); False when it had neither.
 
-    Reads the holders and the run's own waiter item, not the whole queue: what the release writes depends on
-    nothing else (the caller's ``wake_next`` reads the queue when it has a slot to hand out).
+    Reads the holders and the run's own waiter item, not the whole queue: the release changes nothing else
+    (the caller's ``wake_next`` reads the queue when it has a slot to hand out). Another holder's stale queue
+    item, which a whole-queue read would also delete, is left to the next request that reads the queue and
+    writes; it is never taken for a waiter meanwhile (``_read_stored`` leaves holders out of the waiters).
     """
     def change(state: SlotState) -> tuple[SlotState | None, bool]:
         held = run_id in state.holders or run_id in state.waiters
@@ -360,8 +362,8 @@ def _slots_item(table: str, scope: str) -> dict[str, Any]:
 def _read_stored(table: str, scope: str, slots_item: dict[str, Any] | None = None,
                  only_run: str | None = None) -> _Stored:
     """The holders' item (``slots_item`` when the caller has just read it) and the queue: every waiter's item, or
-    with ``only_run`` that run's item alone (the whole queue while the slots item still lists waiters: its
-    waiters move to items of their own on the next write, which must not overwrite newer ones)."""
+    with ``only_run`` that run's item alone (the whole queue while the slots item still lists waiters: the next
+    write moves them to items of their own, and only those without a newer item of their own as read)."""
     values = _slots_item(table, scope) if slots_item is None else slots_item
     holders = dict(values.get("holders") or {})
     queued = {}
