@@ -14,21 +14,21 @@ queue would only find the queue still full, and each recheck costs state transit
 recheck for everyone, a queue of 1,000 runs cost three times as much per run as one of 10.
 
 The holders are one item, ``{holders: {run: acquired_at}, version}``, written with an optimistic-lock
-condition on ``version``, so concurrent requests never hand out more than N slots. Each waiting run
-is an item of its own in the ``JOB_SLOT_QUEUE`` partition, ``{since, until}`` (``until``: when the
-waiter promised to ask again at the latest), read with the holders by every request that may hand out
-a slot (a check for a free slot or a wake-up reads the queue only when a slot is free; a release reads
-only its own run's item). (The
-waiters used to be a map in the holders' item: every write of it then billed a write unit per KB of
-the whole queue, about 135 bytes a waiting run, and DynamoDB's 400 KB item limit capped the queue at
-about 3,000 runs; an item written that way is still read, and its waiters move to items of their own
-on its next write.) Joining the queue or making a new promise writes only the run's own item (after
-the holders' item, when both change: a request that loses the race for the holders writes nothing). A
-run that joined while a slot was being given back finds it free when it checks after storing its token
-(``should_wake_itself``), or is woken by the release, which reads the queue again after its write. A
-waiter's item is deleted only as it was read, so a promise renewed meanwhile keeps the run queued.
-Nothing is lost when an execution dies without giving its slot back: a holder older than the longest a
-run can live, and a waiter ``waiter_grace`` past its promise, are dropped.
+condition on ``version``, so concurrent requests never hand out more than N slots. Each waiting run is
+an item of its own in the ``JOB_SLOT_QUEUE`` partition, ``{since, until}`` (``until``: when the waiter
+promised to ask again at the latest), read with the holders by every request that may hand out a slot (a
+check for a free slot or a wake-up reads the queue only when a slot is free; a release reads only its
+own run's item). (The waiters used to be a map in the holders' item: every write of it then billed a
+write unit per KB of the whole queue, about 135 bytes a waiting run, and DynamoDB's 400 KB item limit
+capped the queue at about 3,000 runs; an item written that way is still read, and its waiters move to
+items of their own on its next write, unless a run already has one.) Joining the queue or making a new
+promise writes only the run's own item (after the holders' item, when both change: a request that loses
+the race for the holders writes nothing). A run that joined while a slot was being given back finds it
+free when it checks after storing its token (``should_wake_itself``), or is woken by the release, which
+reads the queue again after its write. A waiter's item is deleted only as it was read, so a promise
+renewed meanwhile keeps the run queued. Nothing is lost when an execution dies without giving its slot
+back: a holder older than the longest a run can live, and a waiter ``waiter_grace`` past its promise,
+are dropped.
 
 ``decide`` is the whole policy, as a pure function; ``acquire`` and ``release`` apply it to the table.
 """
@@ -389,12 +389,15 @@ def _write(table: str, scope: str, stored: _Stored, state: SlotState) -> bool:
     """Store ``state``: the holders first (only if no other request changed them since ``stored`` was read;
     else nothing is written and the caller tries again), then the waiters that joined or made a new promise,
     then take the runs no longer waiting off the queue. Waiters that the slots item still lists go to items
-    of their own before it is rewritten without them."""
+    of their own before it is rewritten without them, each only if the run has no item yet (one written since
+    the list was read is newer than the list)."""
     dynamodb = client("dynamodb")
     changed_waiters = {run_id: entry for run_id, entry in state.waiters.items() if stored.queued.get(run_id) != entry}
     if stored.waiters_in_slots_item:
-        _put_waiters(table, scope, changed_waiters)
-        changed_waiters = {}
+        listed = {run_id: entry for run_id, entry in changed_waiters.items()
+                  if run_id not in stored.queued and stored.state.waiters.get(run_id) == entry}  # as the list says
+        _put_waiters(table, scope, listed, only_new=True)
+        changed_waiters = {run_id: entry for run_id, entry in changed_waiters.items() if run_id not in listed}
     if state.holders != stored.state.holders or stored.waiters_in_slots_item:
         item = to_attribute_values({"entity": "job_slots", "holders": state.holders,
                                     "version": stored.state.version + 1, "updated_at": now_iso()})
@@ -413,9 +416,19 @@ def _write(table: str, scope: str, stored: _Stored, state: SlotState) -> bool:
     return True
 
 
-def _put_waiters(table: str, scope: str, waiters: dict[str, dict[str, str]]) -> None:
+def _put_waiters(table: str, scope: str, waiters: dict[str, dict[str, str]], only_new: bool = False) -> None:
+    """Put each waiter's item; with ``only_new``, only where the run has none (moving the waiters an old slots item
+    lists: an item of the run's own is newer than the list, even one written since the list was read)."""
     for run_id, entry in waiters.items():
-        client("dynamodb").put_item(TableName=table, Item={**_waiter_key(scope, run_id), **to_attribute_values(entry)})
+        item = {**_waiter_key(scope, run_id), **to_attribute_values(entry)}
+        if not only_new:
+            client("dynamodb").put_item(TableName=table, Item=item)
+            continue
+        try:
+            client("dynamodb").put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
 
 
 def _take_off_queue(table: str, scope: str, run_id: str, entry: dict[str, str]) -> None:

@@ -201,6 +201,28 @@ def test_waiters_listed_in_the_slots_item_by_an_earlier_version_keep_their_place
     assert job_slots.acquire(table, "nr-", "old", limits).granted
 
 
+def test_moving_the_listed_waiters_keeps_a_newer_item_written_meanwhile(table: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "JOB_SLOTS"}, "sk": {"S": "nr-"}, **to_attribute_values({
+        "holders": {"h": _at(0).isoformat()}, "version": 4,
+        "waiters": {"old": {"since": _at(1).isoformat(), "until": _at(30).isoformat()}}})})
+    renewed = {"since": _at(1).isoformat(), "until": _at(90).isoformat()}
+    original_read = job_slots._read_stored
+
+    def read_then_the_waiter_renews(table_name: str, scope: str, **kwargs: Any) -> Any:
+        stored = original_read(table_name, scope, **kwargs)
+        # Between this read and its write, "old" asks again and stores its new promise in an item of its own.
+        dynamodb.put_item(TableName=table, Item={**job_slots._waiter_key("nr-", "old"), **to_attribute_values(renewed)})
+        return stored
+
+    monkeypatch.setattr(job_slots, "_read_stored", read_then_the_waiter_renews)
+    limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(days=30), waiter_grace=timedelta(days=30))
+    assert not job_slots.acquire(table, "nr-", "new", limits).granted
+    queue = {w["sk"]["S"]: w.get("until", {}).get("S") for w in _queue_items(table)}
+    assert queue["nr-#old"] == renewed["until"] and "nr-#new" in queue  # the list's older promise did not win
+
+
 def test_a_holder_left_on_the_queue_is_not_a_waiter_and_leaves_it_on_the_next_write(table: str) -> None:
     limits = SlotLimits(max_concurrent_jobs=1, holder_expiry=timedelta(days=30), waiter_grace=timedelta(days=30))
     assert job_slots.acquire(table, "nr-", "a", limits).granted
