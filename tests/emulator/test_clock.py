@@ -118,3 +118,22 @@ def test_a_waiter_whose_event_came_holds_the_clock_until_it_resumes(clock: Simul
     time.sleep(0.2)
     assert clock.skips == 0 and (clock.now() - START).total_seconds() < 60
     waiter.active = False
+
+
+def test_a_waiter_woken_by_a_pulse_holds_the_clock_until_it_resumes(clock: SimulatedClock) -> None:
+    """moto ends an execution by pulsing its program-state event (set, then cleared at once): a Wait state woken
+    by it has not resumed yet when the flag is already clear. Were it taken for asleep, the idle clock would skip
+    to its own deadline (a day, for a Wait of a day in an execution timed out after an hour): no skip."""
+    import heapq
+
+    from neo_recommender.emulator.clock import PulsedEvent, _Waiter
+
+    event = PulsedEvent()
+    waiter = _Waiter(clock._elapsed() + 86400, event)
+    with clock._lock:
+        heapq.heappush(clock._deadlines, (waiter.deadline, next(clock._sequence), waiter))
+    event.set()
+    event.clear()  # pulsed: the waiter has not run since
+    time.sleep(0.2)
+    assert clock.skips == 0 and (clock.now() - START).total_seconds() < 60
+    waiter.active = False

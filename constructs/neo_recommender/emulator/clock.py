@@ -29,13 +29,33 @@ from typing import Any
 _thread_state = threading.local()
 
 
+class PulsedEvent(threading.Event):
+    """An event that counts its ``set`` calls, so that a waiter woken by a pulse (set, then cleared at once, as moto
+    signals an execution's end to its states) can be told from one still waiting after the flag is clear again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sets = 0
+
+    def set(self) -> None:
+        """Set the flag, counting it."""
+        with self._cond:
+            self.sets += 1
+        super().set()
+
+
 class _Waiter:
     """One thread in :meth:`SimulatedClock.wait`: its deadline (simulated seconds since the start) and event."""
 
-    __slots__ = ("deadline", "event", "active", "kicked")
+    __slots__ = ("deadline", "event", "active", "kicked", "sets")
 
     def __init__(self, deadline: float, event: threading.Event) -> None:
         self.deadline, self.event, self.active, self.kicked = deadline, event, True, False
+        self.sets = getattr(event, "sets", 0)
+
+    def signalled(self) -> bool:
+        """Its event came (it is set, or was pulsed since the wait began): the thread is about to resume."""
+        return self.event.is_set() or getattr(self.event, "sets", 0) != self.sets
 
 
 class SimulatedClock:
@@ -256,8 +276,8 @@ class SimulatedClock:
                     continue
                 while self._deadlines and not self._deadlines[0][2].active:
                     heapq.heappop(self._deadlines)
-                if any(waiter.active and waiter.event.is_set() for _, _, waiter in self._deadlines):
-                    continue  # a waiter whose event came has not resumed yet: it is about to work
+                if any(waiter.active and waiter.signalled() for _, _, waiter in self._deadlines):
+                    continue  # a waiter whose event came has not resumed yet: it is about to work (or to end)
                 if self._deadlines:
                     self.skipped_seconds += max(0.0, self._deadlines[0][0] - now)
                     self.skips += 1

@@ -62,6 +62,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval import environment
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
@@ -73,7 +74,7 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from moto.utilities.arns import parse_arn
 
 from neo_recommender.emulator import deliveries
-from neo_recommender.emulator.clock import SimulatedClock
+from neo_recommender.emulator.clock import PulsedEvent, SimulatedClock
 from neo_recommender.emulator.iam_enforcement import IamEnforcement, acting_as, role_principal
 
 #: How often Lambda retries an asynchronous invocation that returned an error, before its dead-letter queue
@@ -128,7 +129,7 @@ class ServiceWiring:
         self._originals = {"send_to_targets": Rule.send_to_targets, "wait": WaitFunction._wait_interval,
                            "retry_time": retrier_decl.time, "task_threading": execute_state.threading,
                            "task_thread": execute_state.Thread, "program_threading": program.threading,
-                           "worker_thread": execution_worker.Thread,
+                           "worker_thread": execution_worker.Thread, "environment_threading": environment.threading,
                            "callback_wait": CallbackEndpoint.wait, "api_call": BaseClient._make_api_call,
                            "botocore_time": botocore.endpoint.time,
                            "terminated": BaseExecutionWorkerCommunication.terminated,
@@ -254,6 +255,9 @@ class ServiceWiring:
         execute_state.Thread = worker_thread  # type: ignore[misc]
         program.threading = SimpleNamespace(Thread=worker_thread)  # type: ignore[assignment]
         execution_worker.Thread = worker_thread  # type: ignore[misc]
+        # An execution's end pulses its program-state event (set, then cleared): a Wait state woken by it must not
+        # look asleep to the clock, or an idle moment before it resumes skips time to its own deadline.
+        environment.threading = SimpleNamespace(Event=PulsedEvent, RLock=threading.RLock)  # type: ignore[assignment]
         CallbackEndpoint.wait = callback_wait  # type: ignore[method-assign]
         BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
         BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
@@ -281,6 +285,7 @@ class ServiceWiring:
             execute_state.Thread = self._originals["task_thread"]  # type: ignore[misc]
             program.threading = self._originals["program_threading"]  # type: ignore[assignment]
             execution_worker.Thread = self._originals["worker_thread"]  # type: ignore[misc]
+            environment.threading = self._originals["environment_threading"]  # type: ignore[assignment]
             CallbackEndpoint.wait = self._originals["callback_wait"]  # type: ignore[method-assign]
             BaseClient._make_api_call = self._originals["api_call"]  # type: ignore[method-assign]
             botocore.endpoint.time = self._originals["botocore_time"]  # type: ignore[assignment]
