@@ -13,6 +13,7 @@ import moto.core.responses as moto_responses
 import moto.core.routing as moto_routing
 import moto.core.utils as moto_utils
 import pytest
+from botocore import session as botocore_session
 from botocore.auth import SigV4Auth
 from botocore.config import Config
 from botocore.exceptions import NoCredentialsError
@@ -47,6 +48,19 @@ def test_a_definition_is_parsed_once_and_each_execution_gets_components_of_its_o
     assert second_tree is first_tree  # the ANTLR parse tree is shared ...
     assert second_program is not first_program  # ... the components holding an execution's state are not
     assert (speedups.parse_misses, speedups.parse_hits) == (1, 1)
+
+
+def test_botocore_sessions_share_one_loader_per_search_path(speedups: MotoSpeedups,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = botocore_session.Session(), botocore_session.Session()
+    loader = first.get_component("data_loader")
+    assert second.get_component("data_loader") is loader  # each file read once for both
+    assert first.create_client("sqs", region_name="us-east-1").meta.service_model.service_name == "sqs"
+    monkeypatch.setenv("AWS_DATA_PATH", "/tmp/models-of-my-own")
+    assert botocore_session.Session().get_component("data_loader") is not loader  # another search path
+    speedups.uninstall()
+    assert botocore_session.Session().get_component("data_loader") is not botocore_session.Session().get_component(
+        "data_loader")  # botocore's own again: a loader per session
 
 
 def test_a_definition_with_a_syntax_error_still_fails_every_time(speedups: MotoSpeedups) -> None:
@@ -84,7 +98,8 @@ def test_uninstall_gives_moto_its_own_functions_back() -> None:
                 lambda_eval_utils.boto_client_for, BaseJSONSerializer._serialize_type_structure, BaseBackend.urls,
                 moto_utils._load_service_model, moto_responses.method_names_from_class,
                 moto_responses.get_service_router, moto_routing.ServiceOperationRouter._get_router, ast.parse,
-                SigV4Auth.add_auth, UpdateExpressionParser.make, ActionCountValidator.traverse)
+                SigV4Auth.add_auth, UpdateExpressionParser.make, ActionCountValidator.traverse,
+                botocore_session.create_loader)
 
     before = moto_functions()
     speedups = MotoSpeedups()

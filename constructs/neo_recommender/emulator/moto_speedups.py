@@ -53,6 +53,13 @@ tripping over a CPython 3.11 hazard.
   model alone. Each load also made a new botocore ``Loader``, which lists every service folder of botocore and
   moto again (about 1,600 file-system calls). Here one loader serves every load, and one thread builds each
   (under ``BUILD_LOCK``); the others wait for it, and later callers find it built without taking the lock.
+- **botocore's data, loaded once per process.** Every botocore session makes its own loader, and a loader
+  reads each JSON file it is asked for (a service model, ``endpoints.json``) once: the emulator's clients,
+  the handlers' and the Step Functions interpreter's come from several sessions, and a demo read
+  ``endpoints.json`` five times and SageMaker's 1 MB model three times (1.9 s of JSON in a 5 s demo). A
+  loader's answers depend only on its search path (``AWS_DATA_PATH``) and the files, and botocore already
+  shares them between the clients of one session; here sessions share one loader per search path. moto's
+  own loader (its models carry moto's extras) stays apart.
 - **A response class's method names.** moto lists the methods of the service's response class
   (``inspect.getmembers``) on every request to check that it implements the action: 0.2 ms a request. The
   list is kept per class, and each answer is checked against the class as it is now: an action missing from
@@ -95,6 +102,7 @@ import moto.core.responses as moto_responses
 import moto.core.routing as moto_routing
 import moto.core.utils as moto_utils
 import moto.settings as moto_settings
+from botocore import session as botocore_session
 from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, SigV4Auth
 from botocore.compat import get_current_datetime
 from botocore.exceptions import NoCredentialsError
@@ -151,6 +159,7 @@ class MotoSpeedups:
         self._original_add_auth: Any = None
         self._original_update_parse: Any = None
         self._original_count_actions: Any = None
+        self._original_session_loader: Any = None
         self._url_tables: dict[tuple[type, str | None, str | None], Any] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._trees: dict[str, Any] = {}
@@ -218,6 +227,8 @@ class MotoSpeedups:
             lru_cache(maxsize=1024)(self._original_update_parse.__func__))
         self._original_count_actions = ActionCountValidator.traverse
         ActionCountValidator.traverse = _count_sections_once  # type: ignore[method-assign]
+        self._original_session_loader = botocore_session.create_loader
+        botocore_session.create_loader = _built_once(self._original_session_loader)  # one loader per search path
         self._original_add_auth = SigV4Auth.add_auth
         if moto_settings.INITIAL_NO_AUTH_ACTION_COUNT == float("inf"):  # moto's own checks off: it reads no signature
             SigV4Auth.add_auth = _unchecked_signature(self._original_add_auth)  # type: ignore[method-assign]
@@ -245,6 +256,7 @@ class MotoSpeedups:
             SigV4Auth.add_auth = self._original_add_auth  # type: ignore[method-assign]
             UpdateExpressionParser.make = self._original_update_parse  # type: ignore[method-assign]
             ActionCountValidator.traverse = self._original_count_actions  # type: ignore[method-assign]
+            botocore_session.create_loader = self._original_session_loader
             self._original_parse = None
         self._trees.clear()
         self._clients.clear()
