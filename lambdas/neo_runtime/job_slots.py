@@ -419,15 +419,13 @@ def _write(table: str, scope: str, stored: _Stored, state: SlotState) -> bool:
 def _put_waiters(table: str, scope: str, waiters: dict[str, dict[str, str]], only_new: bool = False) -> None:
     """Put each waiter's item; with ``only_new``, only where the run has none (moving the waiters an old slots item
     lists: an item of the run's own is newer than the list, even one written since the list was read)."""
+    condition = {"ConditionExpression": "attribute_not_exists(pk)"} if only_new else {}
     for run_id, entry in waiters.items():
-        item = {**_waiter_key(scope, run_id), **to_attribute_values(entry)}
-        if not only_new:
-            client("dynamodb").put_item(TableName=table, Item=item)
-            continue
         try:
-            client("dynamodb").put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            client("dynamodb").put_item(TableName=table, Item={**_waiter_key(scope, run_id),
+                                                               **to_attribute_values(entry)}, **condition)
         except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != "ConditionalCheckFailedException":  # only_new: the run has an item already
                 raise
 
 
