@@ -89,8 +89,13 @@ def build(app: cdk.App, staging: Path) -> None:
     submit.next(runs)
 
 
-if __name__ == "__main__":
+def main(outdir: str | None = None) -> None:
+    """Synthesize the app into ``outdir``, else where the CDK CLI or integ-runner says (``CDK_OUTDIR``)."""
     with tempfile.TemporaryDirectory(prefix="neo-recommender-integ-") as staging_dir:
-        integ_app = cdk.App()
+        integ_app = cdk.App(outdir=outdir)
         build(integ_app, Path(staging_dir))
         integ_app.synth()
+
+
+if __name__ == "__main__":
+    main()

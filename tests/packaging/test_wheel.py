@@ -60,7 +60,9 @@ def _pip_install(python: Path, *requirements: str) -> None:
 
 
 def _consumer_env(app: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    """A user's environment: no PYTHONPATH, and bytecode written as Python writes it by default (the first import of
+    aws-cdk-lib's modules compiles them, 6 s of a synthesis; the later commands read what it wrote)."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     env["CDK_OUTDIR"] = str(app / "cdk.out")
     return env
@@ -77,11 +79,12 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(wheel
     fresh_site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                            cwd=tmp_path).strip())
     _pip_install(python, str(wheel))
+    env = _consumer_env(app)
     located = _run([str(python), "-c", "import aws_cdk, boto3, botocore, constructs; "
-                    "print(aws_cdk.__file__, boto3.__file__, botocore.__file__, constructs.__file__)"], cwd=tmp_path)
+                    "print(aws_cdk.__file__, boto3.__file__, botocore.__file__, constructs.__file__)"], cwd=tmp_path,
+                   env=env)
     assert all(path.startswith(str(fresh_site)) for path in located.split()), located
 
-    env = _consumer_env(app)
     app.mkdir()
     (app / "app.py").write_text(consumer_app())
     out = _run([str(python), "app.py"], cwd=app, env=env)
