@@ -22,6 +22,8 @@ for _name, _value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY"
 # every 700 net allocations of tracked objects and scan them all 19 times in the 200-run burst: 10 s of its 65 (timed
 # with gc.callbacks, the burst alone). Collecting young objects every 100,000 and the older ones rarely cut that to
 # 4 s, and the burst file's CPU time from 94.0 s to 84.6 s (peak memory 653 MB to 683 MB); cycles are still collected.
+# The emulator raises them to the same while it runs (neo_recommender.emulator.collection_thresholds); the session
+# keeps them for synthesis and the handler tests too.
 gc.set_threshold(100_000, 50, 50)
 
 

@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from neo_recommender.emulator.aws_faults import AwsFaults
 from neo_recommender.emulator.clock import SimulatedClock
+from neo_recommender.emulator.collection_thresholds import FewerCollections
 from neo_recommender.emulator.deploy import DeployedStack, deploy_stack
 from neo_recommender.emulator.iam_enforcement import IamEnforcement
 from neo_recommender.emulator.ir_simulator import FaultPlan, InferenceRecommenderSimulator
@@ -51,12 +52,14 @@ class EmbeddedAws:
         self.aws_faults = AwsFaults()
         self.moto_fidelity = MotoFidelity()
         self.moto_speedups = MotoSpeedups()
+        self.fewer_collections = FewerCollections()
         #: Descriptions of ended executions, by ARN, with the listing they were read at (see ``wait_for_executions``).
         self._ended_executions: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._mock = mock_aws(config={"lambda": {"use_docker": False},
                                       "stepfunctions": {"execute_state_machine": True}})
 
     def __enter__(self) -> EmbeddedAws:
+        self.fewer_collections.install()
         self._mock.start()
         self.iam.install()
         self.lambdas.install()
@@ -79,6 +82,7 @@ class EmbeddedAws:
         self.lambdas.uninstall()
         self.iam.uninstall()
         self._mock.stop()
+        self.fewer_collections.uninstall()
 
     def client(self, service: str) -> Any:
         """A boto3 client of the emulated account (requests validated by botocore)."""
