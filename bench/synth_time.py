@@ -4,13 +4,16 @@ The reference stack holds one of each kind of resource the pipeline is built fro
 DynamoDB table, an SNS topic, a Python Lambda function, a Step Functions state machine (one
 ``LambdaInvoke`` task) and an EventBridge rule starting it. ``NeoRecommenderStack`` is built the way
 ``app.py`` builds it, cdk-nag's ``AwsSolutionsChecks`` validation plugin included; both apps get the
-context of ``cdk.json`` (feature flags included), as ``cdk synth`` would give them. Both keep
+context of ``cdk.json`` (feature flags included), as ``cdk synth`` would give them. A third kind, ``bare``, builds
+``NeoRecommenderStack`` without the cdk-nag plugin (and without importing cdk-nag): the difference between ``neo``
+and ``bare`` is what checking the app with cdk-nag on every synth costs, and ``bare``'s ratio is what the stack
+itself costs against the reference, whatever cdk-nag's share. All keep
 aws-cdk-lib's built-in CloudFormation validation on, as ``app.py`` does: about 2 seconds of WebAssembly
-start-up in each, which narrows the ratios (with ``CDK_VALIDATION=false`` in the environment, both skip it).
+start-up in each, which narrows the ratios (with ``CDK_VALIDATION=false`` in the environment, each skips it).
 
 Every measurement is a fresh Python process (``sys.executable``) that synthesizes an app holding one
 stack into a temporary folder, so neither stack profits from the other's warm jsii kernel. Runs are
-interleaved (reference, neo, reference, neo, ...) so that a machine busy for a while slows both, and
+interleaved (reference, neo, bare, reference, ...) so that a machine busy for a while slows them all, and
 the median of each is reported. The children write bytecode as Python does by default, after one untimed
 synth of each stack: as from a user's second ``cdk synth`` on, both read compiled modules (with
 ``PYTHONDONTWRITEBYTECODE`` set, as on the development machine, the neo child compiled the construct
@@ -52,7 +55,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: What the child processes need on ``PYTHONPATH`` (the construct library and the Lambda code).
 CHILD_PYTHONPATH = [REPO_ROOT / "constructs", REPO_ROOT / "lambdas"]
 #: The stack kinds a child can synthesize.
-REFERENCE, NEO = "reference", "neo"
+REFERENCE, NEO, BARE = "reference", "neo", "bare"
 #: The description ``app.py`` gives the stack (kept in step with ``app.py`` by hand).
 NEO_STACK_DESCRIPTION = (
     "neo-recommender: SageMaker Inference Recommender with Neo compilation for models uploaded to S3")
@@ -62,6 +65,7 @@ CHILD_IMPORTS = {
                 "aws_cdk.aws_stepfunctions", "aws_cdk.aws_stepfunctions_tasks", "aws_cdk.aws_events",
                 "aws_cdk.aws_events_targets"],
     NEO: ["aws_cdk", "cdk_nag", "neo_recommender.stack"],
+    BARE: ["aws_cdk", "neo_recommender.stack"],
 }
 
 
@@ -98,15 +102,18 @@ def build_reference_stack(app: Any) -> None:
                 targets=[targets.SfnStateMachine(state_machine)])
 
 
-def build_neo_stack(app: Any) -> None:
-    """Add ``NeoRecommenderStack`` to ``app`` exactly as ``app.py`` does, cdk-nag plugin included."""
+def build_neo_stack(app: Any, *, with_nag: bool = True) -> None:
+    """Add ``NeoRecommenderStack`` to ``app`` exactly as ``app.py`` does, cdk-nag plugin included unless ``with_nag``
+    is false (``bare``: the stack alone)."""
     import aws_cdk as cdk
-    from cdk_nag import AwsSolutionsChecks
 
     from neo_recommender import NeoRecommenderStack
 
     NeoRecommenderStack(app, "NeoRecommenderStack", description=NEO_STACK_DESCRIPTION)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    if with_nag:
+        from cdk_nag import AwsSolutionsChecks
+
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 
 def synthesize_in_this_process(kind: str, outdir: str) -> dict[str, float]:
@@ -126,7 +133,7 @@ def synthesize_in_this_process(kind: str, outdir: str) -> dict[str, float]:
     if kind == REFERENCE:
         build_reference_stack(app)
     else:
-        build_neo_stack(app)
+        build_neo_stack(app, with_nag=kind == NEO)
     app.synth()
     synthesized = time.perf_counter()
     return {"import_s": imported - started, "build_s": synthesized - imported}
@@ -181,19 +188,22 @@ def time_one_synth(kind: str) -> dict[str, float]:
 def measure_synth(runs: int = 3) -> dict[str, float | int]:
     """Median synth times of the reference stack and ``NeoRecommenderStack``, and their ratios (neo / reference).
 
-    :param runs: child processes per stack, interleaved reference first. @default 3
+    :param runs: child processes per stack kind, interleaved (reference, neo, bare). @default 3
     :returns: ``reference_total_s``, ``neo_total_s``, ``total_ratio`` (whole child process),
         ``reference_build_s``, ``neo_build_s``, ``build_ratio`` (``App()`` to ``app.synth()``),
         ``reference_cpu_s``, ``neo_cpu_s``, ``cpu_ratio`` (CPU time of the whole child process),
-        ``reference_import_s``, ``neo_import_s`` (loading the CDK in the child) and ``runs``.
+        ``reference_import_s``, ``neo_import_s`` (loading the CDK in the child), the same three times and ratios
+        of the stack without cdk-nag (``bare_total_s``, ``bare_total_ratio``, ``bare_build_s``, ...),
+        ``nag_total_s`` and ``nag_cpu_s`` (neo's median less bare's: what cdk-nag adds) and ``runs``.
     """
     if runs < 1:
         raise ValueError(f"runs must be at least 1, not {runs}")
-    samples: dict[str, list[dict[str, float]]] = {REFERENCE: [], NEO: []}
-    for kind in (REFERENCE, NEO):  # untimed: writes the compiled modules every later synth reads, as a first does
+    kinds = (REFERENCE, NEO, BARE)
+    samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    for kind in kinds:  # untimed: writes the compiled modules every later synth reads, as a first does
         time_one_synth(kind)
     for _ in range(runs):
-        for kind in (REFERENCE, NEO):
+        for kind in kinds:
             samples[kind].append(time_one_synth(kind))
 
     def median(kind: str, measure: str) -> float:
@@ -201,10 +211,14 @@ def measure_synth(runs: int = 3) -> dict[str, float | int]:
 
     result: dict[str, float | int] = {}
     for measure, label in (("total_s", "total"), ("build_s", "build"), ("cpu_s", "cpu")):
-        reference, neo = median(REFERENCE, measure), median(NEO, measure)
+        reference, neo, bare = median(REFERENCE, measure), median(NEO, measure), median(BARE, measure)
         result[f"reference_{label}_s"] = round(reference, 3)
         result[f"neo_{label}_s"] = round(neo, 3)
         result[f"{label}_ratio"] = round(neo / reference, 2)
+        result[f"bare_{label}_s"] = round(bare, 3)
+        result[f"bare_{label}_ratio"] = round(bare / reference, 2)
+    result["nag_total_s"] = round(result["neo_total_s"] - result["bare_total_s"], 3)
+    result["nag_cpu_s"] = round(result["neo_cpu_s"] - result["bare_cpu_s"], 3)
     result["reference_import_s"] = round(median(REFERENCE, "import_s"), 3)
     result["neo_import_s"] = round(median(NEO, "import_s"), 3)
     result["runs"] = runs
@@ -215,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     """Print ``measure_synth``'s result as JSON; with ``--child``, be one measured child process instead."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="child processes per stack (default 3)")
-    parser.add_argument("--child", choices=[REFERENCE, NEO], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=[REFERENCE, NEO, BARE], help=argparse.SUPPRESS)
     parser.add_argument("--outdir", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.child:
