@@ -139,3 +139,31 @@ def test_an_event_the_function_policy_does_not_allow_goes_to_the_dead_letter_que
 def _finished(stack: DeployedPipeline) -> set[str]:
     return {e["executionArn"] for page in stack.stepfunctions.get_paginator("list_executions").paginate(
         stateMachineArn=stack.outputs["StateMachineArn"]) for e in page["executions"] if e["status"] != "RUNNING"}
+
+
+def test_a_task_invokes_its_function_as_the_state_machine_role(stack: DeployedPipeline) -> None:
+    # Six of the Lambda tasks name the function's ARN as their Resource (not arn:aws:states:::lambda:invoke); the
+    # emulator once ran those invocations as nobody, so the role's lambda:InvokeFunction was never checked for them.
+    # Drop PublishResults from the role's statement: the run must be refused there, as AWS refuses it.
+    iam = stack.aws.client("iam")
+    role_arn = stack.stepfunctions.describe_state_machine(stateMachineArn=stack.outputs["StateMachineArn"])["roleArn"]
+    role = role_arn.rsplit("/", 1)[1]
+    function = _resource_of(stack, "AWS::Lambda::Function", "PublishResults")
+    (name,) = [n for n in iam.list_role_policies(RoleName=role)["PolicyNames"]
+               if "lambda:InvokeFunction" in json.dumps(iam.get_role_policy(RoleName=role, PolicyName=n))]
+    saved = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    narrowed = json.loads(json.dumps(saved))
+    for statement in narrowed["Statement"]:
+        if "lambda:InvokeFunction" in json.dumps(statement["Action"]):
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            statement["Resource"] = [r for r in resources if function not in json.dumps(r)]
+    assert narrowed != saved
+    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(narrowed))
+    try:
+        outcome = stack.run("xgb-uninvokable")
+        assert outcome.summary is not None and outcome.summary["status"] == "FAILED"
+        (denial,) = [d for d in stack.aws.iam.denials if d.action == "lambda:InvokeFunction"]
+        assert role in denial.principal and denial.resource.endswith(f":function:{function}")
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(saved))
+        del stack.aws.iam.denials[:]

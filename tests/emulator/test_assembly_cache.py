@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,9 +18,11 @@ class Synthesis:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.contexts: list[dict[str, Any]] = []
 
-    def __call__(self, outdir: Path) -> Path:
+    def __call__(self, outdir: Path, context: dict[str, Any]) -> Path:
         self.calls += 1
+        self.contexts.append(context)
         outdir.mkdir(parents=True)
         (outdir / "manifest.json").write_text(json.dumps({"call": self.calls}), encoding="utf-8")
         return outdir
@@ -41,6 +44,7 @@ def test_the_same_inputs_are_synthesized_once(cache: Path, tmp_path: Path) -> No
     assert again == first and first.parent == cache and other != first and synthesis.calls == 2
     assert json.loads((again / "manifest.json").read_text(encoding="utf-8")) == {"call": 1}
     assert not [path for path in cache.iterdir() if path.name.startswith(".")]  # no staging folder left
+    assert synthesis.contexts == [{"a": 1}, {"a": 2}]  # each synthesized with the context its key names
 
 
 def test_the_key_follows_the_context_and_the_cdk_version(monkeypatch: pytest.MonkeyPatch) -> None:

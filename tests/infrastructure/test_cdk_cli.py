@@ -42,13 +42,19 @@ def test_cfn_lint_finds_no_errors_or_warnings(cli_template: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_demo_deploys_what_cdk_synth_writes(cli_template: Path, tmp_path: Path) -> None:
-    # The demo synthesizes in-process; with cdk.json's context its template is the CLI's, resource for resource
-    # (without it, every role policy and the access-log bucket differed).
-    from neo_recommender.assembly import STACK_NAME, synthesize_project
+def test_the_demo_deploys_what_cdk_synth_writes(cli_template: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The demo synthesizes in-process, through its own path (demo_assembly: cdk.json's context, the assembly cache);
+    # its template is the CLI's, resource for resource. Without cdk.json's context every role policy and the
+    # access-log bucket differed: first before the demo read cdk.json, again when the cache keyed on the context
+    # and the demo synthesized without it. The cache is off here, so the demo's own synthesis runs.
+    from neo_recommender.assembly import STACK_NAME
+    from neo_recommender.emulator.assembly_cache import CACHE_VARIABLE
+    from neo_recommender.emulator.demo import demo_assembly
 
-    _, assembly, cdk_json = synthesize_project(tmp_path / "cdk.out", start=ROOT)
-    assert cdk_json == ROOT / "cdk.json"
+    monkeypatch.setenv(CACHE_VARIABLE, "off")
+    assembly, cached, cdk_json = demo_assembly(tmp_path, start=ROOT)
+    assert cdk_json == ROOT / "cdk.json" and not cached
     def resources(template: dict) -> dict:  # the CLI also writes each construct's path as Metadata
         return {name: {k: v for k, v in resource.items() if k != "Metadata"}
                 for name, resource in template["Resources"].items() if name != "CDKMetadata"}

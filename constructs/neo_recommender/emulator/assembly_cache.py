@@ -62,22 +62,25 @@ def assembly_key(context: dict[str, Any]) -> str:
     return digest.hexdigest()[:40]
 
 
-def cached_assembly(context: dict[str, Any], synthesize: Callable[[Path], Path],
+def cached_assembly(context: dict[str, Any], synthesize: Callable[[Path, dict[str, Any]], Path],
                     workdir: Path) -> tuple[Path, bool]:
-    """The assembly for ``context``: from the cache, else ``synthesize(outdir)`` (kept in the cache when there is
-    a usable one, else in ``workdir``). Returns the assembly folder and whether it came from the cache."""
+    """The assembly for ``context``: from the cache, else ``synthesize(outdir, context)`` (kept in the cache when
+    there is a usable one, else in ``workdir``). Returns the assembly folder and whether it came from the cache.
+
+    The cache passes ``context`` to ``synthesize`` itself, so what is synthesized is always what the key says (the
+    demo once keyed on cdk.json's context and synthesized without it)."""
     root = _usable_root()
     if root is None:
-        return synthesize(workdir / "cdk.out"), False
+        return synthesize(workdir / "cdk.out", context), False
     entry = root / assembly_key(context)
     if _complete(entry):
         os.utime(entry)  # most recently used: kept by _prune
         return entry, True
     if os.path.lexists(entry):  # not ours, or not complete: leave it, and work as without a cache
-        return synthesize(workdir / "cdk.out"), False
+        return synthesize(workdir / "cdk.out", context), False
     staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=root))
     try:
-        assembly = synthesize(staging / "cdk.out")
+        assembly = synthesize(staging / "cdk.out", context)
         try:
             os.rename(assembly, entry)
         except OSError:  # another demo put the same entry in place first

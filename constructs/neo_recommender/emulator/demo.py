@@ -54,9 +54,7 @@ def _run_demo(out: TextIO, model_name: str, output_dir: Path) -> int:
     warm_up.start()
     with tempfile.TemporaryDirectory(prefix="neo-recommender-demo-") as workdir:
         say("1. Synthesizing NeoRecommenderStack (the real CDK app) as `cdk synth` does ...")
-        cdk_json = find_cdk_json()
-        assembly, cached = cached_assembly(project_context(cdk_json), lambda outdir: synthesize(outdir)[1],
-                                           Path(workdir))
+        assembly, cached, cdk_json = demo_assembly(Path(workdir))
         warm_up.join()
         say(f"   with the context of {cdk_json or 'no cdk.json (CDK defaults)'}"
             + (f"; the same inputs were synthesized before: reusing {assembly}" if cached else "")
@@ -77,13 +75,16 @@ def _run_demo(out: TextIO, model_name: str, output_dir: Path) -> int:
             execution = aws.wait_for_executions(stack.outputs["StateMachineArn"])[0]
             output = json.loads(execution.get("output") or "{}")
             run_id = (output.get("submission") or {}).get("run_id")
-            if run_id != submitted.run_id:
-                cause = str(execution.get("cause", ""))[:2000]
-                say(f"The execution's run {run_id} is not the run {submitted.run_id} the upload started: the "
-                    f"execution ended {execution['status']} {execution.get('error', '')} {cause}")
-                return 1
             table = stack.outputs["ResultsTableName"]
             dynamodb = aws.client("dynamodb")
+            if run_id != submitted.run_id:
+                cause = str(execution.get("cause", ""))[:2000]
+                recorded = run_summary(dynamodb, table, submitted.run_id) or {}
+                say(f"The execution's run {run_id} is not the run {submitted.run_id} the upload started: the "
+                    f"execution ended {execution['status']} {execution.get('error', '')} {cause}")
+                if recorded.get("error"):
+                    say(f"Run {submitted.run_id} is recorded {recorded.get('status')}: {recorded['error']}")
+                return 1
             summary = run_summary(dynamodb, table, run_id) if run_id else None
             status_calls = (aws.recommender.calls["DescribeInferenceRecommendationsJob"]
                             + aws.recommender.calls["ListInferenceRecommendationsJobs"])
@@ -117,6 +118,16 @@ def _run_demo(out: TextIO, model_name: str, output_dir: Path) -> int:
     say()
     say(f"Done in {time.monotonic() - started:.1f} s.")
     return 0
+
+
+def demo_assembly(workdir: Path, start: Path | None = None) -> tuple[Path, bool, Path | None]:
+    """What the demo deploys: NeoRecommenderStack with the context of the cdk.json ``cdk synth`` would read (from
+    the assembly cache when the same inputs were synthesized before). Returns the assembly folder, whether it came
+    from the cache, and the cdk.json read (None: CDK's defaults)."""
+    cdk_json = find_cdk_json(start)
+    assembly, cached = cached_assembly(project_context(cdk_json),
+                                       lambda outdir, context: synthesize(outdir, context)[1], workdir)
+    return assembly, cached, cdk_json
 
 
 def _warm_up() -> None:

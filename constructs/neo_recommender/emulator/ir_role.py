@@ -73,6 +73,10 @@ def role_needs(job: dict[str, Any], container: dict[str, Any], package_arn: str,
     role_arn = job["RoleArn"]
     input_config = job.get("InputConfig") or {}
     sagemaker = f"arn:aws:sagemaker:{region}:{account}"
+    # Not modelled: whether IR adds the compiled inference specification to the package (UpdateModelPackage). The
+    # Neo page (inference-recommender-neo-compilation) shows only the rows it returns, naming a compilation job
+    # and an InferenceSpecificationName; no AWS page says IR writes the package, so the role gets no
+    # UpdateModelPackage. sagemaker_full_access (AWS's documented setup) would cover it if IR needs it.
     needs = [RoleNeed("describe the model package",
                       plain_request("sagemaker:DescribeModelPackage", (package_arn,)), IR_API)]
     for what, url in (("read the model archive", container.get("ModelDataUrl")),

@@ -139,7 +139,8 @@ class ServiceWiring:
                            "validate_pattern": EventPatternParser._validate_event_pattern,
                            "enable_rule": EventsBackend.enable_rule, "put_rule": EventsBackend.put_rule,
                            "lambda_task": StateTaskServiceLambda._eval_service_task,
-                           "sdk_task": StateTaskServiceAwsSdk._eval_service_task}
+                           "sdk_task": StateTaskServiceAwsSdk._eval_service_task,
+                           "lambda_arn_task": StateTaskLambda._eval_execution}
         wiring = self
         original_send = self._originals["send_to_targets"]
 
@@ -245,6 +246,11 @@ class ServiceWiring:
             self._originals["lambda_task"])
         StateTaskServiceAwsSdk._eval_service_task = as_state_machine_role(  # type: ignore[method-assign]
             self._originals["sdk_task"])
+        # A Task whose Resource is the function's ARN itself (not arn:aws:states:::lambda:invoke) is invoked with the
+        # state machine's role too: "Step Functions ... uses the role to invoke the Lambda function"
+        # (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html).
+        StateTaskLambda._eval_execution = as_state_machine_role(  # type: ignore[method-assign]
+            self._originals["lambda_arn_task"])
         Environment.set_stop = set_stop  # type: ignore[method-assign]
         Environment.set_error = set_error  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
@@ -297,6 +303,7 @@ class ServiceWiring:
             EventPatternParser._validate_event_pattern = self._originals["validate_pattern"]  # type: ignore[method-assign]
             StateTaskServiceLambda._eval_service_task = self._originals["lambda_task"]  # type: ignore[method-assign]
             StateTaskServiceAwsSdk._eval_service_task = self._originals["sdk_task"]  # type: ignore[method-assign]
+            StateTaskLambda._eval_execution = self._originals["lambda_arn_task"]  # type: ignore[method-assign]
             self._originals = {}
         self._lambda_clients.clear()
 
