@@ -29,7 +29,8 @@ class JobSettings:
 
     A manifest always wins: these only fill the fields it does not give. Dictionaries use the
     shape of the ``CreateInferenceRecommendationsJob`` API, as in boto3, and are checked at
-    synth time against the same schema as a manifest.
+    synth time against the same schema as a manifest, and by the same rules of a custom load test
+    (``neo_runtime.manifest.percentile_findings`` and ``phase_findings``).
 
     :param job_type: ``"Default"`` (IR chooses the load, about 45 minutes) or ``"Advanced"``
         (your instance types, traffic pattern and stopping conditions). @default ``"Default"``
@@ -39,9 +40,11 @@ class JobSettings:
     :param job_duration: ``JobDurationInSeconds``, the longest an IR job may run (1 second to 2 hours).
         @default IR's own limit
     :param traffic_pattern: Advanced jobs' ``TrafficPattern``, e.g. ``{"TrafficType": "PHASES", "Phases":
-        [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}``. @default IR's
+        [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}``: each phase at most 3600 s, all
+        together at most ``job_duration`` (when ``job_type`` is Advanced) or 18,000 s. @default IR's
     :param stopping_conditions: Advanced jobs' ``StoppingConditions``, e.g. ``{"MaxInvocations": 300,
-        "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 100}]}``. @default IR's
+        "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 100}]}``; the percentile must be
+        P95, as AWS requires for custom load tests. @default IR's
     :param resource_limit: Advanced jobs' ``ResourceLimit``, e.g. ``{"MaxNumberOfTests": 10,
         "MaxParallelOfTests": 2}``. @default IR's
     """

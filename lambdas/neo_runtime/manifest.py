@@ -26,6 +26,17 @@ ADVANCED_ONLY_FIELDS = ("EndpointConfigurations", "TrafficPattern", "StoppingCon
 FRAMEWORK_ALIASES = {"SKLEARN": "SAGEMAKER-SCIKIT-LEARN"}
 #: Longest single-quoted DataInputConfig read as a literal (the schema's string form is at most 1024 characters).
 _MAX_LITERAL_CHARS = 1024
+#: ModelLatencyThreshold.Percentile, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelLatencyThreshold.html:
+#: "Acceptable values are P95 and P99. For custom load tests, specify the value as P95." StoppingConditions
+#: (RecommendationJobStoppingConditions) serve only custom load tests, which Advanced jobs are.
+LOAD_TEST_PERCENTILE = "P95"
+#: Phase.DurationInSeconds, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Phase.html: "For custom load
+#: tests, the value should be between 120 and 3600. This value should not exceed JobDurationInSeconds."
+MAX_PHASE_SECONDS = 3600
+#: RecommendationJobInputConfig.JobDurationInSeconds,
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_RecommendationJobInputConfig.html: "The maximum value
+#: is 18,000 seconds." (botocore's model gives only the minimum, 1.) The schema allows at most 7200 of it.
+MAX_JOB_DURATION_SECONDS = 18000
 
 _FIELD_ACTIONS = {
     "DataInputConfig": 'Give input names and shapes, e.g. {"data": [1, 50]} for 50 features.',
@@ -40,6 +51,10 @@ _FIELD_ACTIONS = {
     "MaxModelLatencyMs": "Give the highest acceptable model latency in milliseconds, e.g. 50.",
     "MinInvocationsPerMinute": "Give the lowest acceptable throughput in invocations per minute, e.g. 1000.",
     "EndpointConfigurations": 'List instance types to test, e.g. [{"InstanceType": "ml.c5.xlarge"}].',
+    # EnvironmentParameterRanges, CategoricalParameter (API reference): 1 to 5 variables, 1 to 3 values each.
+    "EnvironmentParameterRanges": 'Give the environment values to try as {"CategoricalParameterRanges": [{"Name": '
+                                  '"OMP_NUM_THREADS", "Value": ["1", "2", "4"]}]}: 1 to 5 variables, each with 1 to '
+                                  "3 string values.",
     "Environment": "Use variable names of letters, digits and underscores, with string values.",
 }
 
@@ -148,8 +163,10 @@ def manifest_findings(document: dict[str, Any]) -> list[Finding]:
     """Every problem of the decoded manifest against its schema and the rules a schema cannot express."""
     from neo_runtime.schema_check import check  # noqa: PLC0415 - steps reading a checked manifest skip it
 
+    worded = percentile_findings(document.get("StoppingConditions"))
+    superseded = {finding.field for finding in worded}  # AWS's rule, in its words, instead of "must be one of"
     findings = [Finding(v.path or "recommend.json", v.message, _action_for(v.path))
-                for v in check(document, manifest_schema())]
+                for v in check(document, manifest_schema()) if v.path not in superseded] + worded
     reported = {finding.field for finding in findings}
     findings += [finding for finding in _control_character_findings(document) if finding.field not in reported]
     findings += _check_data_input_string(document.get("DataInputConfig"))
@@ -302,25 +319,57 @@ def _check_load_test(document: dict[str, Any]) -> list[Finding]:
                 f"EndpointConfigurations[{index}].InferenceSpecificationName",
                 f"names {item['InferenceSpecificationName']!r}, an inference specification the model package will "
                 "not have (the pipeline registers a single, unnamed one)", "Remove InferenceSpecificationName."))
-    thresholds = (document.get("StoppingConditions") or {}).get("ModelLatencyThresholds")
-    for index, threshold in enumerate(thresholds if isinstance(thresholds, list) else []):
-        if isinstance(threshold, dict) and threshold.get("Percentile") == "P99":
-            # API reference, ModelLatencyThreshold.Percentile.
+    return findings + phase_findings(document.get("TrafficPattern"), document.get("JobDurationInSeconds"))
+
+
+def percentile_findings(stopping_conditions: Any) -> list[Finding]:  # noqa: ANN401 - a checked or unchecked value
+    """Each ``ModelLatencyThresholds[].Percentile`` other than P95, with AWS's rule (see ``LOAD_TEST_PERCENTILE``).
+
+    Shared by manifests and the deployment's job settings; a value the schema refuses gets this finding instead.
+    """
+    thresholds = stopping_conditions.get("ModelLatencyThresholds") if isinstance(stopping_conditions, dict) else None
+    return [Finding(f"StoppingConditions.ModelLatencyThresholds[{index}].Percentile",
+                    f"is {json.dumps(threshold['Percentile'])}; acceptable values are P95 and P99, and for custom load "
+                    "tests (Advanced jobs, the only jobs with StoppingConditions) the value must be P95",
+                    f'Use "{LOAD_TEST_PERCENTILE}".')
+            for index, threshold in enumerate(thresholds if isinstance(thresholds, list) else [])
+            if isinstance(threshold, dict) and "Percentile" in threshold
+            and threshold["Percentile"] != LOAD_TEST_PERCENTILE]
+
+
+def phase_findings(traffic_pattern: Any, job_duration: Any) -> list[Finding]:  # noqa: ANN401 - unchecked values
+    """A custom load test's phases against AWS's bounds: each at most ``MAX_PHASE_SECONDS``, all together at most
+    ``JobDurationInSeconds`` or, without it, the longest job the API allows (``MAX_JOB_DURATION_SECONDS``).
+
+    Shared by manifests and the deployment's job settings.
+    """
+    phases = traffic_pattern.get("Phases") if isinstance(traffic_pattern, dict) else None
+    durations = [(index, phase["DurationInSeconds"]) for index, phase in enumerate(phases)
+                 if isinstance(phase, dict) and _is_whole_number(phase.get("DurationInSeconds"))
+                 ] if isinstance(phases, list) else []
+    findings = [Finding(f"TrafficPattern.Phases[{index}].DurationInSeconds",
+                        f"is {seconds}; for custom load tests, the value should be between 120 and {MAX_PHASE_SECONDS} "
+                        "(Phase.DurationInSeconds)",
+                        f"Give each phase at most {MAX_PHASE_SECONDS} s; for a longer test, add phases (up to 10).")
+                for index, seconds in durations if seconds > MAX_PHASE_SECONDS]
+    total = sum(seconds for _, seconds in durations)
+    limit = manifest_schema()["properties"]["JobDurationInSeconds"]["maximum"]
+    if _is_whole_number(job_duration):
+        if total > job_duration:
             findings.append(Finding(
-                f"StoppingConditions.ModelLatencyThresholds[{index}].Percentile",
-                "is P99; acceptable values are P95 and P99, and for custom load tests (Advanced jobs) the value "
-                "must be P95", 'Use "P95".'))
-    phases = (document.get("TrafficPattern") or {}).get("Phases")
-    limit = document.get("JobDurationInSeconds")
-    if isinstance(phases, list) and isinstance(limit, int) and not isinstance(limit, bool):
-        total = sum(phase.get("DurationInSeconds", 0) for phase in phases
-                    if isinstance(phase, dict) and isinstance(phase.get("DurationInSeconds"), int))
-        if total > limit:
-            findings.append(Finding(
-                "TrafficPattern.Phases", f"last {total} s in all, longer than JobDurationInSeconds ({limit} s), so "
-                "the job would end before its traffic pattern does",
-                "Shorten the phases or raise JobDurationInSeconds (at most 7200)."))
+                "TrafficPattern.Phases", f"last {total} s in all, longer than JobDurationInSeconds ({job_duration} s), "
+                "so the job would end before its traffic pattern does",
+                f"Shorten the phases or raise JobDurationInSeconds (at most {limit})."))
+    elif total > MAX_JOB_DURATION_SECONDS:
+        findings.append(Finding(
+            "TrafficPattern.Phases", f"last {total} s in all, longer than the longest job Inference Recommender runs "
+            f"(JobDurationInSeconds: at most {MAX_JOB_DURATION_SECONDS} s)",
+            f"Shorten or remove phases so that they last at most {MAX_JOB_DURATION_SECONDS} s in all."))
     return findings
+
+
+def _is_whole_number(value: Any) -> bool:  # noqa: ANN401
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def normalise(document: dict[str, Any], image: str | None = None) -> Manifest:
@@ -356,6 +405,8 @@ def normalise(document: dict[str, Any], image: str | None = None) -> Manifest:
 
 def _action_for(path: str) -> str:
     top = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+    if top == "EndpointConfigurations" and ".EnvironmentParameterRanges" in path:
+        return _FIELD_ACTIONS["EnvironmentParameterRanges"]
     return _FIELD_ACTIONS.get(top, "See the manifest reference in docs/manifest.md (or manifest.schema.json).")
 
 

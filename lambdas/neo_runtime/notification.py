@@ -38,6 +38,7 @@ def success_message(summary: dict[str, Any], decision: Decision) -> dict[str, An
     lines = [f"Inference Recommender finished for model {model}.",
              f"Run {summary['run_id']}, job {summary['job_name']}.", ""]
     lines += _decision_lines(decision)
+    lines += _baseline_lines(decision)
     lines += _compilation_lines(summary, decision)
     ranks = summary.get("pareto_ranks") or []
     if ranks:
@@ -49,6 +50,7 @@ def success_message(summary: dict[str, Any], decision: Decision) -> dict[str, An
             line for finding in other_warnings for line in _finding_lines(finding)]
     lines += _failed_step_lines(summary)
     lines += _table_lines(summary["run_id"], decision)
+    lines += _reading_note_lines(summary)
     facts = {
         "status": summary["status"],
         "run_id": summary["run_id"],
@@ -72,6 +74,8 @@ def success_message(summary: dict[str, Any], decision: Decision) -> dict[str, An
         "neo_ineligible_reasons": summary.get("neo_ineligible_reasons") or [],
         "findings": summary.get("findings") or [],
         "findings_omitted": summary.get("findings_omitted", 0),
+        "endpoint_performances": summary.get("endpoint_performances") or [],
+        "reading_notes": summary.get("reading_notes") or [],
     }
     return _publish_params(_success_subject(model, decision), "\n".join(lines), facts,
                            _attributes(model, "COMPLETED", summary.get("neo_eligible")), summary["run_id"])
@@ -85,6 +89,20 @@ def _decision_lines(decision: Decision) -> list[str]:
         lines.append("Constraints: " + ", ".join(f"{name} {_constraint_value(value)}"
                                                  for name, value in decision.constraints.to_dict().items()))
     return lines
+
+
+def _baseline_lines(decision: Decision) -> list[str]:
+    """The existing endpoint(s) IR benchmarked (``EndpointPerformances``), which the recommendations compare to."""
+    if not decision.baselines:
+        return []
+    return ["", "Existing endpoint benchmarked as the baseline (no cost reported):"] + [
+        f"- {baseline.describe()}" for baseline in decision.baselines]
+
+
+def _reading_note_lines(summary: dict[str, Any]) -> list[str]:
+    """What was read differently from the API's shape, e.g. MaximumInvocations as MaxInvocations."""
+    notes = summary.get("reading_notes") or []
+    return ["", "Notes on reading Inference Recommender's output:"] + [f"- {note}" for note in notes] if notes else []
 
 
 def _compilation_lines(summary: dict[str, Any], decision: Decision) -> list[str]:

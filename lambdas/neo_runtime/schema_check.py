@@ -111,12 +111,16 @@ def _suggestion(value: Any, schema: dict[str, Any]) -> str:
 
 
 def _check_string(value: str, schema: dict[str, Any], path: str, out: list[SchemaViolation]) -> None:
-    if len(value) < schema.get("minLength", 0):
-        out.append(SchemaViolation(path, f"must have at least {schema['minLength']} characters"))
-    if "maxLength" in schema and len(value) > schema["maxLength"]:
-        out.append(SchemaViolation(path, f"must have at most {schema['maxLength']} characters"))
+    """One violation per string, however many of its rules it breaks (the format first, then the length)."""
+    problems = []
     if "pattern" in schema and not re.search(schema["pattern"], value):
-        out.append(SchemaViolation(path, _pattern_message(value)))
+        problems.append(_pattern_message(value))
+    if len(value) < schema.get("minLength", 0):
+        problems.append(f"must have at least {schema['minLength']} characters")
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        problems.append(f"must have at most {schema['maxLength']} characters")
+    if problems:
+        out.append(SchemaViolation(path, ", and ".join(problems)))
 
 
 def control_characters(text: str) -> str | None:

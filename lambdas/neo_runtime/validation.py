@@ -26,6 +26,7 @@ from neo_runtime.archive_reader import Listing, ReadLimits
 from neo_runtime.errors import ERROR, NOTE, WARNING, Finding, SubmissionInvalid
 from neo_runtime.job_defaults import apply_job_defaults
 from neo_runtime.manifest import (
+    ADVANCED_ONLY_FIELDS,
     Manifest,
     decode_manifest,
     manifest_findings,
@@ -34,10 +35,10 @@ from neo_runtime.manifest import (
     normalise,
 )
 from neo_runtime.neo_eligibility import (
+    UNKNOWN,
     eligibility_findings,
     ineligibility_reasons,
     resolve_manifest_image,
-    unknown_instance_type_findings,
 )
 from neo_runtime.neo_support import NEO_CLOUD_FRAMEWORK_VERSIONS
 
@@ -181,26 +182,38 @@ def check_manifest(raw: bytes, region: str | None, job_defaults: dict[str, Any] 
 def _findings_of_the_fields_that_parsed(report: ValidationReport, region: str | None) -> list[Finding]:
     """After schema errors, the checks of the fields that did parse, so fixing one error reveals no new ones.
 
-    The fields with errors are left out; when the required fields remain, the rest is checked as usual,
-    and findings about the left-out fields (e.g. "DataInputConfig is missing") are dropped.
+    The fields with errors are left out; what is left conforms to the schema, so every rule and check
+    can run on it. A broken JobType reads as Advanced when Advanced-only fields are given (what they were
+    written for). A required field that is out gets a stand-in: a broken ModelName or SupportedContentTypes
+    changes no other check, and a broken Framework or FrameworkVersion is unknown, which runs the checks
+    that hold whatever it is (``neo_eligibility.UNKNOWN``). Findings about the left-out fields (e.g.
+    "DataInputConfig is missing") are dropped.
     """
-    broken = {finding.field.split(".", 1)[0].split("[", 1)[0] for finding in report.errors}
-    partial = {name: value for name, value in (report.document or {}).items() if name not in broken}
-    if manifest_findings(partial) and not any(name not in partial for name in manifest_schema()["required"]):
-        return []
-    if any(name not in partial for name in manifest_schema()["required"]):
-        # Without the framework (or another required field) only the checks that need none of them can run.
-        findings = unknown_instance_type_findings(partial)
-    else:
-        manifest = normalise(partial)
-        image, findings = resolve_manifest_image(manifest, region)
-        if image:
-            manifest = normalise(partial, image=image)
-        findings += eligibility_findings(manifest, region)
+    document = report.document or {}
+    broken = {_top_field(finding.field) for finding in report.errors}
+    partial = {name: value for name, value in document.items() if name not in broken}
+    if "JobType" in broken and any(name in partial for name in ADVANCED_ONLY_FIELDS):
+        partial["JobType"] = "Advanced"
+    findings = manifest_findings(partial)  # e.g. an Advanced job's rules, which a broken JobType kept from running
+    manifest = normalise({**_REQUIRED_STAND_INS, **partial})
+    image, image_findings = resolve_manifest_image(manifest, region)
+    findings += image_findings
+    if image:
+        manifest = normalise({**_REQUIRED_STAND_INS, **partial}, image=image)
+    findings += eligibility_findings(manifest, region)
     reported = {(finding.field, finding.message) for finding in report.findings}
     return [finding for finding in findings
-            if finding.field.split(".", 1)[0].split("[", 1)[0] not in broken
-            and (finding.field, finding.message) not in reported]
+            if _top_field(finding.field) not in broken and (finding.field, finding.message) not in reported]
+
+
+#: What a required field that did not parse reads as while the other fields are checked.
+_REQUIRED_STAND_INS: dict[str, Any] = {"ModelName": "stand-in", "SupportedContentTypes": [],
+                                       "Framework": UNKNOWN, "FrameworkVersion": UNKNOWN}
+
+
+def _top_field(path: str) -> str:
+    """``EndpointConfigurations`` of ``EndpointConfigurations[0].InstanceType``."""
+    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def check_archives(report: ValidationReport, *, model: ArchiveInput | None = None,

@@ -9,12 +9,14 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from runtime.test_decision import ir_item
+from runtime.test_decision import ir_item, recs
 
 from neo_recommender.cli import main
+from neo_recommender.cli.chart import nothing_to_plot
 from neo_recommender.cli.report import markdown_report
 from neo_runtime import records
 from neo_runtime.decision import Constraints, decide
+from neo_runtime.ir_results import Baseline
 from neo_runtime.ranking import Recommendation
 
 DESCRIBE = {"JobName": "nr-xgb-1", "Status": "COMPLETED", "InferenceRecommendations": [
@@ -149,10 +151,22 @@ def test_a_chart_with_nothing_to_plot_fails_and_writes_nothing(tmp_path: Path,
     output = tmp_path / "c.png"
 
     assert main(["chart", str(path), "-o", str(output)]) == 1
-    assert "nothing to plot" in capsys.readouterr().err and not output.exists()
+    err = capsys.readouterr().err
+    assert "only the baseline of existing endpoint prod-xgb" in err and "0 recommendation(s)" not in err
+    assert not output.exists()
     assert main(["rank", str(path)]) == 0
     out = capsys.readouterr().out
     assert "existing endpoint prod-xgb" in out and "Baseline, existing endpoint prod-xgb: ModelLatency 12 ms" in out
+
+
+def test_nothing_to_plot_names_the_baseline_rather_than_zero_recommendations() -> None:
+    baseline = Baseline("prod-xgb", max_invocations=300, model_latency=12)
+
+    message = nothing_to_plot(decide([], baselines=[baseline]))
+    assert message is not None and "existing endpoint prod-xgb" in message and "0 recommendation" not in message
+    no_cost = ir_item("ml.c5.xlarge", None, 20, 100)
+    assert "none of the 1 recommendation(s) reports both" in (nothing_to_plot(decide(recs(no_cost))) or "")
+    assert nothing_to_plot(decide(recs(ir_item("ml.c5.xlarge", 1e-6, 20, 100)))) is None
 
 
 def test_the_chart_labels_serverless_points_and_draws_the_baseline(tmp_path: Path) -> None:

@@ -380,5 +380,11 @@ def test_recorded_ir_outputs_replayed_through_the_whole_pipeline(pipeline: Any, 
     assert outcome.summary["recommendation_count"] == len(expected.recommendations)
     baselines = outcome.summary.get("endpoint_performances") or []
     assert [b["endpoint_name"] for b in baselines] == [b.endpoint_name for b in expected.baselines]
-    email, _ = _email_and_json(outcome.messages[0])
+    email, facts = _email_and_json(outcome.messages[0])
     assert (outcome.summary["recommended"] or {}).get("InstanceType", "") in email
+    # The e-mail names the existing endpoint's baseline, and the JSON carries it with the run's notes on reading the
+    # output (none here: the service sends the API's names, as the simulator does, where the docs print others).
+    assert all(baseline.describe() in email for baseline in expected.baselines)
+    assert facts["endpoint_performances"] == [baseline.to_dict() for baseline in expected.baselines]
+    notes = outcome.summary.get("reading_notes") or []
+    assert facts["reading_notes"] == notes and all(note in email for note in notes)

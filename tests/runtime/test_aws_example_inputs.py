@@ -113,6 +113,20 @@ def test_model_names_as_long_as_a_model_package_group_allows(length: int, valid:
     assert report.valid is valid, report.format_text()
 
 
+@pytest.mark.parametrize(("broken", "message"), [
+    ({"FrameworkVersion": "1"}, 'has an invalid format: "1", and must have at least 3 characters'),
+    ({"ModelName": "m" * 64}, "must have at most 63 characters"),
+    ({"ModelName": "my_model" * 8}, "has an invalid format: "),
+])
+def test_a_value_breaking_several_rules_of_its_field_is_reported_once(broken: dict[str, str], message: str) -> None:
+    report = _check(**broken)
+
+    (field,) = broken
+    (finding,) = [f for f in report.findings if f.field == field]
+    assert finding.message.startswith(message), finding.message
+    assert ("must have at most 63 characters" in finding.message) is (len(broken[field]) > 63)
+
+
 def test_derived_names_over_sagemakers_limits_are_shortened_with_a_hash() -> None:
     long_a, long_b = "a" * 62 + "x", "a" * 62 + "y"
     groups = {naming.model_package_group_name("team-a-", name) for name in (long_a, long_b)}
@@ -135,11 +149,38 @@ def test_environment_parameter_ranges_of_an_advanced_job_go_to_ir() -> None:
     assert request["InputConfig"]["EndpointConfigurations"][0]["EnvironmentParameterRanges"] == ranges
 
 
+@pytest.mark.parametrize("ranges", [
+    {"CategoricalParameterRanges": [{"Name": "OMP_NUM_THREADS", "Value": ["1", "2", "4", "8"]}]},  # 3 values at most
+    {"CategoricalParameterRanges": [{"Name": "OMP NUM THREADS", "Value": ["1"]}]},
+    {"Categorical": [{"Name": "OMP_NUM_THREADS", "Value": ["1"]}]},
+])
+def test_a_broken_environment_parameter_range_says_how_to_write_one(ranges: dict[str, Any]) -> None:
+    report = _advanced(EndpointConfigurations=[{"InstanceType": "ml.c5.xlarge", "EnvironmentParameterRanges": ranges}])
+
+    assert report.errors and all(f.field.startswith("EndpointConfigurations[0].EnvironmentParameterRanges")
+                                 for f in report.errors), report.format_text()
+    for finding in report.errors:
+        assert "List instance types" not in finding.action
+        assert '"CategoricalParameterRanges": [{"Name": "OMP_NUM_THREADS", "Value": ["1", "2", "4"]}]' in finding.action
+
+
+def _phases(*seconds: int) -> dict[str, Any]:
+    return {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": s}
+                                                for s in seconds]}
+
+
 @pytest.mark.parametrize(("overrides", "expected"), [
     ({"StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P50", "ValueInMilliseconds": 100}]}},
-     'StoppingConditions.ModelLatencyThresholds[0].Percentile: must be one of "P95", "P99"'),
+     'StoppingConditions.ModelLatencyThresholds[0].Percentile: is "P50"; acceptable values are P95 and P99, and for '
+     "custom load tests (Advanced jobs, the only jobs with StoppingConditions) the value must be P95"),
     ({"StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 100}]}},
-     "for custom load tests (Advanced jobs) the value must be P95"),
+     "for custom load tests (Advanced jobs, the only jobs with StoppingConditions) the value must be P95"),
+    ({"TrafficPattern": _phases(120, 4000)},
+     "TrafficPattern.Phases[1].DurationInSeconds: is 4000; for custom load tests, the value should be between 120 and "
+     "3600"),
+    ({"TrafficPattern": _phases(*[3600] * 6)},
+     "TrafficPattern.Phases: last 21600 s in all, longer than the longest job Inference Recommender runs "
+     "(JobDurationInSeconds: at most 18000 s)"),
     ({"EndpointConfigurations": [{"InstanceType": "ml.c5.xlarge", "InferenceSpecificationName": "default"}]},
      "EndpointConfigurations[0].InferenceSpecificationName: names 'default', an inference specification the "
      "model package will not have"),
@@ -153,6 +194,23 @@ def test_server_side_rules_are_caught_before_anything_is_registered(overrides: d
 
     assert not report.valid
     assert any(message.startswith(expected) or expected in message for message in _messages(report)), _messages(report)
+
+
+@pytest.mark.parametrize("percentile", ["P50", "P90", "P99", "p95", 95])
+def test_a_stopping_percentile_other_than_p95_gets_awss_rule_once_and_p95_as_the_fix(percentile: Any) -> None:
+    # P90 used to get "did you mean P99?", and P99 is then refused for Advanced jobs (ModelLatencyThreshold).
+    report = _advanced(StoppingConditions={"ModelLatencyThresholds": [
+        {"Percentile": percentile, "ValueInMilliseconds": 100}]})
+
+    (finding,) = report.findings
+    assert finding.field == "StoppingConditions.ModelLatencyThresholds[0].Percentile"
+    assert "acceptable values are P95 and P99" in finding.message and "P99?" not in finding.message
+    assert finding.action == 'Use "P95".'
+
+
+def test_phases_within_awss_bounds_pass() -> None:
+    report = _advanced(TrafficPattern=_phases(3600, 3600, 3600, 3600, 3600))
+    assert report.valid, report.format_text()
 
 
 @pytest.mark.parametrize("broken", [{"FrameworkVersion": "1"}, {"JobDescription": "x" * 200}])
@@ -169,6 +227,59 @@ def test_after_a_schema_error_the_fields_that_parsed_get_their_warnings_too() ->
     report = _check(JobDescription="x" * 200, DataInputConfig=None)
     assert [f.field for f in report.findings] == ["JobDescription", "DataInputConfig"]
     assert report.neo_eligible is False
+
+
+#: A manifest with three findings besides any schema error: its image is in another region (error), DataInputConfig is
+#: missing (warning, blocks Neo) and its only instance type has no Neo target (warning, blocks Neo).
+_THREE_FINDINGS = {"Image": samples.XGBOOST_IMAGE.replace("683313688378", "246618743249").format(region="us-west-2"),
+                   "DataInputConfig": None, "SupportedRealtimeInferenceInstanceTypes": ["ml.r5.xlarge"]}
+
+
+def _fields(report: Any) -> list[tuple[str, str]]:
+    return [(finding.field, finding.severity) for finding in report.findings]
+
+
+@pytest.mark.parametrize("broken", [{"ModelName": "my_model"}, {"ModelName": "m" * 64},
+                                    {"SupportedContentTypes": ["text csv"]}, {"SupportedContentTypes": []}])
+def test_a_broken_required_field_hides_none_of_the_other_findings(broken: dict[str, Any]) -> None:
+    # Fixing the broken field must reveal nothing new: the other fields' findings are all there already.
+    fixed = _check(**_THREE_FINDINGS)
+    report = _check(**_THREE_FINDINGS, **broken)
+
+    (field,) = broken
+    assert [(f.field, f.message) for f in report.findings if not f.field.startswith(field)] == [
+        (f.field, f.message) for f in fixed.findings], report.format_text()
+    assert [f.field.split("[")[0] for f in report.errors].count(field) == 1
+    assert report.neo_eligible is False and "not Neo-eligible" in report.summary()
+
+
+def test_a_broken_job_type_beside_advanced_only_fields_is_checked_as_advanced() -> None:
+    # The Developer Guide's CLI example passes --job-type ADVANCED (tests/realworld): its load test is checked anyway.
+    load_test = {"EndpointConfigurations": [{"InstanceType": "ml.r5.xlarge"}], "TrafficPattern": _phases(4000)}
+    fixed = _advanced(**load_test)
+    report = _advanced(**load_test, JobType="ADVANCED")
+
+    assert [(f.field, f.message) for f in report.findings if f.field != "JobType"] == [
+        (f.field, f.message) for f in fixed.findings], report.format_text()
+    assert "TrafficPattern.Phases[0].DurationInSeconds" in [f.field for f in report.errors]
+
+
+@pytest.mark.parametrize("broken", [{"FrameworkVersion": "1"}, {"Framework": "XGBOOSTT"}, {"Framework": None}])
+def test_a_broken_framework_still_gets_the_checks_that_need_none(broken: dict[str, Any]) -> None:
+    report = _check(**_THREE_FINDINGS, **broken)
+
+    assert ("Image", "error") in _fields(report), report.format_text()
+    assert ("DataInputConfig", "warning") in _fields(report)
+    assert ("SupportedRealtimeInferenceInstanceTypes", "warning") in _fields(report)
+    assert report.neo_eligible is False
+
+
+def test_a_broken_framework_version_leaves_out_the_checks_that_need_it() -> None:
+    # Without a version nothing can be said of the image's tag, the Neo version table or an Inferentia target.
+    report = _check(FrameworkVersion="1", Image=None, SupportedRealtimeInferenceInstanceTypes=["ml.inf1.xlarge"])
+
+    assert _fields(report) == [("FrameworkVersion", "error")], report.format_text()
+    assert report.neo_eligible is None
 
 
 def test_an_invalid_manifest_with_a_neo_finding_is_not_neo_eligible() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pytest
 
 from neo_recommender import samples
 from neo_runtime.job_defaults import apply_job_defaults, job_defaults_findings, load_job_defaults
@@ -89,3 +92,29 @@ def test_findings_name_each_bad_default() -> None:
     assert "whole number" in by_field["StoppingConditions.MaxInvocations"]
     assert any("Colour" in f.field or "Colour" in f.message for f in findings)
     assert job_defaults_findings(ADVANCED) == []
+
+
+@pytest.mark.parametrize(("defaults", "field", "message"), [
+    # ModelLatencyThreshold.Percentile: "For custom load tests, specify the value as P95".
+    ({**ADVANCED, "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 9}]}},
+     "StoppingConditions.ModelLatencyThresholds[0].Percentile", 'is "P99"; acceptable values are P95 and P99'),
+    # Phase.DurationInSeconds: "should not exceed JobDurationInSeconds".
+    ({**ADVANCED, "JobDurationInSeconds": 600, "TrafficPattern": {"TrafficType": "PHASES", "Phases": [
+        {"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 400}] * 2}},
+     "TrafficPattern.Phases", "last 800 s in all, longer than JobDurationInSeconds (600 s)"),
+    ({"JobType": "Advanced", "TrafficPattern": {"TrafficType": "PHASES", "Phases": [
+        {"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 7200}]}},
+     "TrafficPattern.Phases[0].DurationInSeconds", "is 7200; for custom load tests, the value should be between 120"),
+])
+def test_the_load_test_rules_of_a_manifest_apply_to_the_deployments_settings(defaults: dict[str, Any], field: str,
+                                                                              message: str) -> None:
+    findings = job_defaults_findings(defaults)
+    assert [f.field for f in findings] == [field] and findings[0].message.startswith(message), findings
+
+
+def test_a_duration_for_default_jobs_does_not_bound_the_advanced_phases() -> None:
+    # JobDurationInSeconds fills only jobs of the deployment's own type; an Advanced manifest brings its own.
+    phases = [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 400}] * 2
+    defaults = {"JobType": "Default", "JobDurationInSeconds": 600,
+                "TrafficPattern": {"TrafficType": "PHASES", "Phases": phases}}
+    assert job_defaults_findings(defaults) == []

@@ -11,6 +11,7 @@ from runtime.test_decision import MIXED, ir_item, recs
 
 from neo_runtime import records
 from neo_runtime.decision import Constraints, decide
+from neo_runtime.ir_results import Baseline
 from neo_runtime.notification import MESSAGE_BUDGET_BYTES, failure_message, success_message
 from neo_runtime.ranking import Recommendation, compare_compiled, overall_comparison
 
@@ -135,6 +136,23 @@ def test_success_message_has_a_text_and_a_json_version_with_the_same_facts() -> 
     assert facts["comparisons"][0]["cost_per_inference_change_percent"] == pytest.approx(-37.5)
     assert {name: value["StringValue"] for name, value in params["MessageAttributes"].items()} == {
         "model_name": "xgb", "status": "COMPLETED", "neo_eligible": "true"}
+
+
+def test_the_email_names_the_existing_endpoints_baseline_and_the_reading_notes() -> None:
+    # As read from the Developer Guide's existing-endpoint example (tests/realworld/describe).
+    notes = ["Metrics.MaximumInvocations is read as MaxInvocations (the API's name; AWS's printed examples use "
+             "MaximumInvocations)", "Metrics.PlaceHolder is not a metric of the API's RecommendationMetrics"]
+    baseline = Baseline("endpoint-name", max_invocations=184, model_latency=1312)
+    for decision in (decide(MIXED, baselines=[baseline]), decide([], baselines=[baseline])):
+        structure = json.loads(_publish(decision, endpoint_performances=[baseline.to_dict()],
+                                        reading_notes=notes)["Message"])
+        text, facts = structure["email"], json.loads(structure["default"])
+
+        assert baseline.describe() in text  # "Baseline, existing endpoint endpoint-name: ModelLatency 1312 ms, ..."
+        assert all(note in text for note in notes)
+        assert facts["endpoint_performances"] == [baseline.to_dict()] and facts["reading_notes"] == notes
+    plain = json.loads(json.loads(_publish(decide(MIXED))["Message"])["default"])
+    assert plain["endpoint_performances"] == [] and plain["reading_notes"] == []
 
 
 def test_subjects_stay_ascii_and_under_100_characters() -> None:

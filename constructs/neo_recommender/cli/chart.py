@@ -22,6 +22,25 @@ class ChartUnavailable(RuntimeError):
     """matplotlib is not installed, or the output type is not supported."""
 
 
+def nothing_to_plot(decision: Decision) -> str | None:
+    """Why the decision has no point to plot (a message for the CLI's error), or None when it has one.
+
+    A point needs both CostPerInference and ModelLatency. An existing endpoint's baseline
+    (``EndpointPerformances``) has no cost, so a job that returned only a baseline is named as such.
+    """
+    rows = decision.ranked
+    if any(rec.cost_per_inference is not None and rec.model_latency is not None for rec in rows):
+        return None
+    if not rows and decision.baselines:
+        names = ", ".join(baseline.label for baseline in decision.baselines)
+        return (f"nothing to plot: the job returned no recommendations, only the baseline of {names}, which IR "
+                "reports without a cost; no chart written")
+    if not rows:
+        return "nothing to plot: the job returned no recommendations; no chart written"
+    return (f"nothing to plot: none of the {len(rows)} recommendation(s) reports both CostPerInference and "
+            "ModelLatency; no chart written")
+
+
 def write_chart(decision: Decision, output: Path, title: str) -> Path:
     """Draw the decision's recommendations and write them to ``output`` (.png or .svg); returns the path.
 
