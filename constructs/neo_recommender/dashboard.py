@@ -28,8 +28,10 @@ def create_dashboard(scope: Construct, pipeline: InferenceRecommenderPipeline) -
         title="Runs by status", width=_WIDTH, height=_HEIGHT, stacked=False,
         left=[pipeline.metric_runs(status, period=PERIOD) for status in ("STARTED", "QUEUED", *FINAL_STATUSES)])
     queue = cloudwatch.GraphWidget(
-        title="Queue: runs waiting for a job slot, and how long", width=_WIDTH, height=_HEIGHT,
-        left=[pipeline.metric_runs("QUEUED", period=PERIOD)],
+        title="Queue: runs waiting for a job slot, runs queued, and how long they waited", width=_WIDTH,
+        height=_HEIGHT,
+        left=[pipeline.metric_runs_waiting(period=PERIOD, label="Waiting for a job slot"),
+              pipeline.metric_runs("QUEUED", period=PERIOD, label="Queued (slot or IR quota)")],
         right=[pipeline.metric_queue_wait(period=PERIOD),
                pipeline.metric_queue_wait(period=PERIOD, statistic="Maximum", label="Longest wait (s)")])
     jobs = cloudwatch.GraphWidget(

@@ -15,6 +15,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from neo_recommender.storage import struct_overrides
+
 #: The Python runtimes the Lambda code is tested on: its import check (tests/packaging/test_function_assets.py)
 #: runs each function's asset under this machine's Python and checks every asset's modules against each
 #: runtime's standard library.
@@ -57,10 +59,16 @@ class FunctionSettings:
         }
 
 
-def function_settings(*, runtime: lambda_.Runtime | None, function_props: dict[str, Any] | None,
+def function_settings(*, runtime: lambda_.Runtime | None,
+                      function_props: lambda_.FunctionOptions | dict[str, Any] | None,
                       log_level: str, log_retention: logs.RetentionDays | None,
                       tracing: lambda_.Tracing | None) -> FunctionSettings:
-    """Check the function props and return the settings; ``ValueError`` names every problem."""
+    """Check the function props and return the settings; ``ValueError`` names every problem.
+
+    ``function_props`` is a ``lambda_.FunctionOptions`` or a dict of its keyword arguments, read as ``bucket_props``
+    is (``storage.struct_overrides``: a struct gives only the fields it was built with); anything else is a
+    ``TypeError``.
+    """
     problems: list[str] = []
     runtime = runtime or lambda_.Runtime(DEFAULT_RUNTIME, lambda_.RuntimeFamily.PYTHON)
     if runtime.name not in SUPPORTED_RUNTIMES:
@@ -70,7 +78,7 @@ def function_settings(*, runtime: lambda_.Runtime | None, function_props: dict[s
     level = str(log_level).upper()
     if level not in LOG_LEVELS:
         problems.append(f"log_level {log_level!r} must be one of {', '.join(LOG_LEVELS)}")
-    given = dict(function_props or {})
+    given = struct_overrides(function_props, lambda_.FunctionOptions, "function_props")
     unknown = sorted(set(given) - set(FUNCTION_PROPS))
     if unknown:
         problems.append(f"function_props takes {' and '.join(FUNCTION_PROPS)} only, not {', '.join(unknown)} "

@@ -98,7 +98,7 @@ class InferenceRecommenderPipeline(Construct):
         alarm_email: str | None = None,
         job_polling: JobPolling = JobPolling.SHARED,
         runtime: lambda_.Runtime | None = None,
-        function_props: dict[str, Any] | None = None,
+        function_props: lambda_.FunctionOptions | dict[str, Any] | None = None,
         log_level: str = "INFO",
         log_retention: logs.RetentionDays | None = None,
         tracing: lambda_.Tracing | None = None,
@@ -173,8 +173,9 @@ class InferenceRecommenderPipeline(Construct):
             state transitions per poll, nothing shared). @default ``JobPolling.SHARED``
         :param runtime: the functions' Python runtime, one the Lambda code is tested on (3.11 to 3.14).
             @default ``lambda_.Runtime.PYTHON_3_14``
-        :param function_props: ``memory_size`` (MB, 128 to 10240) and ``timeout`` (a ``Duration``, 30 s to
-            15 minutes) for every function; the shared poller keeps its own timeout, under the poll interval.
+        :param function_props: a ``lambda_.FunctionOptions`` (or a dict of its keyword arguments) with
+            ``memory_size`` (MB, 128 to 10240) and ``timeout`` (a ``Duration``, 30 s to 15 minutes) for every
+            function, and no other field; the shared poller keeps its own timeout, under the poll interval.
             @default 256 MB and each function's own timeout (30 s to 2 minutes)
         :param log_level: the functions' application log level in Lambda's JSON log format: ``DEBUG``,
             ``INFO``, ``WARN`` or ``ERROR``. @default ``"INFO"``
@@ -459,16 +460,23 @@ class InferenceRecommenderPipeline(Construct):
                                          period=props.get("period", Duration.minutes(5)))
 
     def metric_runs(self, status: str, **props: Any) -> cloudwatch.Metric:
-        """Runs that started (``STARTED``), entered the job-slot queue (``QUEUED``), or ended ``COMPLETED``,
-        ``FAILED`` or ``TIMED_OUT``, from the pipeline's own metrics. @default sum over 5 minutes"""
+        """Runs that started (``STARTED``), were queued (``QUEUED``: once a run, when it first waits for a job slot
+        or for room in the account's IR quota), or ended ``COMPLETED``, ``FAILED`` or ``TIMED_OUT``, from the
+        pipeline's own metrics. @default sum over 5 minutes"""
         names = {"STARTED": metrics.RUNS_STARTED, "QUEUED": metrics.RUNS_QUEUED, **metrics.OF_FINAL_STATUS}
         if status not in names:
             raise ValueError(f"metric_runs: status must be one of {', '.join(names)}, not {status!r}")
         return self._metric(names[status], "Sum", props)
 
     def metric_queue_wait(self, **props: Any) -> cloudwatch.Metric:
-        """Seconds a run waited for a job slot, counted when it gets one. @default average over 5 minutes"""
+        """Seconds a queued run waited (for a job slot, the account's IR quota, or both), from its first wait to its
+        job's start, counted when the job starts. @default average over 5 minutes"""
         return self._metric(metrics.QUEUE_WAIT, "Average", props)
+
+    def metric_runs_waiting(self, **props: Any) -> cloudwatch.Metric:
+        """Runs waiting for a job slot (the queue's depth), counted by every request for a slot and by each pass of
+        the shared poller; only with ``max_concurrent_jobs``. @default maximum over 5 minutes"""
+        return self._metric(metrics.RUNS_WAITING, "Maximum", props)
 
     def metric_running_jobs(self, **props: Any) -> cloudwatch.Metric:
         """IR jobs running, as the shared poller counts them on each pass (none with ``JobPolling.PER_RUN``).

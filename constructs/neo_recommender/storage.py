@@ -7,6 +7,7 @@ defaults (AWS Solutions Constructs' ``*Props`` pattern), e.g. ``{"lifecycle_rule
 from __future__ import annotations
 
 import inspect
+import keyword
 from typing import Any
 
 from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
@@ -43,6 +44,7 @@ def struct_overrides(props: Any, struct: type, prop_name: str) -> dict[str, Any]
         fields = [name for name in inspect.signature(struct.__init__).parameters if name != "self"]
         return {name: getattr(props, name) for name in fields if getattr(props, name) is not None}
     module = struct.__module__.split(".")[-1].removeprefix("aws_")  # s3, dynamodb, sns: as the docs import them
+    module = f"{module}_" if keyword.iskeyword(module) else module  # lambda_
     raise TypeError(f"InferenceRecommenderPipeline: {prop_name} must be a {module}.{struct.__name__} or a dict of its "
                     f"keyword arguments, not {type(props).__name__}")
 

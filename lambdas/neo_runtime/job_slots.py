@@ -145,6 +145,16 @@ def wake_next_if_limited(table: str) -> list[str]:
     return [] if limits is None else wake_next(table, scope_of_deployment(), limits)
 
 
+def waiting_runs_if_limited(table: str) -> int | None:
+    """How many runs wait for a job slot now (None without a limit): the whole queue is read, and a waiter silent past
+    its grace is not counted, as ``decide`` drops it (the shared poller's count on each pass)."""
+    limits = limits_from_environment()
+    if limits is None:
+        return None
+    _, waiters = _live(_read_stored(table, scope_of_deployment()).state, _now(), limits)
+    return len(waiters)
+
+
 def first_in_line(state: SlotState, limits: SlotLimits, now: datetime) -> list[str]:
     """The waiting runs that would get a slot if they asked now, oldest first (expired entries left out)."""
     holders, waiters = _live(state, now, limits)

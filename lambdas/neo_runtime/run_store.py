@@ -64,25 +64,46 @@ def update_run(run_id: str, execution_arn: str, fields: dict[str, Any]) -> bool:
     Fields whose value is None are left as they are (a later step never erases what an earlier
     one recorded). Returns False when another execution owns the run, in which case nothing is written.
     """
+    return _update_summary(run_id, execution_arn, fields, {}, "NONE") is not None
+
+
+def update_run_returning_old(run_id: str, execution_arn: str, fields: dict[str, Any],
+                             first_only: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """``update_run``, returning the summary as it was before this write (plain values, empty for a new run), or
+    None when another execution owns the run. ``first_only`` fields are set only where the summary has none yet.
+
+    The old item comes with the write, atomically and at no read capacity ("No read capacity units are consumed":
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#DDB-UpdateItem-request-ReturnValues).
+    """
+    return _update_summary(run_id, execution_arn, fields, first_only or {}, "ALL_OLD")
+
+
+def _update_summary(run_id: str, execution_arn: str, fields: dict[str, Any], first_only: dict[str, Any],
+                    return_values: str) -> dict[str, Any] | None:
+    """One conditional ``UpdateItem`` of the run's summary; its ``Attributes`` (plain values), or None when refused."""
     values = {name: value for name, value in fields.items() if value is not None}
     values.update(updated_at=now_iso(), run_id=run_id, execution_arn=execution_arn)
-    names = {f"#f{i}": name for i, name in enumerate(values)}
-    attribute_values = to_attribute_values({f":v{i}": value for i, value in enumerate(values.values())})
-    expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+    kept = {name: value for name, value in first_only.items() if value is not None}
+    names = {**{f"#f{i}": name for i, name in enumerate(values)}, **{f"#k{i}": name for i, name in enumerate(kept)}}
+    attribute_values = to_attribute_values({**{f":v{i}": value for i, value in enumerate(values.values())},
+                                            **{f":k{i}": value for i, value in enumerate(kept.values())}})
+    expression = "SET " + ", ".join([f"#f{i} = :v{i}" for i in range(len(values))]
+                                    + [f"#k{i} = if_not_exists(#k{i}, :k{i})" for i in range(len(kept))])
     try:
-        client("dynamodb").update_item(
+        response = client("dynamodb").update_item(
             TableName=table_name(),
             Key=run_key(run_id),
             UpdateExpression=expression,
             ConditionExpression="attribute_not_exists(pk) OR execution_arn = :me",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues={**attribute_values, ":me": {"S": execution_arn}},
+            ReturnValues=return_values,
         )
     except ClientError as error:
         if error_code(error) == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
-    return True
+    return from_attribute_values(response.get("Attributes") or {})
 
 
 def put_items(items: list[dict[str, Any]]) -> None:

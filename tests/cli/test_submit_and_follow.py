@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from neo_recommender import samples
+from neo_recommender.cli import main
 from neo_recommender.cli.follow import RunState, follow, queue_place, run_state
 from neo_recommender.cli.problems import NotOk, UsageError
 from neo_recommender.cli.submit import Destination, UploadProgress, human_size, local_submission, upload
@@ -164,3 +165,56 @@ def test_a_queued_run_is_told_its_place_in_line() -> None:
     state = run_state(dynamodb, "results", "second", now=datetime.fromisoformat("2026-12-01T00:12:30+00:00"))
     assert state.line == "run second · QUEUED · m · position 2 of 3 in the queue · 10m30s elapsed"
     assert state.details["queue_position"] == 2 and not state.final
+
+
+def _submission_target() -> list[str]:
+    """A versioned bucket and a results table in moto, as the flags that name them (no stack needed)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="submissions")
+    s3.put_bucket_versioning(Bucket="submissions", VersioningConfiguration={"Status": "Enabled"})
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName="results", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    return ["--bucket", "submissions", "--prefix", "models/", "--table", "results", "--region", REGION]
+
+
+def _interrupt(*_: Any, **__: Any) -> Any:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.usefixtures("aws")
+def test_ctrl_c_while_following_stops_following_and_names_the_run_that_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    target = _submission_target()
+    monkeypatch.setattr("neo_recommender.cli.follow.follow", _interrupt)
+    assert main(["submit", str(_folder(tmp_path).parent), "--wait", *target]) == 130
+    out, err = capsys.readouterr()
+    run_id = out.split("Submitted run ")[1].split()[0]
+    assert f"stopped following; run {run_id} goes on (neo-recommender status {run_id} --table results" in err
+    # The run was started: the manifest is in S3, and nothing was stopped or deleted.
+    assert boto3.client("s3", region_name=REGION).head_object(Bucket="submissions",
+                                                              Key="models/xgb-local/recommend.json")
+
+
+@pytest.mark.usefixtures("aws")
+def test_ctrl_c_while_uploading_says_whether_a_run_can_have_started(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    target = _submission_target()
+    monkeypatch.setattr("neo_recommender.cli.submit.upload", _interrupt)
+    assert main(["submit", str(_folder(tmp_path).parent), "--wait", *target]) == 130
+    out, err = capsys.readouterr()
+    assert "Submitted run" not in out and "stopped following" not in err
+    assert ("interrupted while uploading. recommend.json goes last, so a run started only if "
+            "s3://submissions/models/xgb-local/recommend.json was uploaded") in err
+
+
+@pytest.mark.usefixtures("aws")
+def test_ctrl_c_in_another_command_is_an_interruption_not_a_run_going_on(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    target = _submission_target()
+    monkeypatch.setattr("neo_recommender.cli.follow.run_state", _interrupt)
+    assert main(["status", "r1", "--table", "results", "--region", REGION]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "neo-recommender status: interrupted" and target

@@ -61,6 +61,13 @@ def test_a_burst_waits_for_job_slots_and_every_run_completes_once(configured: An
     assert all(run.execution["status"] == "SUCCEEDED" and run.summary["status"] == "COMPLETED" for run in runs)
     assert any("queued_at" in run.summary for run in runs)  # some runs had to wait
     assert any("AwaitJobSlot" in run.states_entered() for run in runs)
+    # The metrics say the same: the queue's depth, each queued run counted once and its wait measured once.
+    records = aws.lambdas.logging.metrics()
+    queued = sorted(run.summary["run_id"] for run in runs if "queued_at" in run.summary)
+    assert sorted(record["run_id"] for record in records if "RunsQueued" in record) == queued
+    assert sorted(record["run_id"] for record in records if "QueueWaitSeconds" in record) == queued
+    depth = [record["RunsWaiting"] for record in records if "RunsWaiting" in record]
+    assert 1 <= max(depth) <= len(models) - 2 and min(depth) == 0
 
     jobs = [sagemaker.describe_inference_recommendations_job(JobName=job["JobName"])
             for job in aws.recommender.jobs() if job["JobName"].startswith("team-a-burst-")]

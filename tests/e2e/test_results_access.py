@@ -15,6 +15,7 @@ import pytest
 from neo_recommender import samples
 from neo_recommender.assembly import STACK_NAME
 from neo_recommender.cli import main, results
+from neo_runtime.records import to_attribute_values
 
 MODEL = "xgb-history"
 
@@ -257,6 +258,15 @@ def test_status_tells_where_a_run_is(runs: dict[str, Any], capsys: pytest.Captur
     assert details["status"] == "FAILED" and details["error"]["step"] == "ValidateSubmission"
     assert details["model_package_arn"] is None  # it failed before registering
     assert details["elapsed_seconds"] >= 0
+
+    # A RUNNING run's line carries its IR job's status, as SageMaker (the IR simulator) describes it.
+    job_name = runs["first"].summary["job_name"]
+    running = {"status": "RUNNING", "model_name": MODEL, "job_name": job_name, "created_at": "2026-12-01T00:00:00Z",
+               "updated_at": "2026-12-01T00:00:00Z"}
+    runs["dynamodb"].put_item(TableName=runs["table"], Item={
+        "pk": {"S": "RUN#still-running"}, "sk": {"S": "SUMMARY"}, **to_attribute_values(running)})
+    assert main(["status", "still-running"]) == 0
+    assert f" · RUNNING · {MODEL} · job {job_name} COMPLETED · " in capsys.readouterr().out
 
     assert main(["status", "no-such-run"]) == 1
     assert "no run no-such-run" in capsys.readouterr().err

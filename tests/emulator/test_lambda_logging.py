@@ -6,13 +6,16 @@ The JSON fields are those of the runtime interface client's ``JsonFormatter``
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
 from neo_recommender.emulator.lambda_logging import LoggingConfig, RuntimeLogging
+from neo_recommender.emulator.lambda_runner import InProcessLambdas
 from neo_runtime.log import RunLogger
 
 JSON_INFO = LoggingConfig("JSON", "INFO", "INFO")
@@ -113,3 +116,61 @@ def test_a_stdout_left_in_place_by_an_invocation_is_not_wrapped_again(runtime: R
         assert not isinstance(left_in_place._original, type(left_in_place))  # type: ignore[attr-defined]
     finally:
         sys.stdout = saved
+
+
+def test_printed_lines_below_the_application_log_level_are_dropped_as_lambda_does(runtime: RuntimeLogging) -> None:
+    """https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html: a printed JSON object's
+    "level" decides; a missing or invalid level, a missing or invalid RFC 3339 timestamp, or a text line is INFO."""
+    at = "2026-01-01T00:00:00.000Z"
+    printed = [{"level": "ERROR", "timestamp": at, "message": "error"},
+               {"level": "warn", "timestamp": at, "message": "warn, any case"},
+               {"level": "FATAL", "timestamp": "2026-01-01T01:00:00+01:00", "message": "fatal, with an offset"},
+               {"level": "INFO", "timestamp": at, "message": "info"},
+               {"level": "DEBUG", "timestamp": at, "message": "debug"},
+               {"level": "ERROR", "message": "no timestamp: INFO"},
+               {"level": "ERROR", "timestamp": "yesterday", "message": "invalid timestamp: INFO"},
+               {"level": "LOUD", "timestamp": at, "message": "invalid level: INFO"},
+               {"message": "no level: INFO"}]
+
+    def print_all() -> None:
+        for line in printed:
+            print(json.dumps(line))
+        print("a text line: INFO")
+
+    def kept(function_name: str) -> list[str]:
+        return [line["message"] if isinstance(line, dict) else line for line in runtime.lines[function_name]
+                if not (isinstance(line, dict) and "type" in line)]
+
+    with runtime.invocation("warn", "req-7", LoggingConfig("JSON", "WARN", "WARN")):
+        print_all()
+    assert kept("warn") == ["error", "warn, any case", "fatal, with an offset"]
+    with runtime.invocation("info", "req-8", JSON_INFO):
+        print_all()
+    assert kept("info") == [line["message"] for line in printed if line["message"] != "debug"] + ["a text line: INFO"]
+    with runtime.invocation("text", "req-9", LoggingConfig()):  # log-level filtering needs the JSON format
+        print_all()
+    assert len(kept("text")) == len(printed) + 1
+
+
+def test_metrics_survive_a_raised_application_log_level(runtime: RuntimeLogging) -> None:
+    """At WARN, Lambda drops a printed line without a level (INFO): an EMF record must carry one that passes."""
+    from neo_runtime import metrics
+
+    quiet = LoggingConfig("JSON", "WARN", "WARN")
+    lambdas = InProcessLambdas()
+    lambdas.function_logging["start"] = quiet
+    function = SimpleNamespace(function_name="start", region="eu-west-1", environment_vars={"JOB_NAME_PREFIX": "nr-"})
+    environment = lambdas.environment_of(function)  # what Lambda sets for the runtime
+    lambdas.function_logging.clear()  # without log-level filtering Lambda sets no level (the record says INFO)
+    assert "AWS_LAMBDA_LOG_LEVEL" not in lambdas.environment_of(function)
+    lambdas.uninstall()  # never installed: this only deletes its folder
+    assert (environment["AWS_LAMBDA_LOG_FORMAT"], environment["AWS_LAMBDA_LOG_LEVEL"]) == ("JSON", "WARN")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        with runtime.invocation("start", "req-10", quiet):
+            metrics.emit(metrics.RUNS_QUEUED, 1, run_id="r10")
+            RunLogger("StartRecommendationJob", run_id="r10").info("waiting for a job slot")
+    (record,) = runtime.metrics("start")
+    assert (record["RunsQueued"], record["level"], record["Pipeline"]) == (1, "WARN", "nr-")
+    assert runtime.records("start") == []  # the INFO log line is filtered out, the metric is not

@@ -376,11 +376,8 @@ def test_the_shared_poller_stops_a_job_past_its_deadline_fails_its_run_and_unlis
                                  ExpressionAttributeValues={":pk": {"S": "JOB_WATCH"}})["Items"] == []
 
 
-def test_the_shared_poller_wakes_a_queued_run_whose_wake_up_was_lost(
-        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from neo_runtime import job_slots
-    from neo_runtime.handlers import await_job_slot, watch_jobs
-
+def _two_runs_for_one_slot(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """One job slot, the shared poller's schedule, and the StartRecommendationJob requests of two registered runs."""
     for key, value in {"MAX_CONCURRENT_JOBS": "1", "JOB_SLOT_HOLDER_EXPIRY_SECONDS": "36000",
                        "JOB_SLOT_RECHECK_SECONDS": "3600", "JOB_SLOT_WAITER_GRACE_SECONDS": "7500",
                        "MAX_QUEUE_WAIT_SECONDS": "86400", "WATCH_SCHEDULE_RULE": "watch"}.items():
@@ -391,6 +388,15 @@ def test_the_shared_poller_wakes_a_queued_run_whose_wake_up_was_lost(
         submission = validate_submission.handler({"event": _event(env["s3"], model), "execution_arn": execution})
         requests.append({"submission": submission, "model_package": register_model.handler(
             {"submission": submission}), "execution_arn": execution})
+    return requests
+
+
+def test_the_shared_poller_wakes_a_queued_run_whose_wake_up_was_lost(
+        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from neo_runtime import job_slots
+    from neo_runtime.handlers import await_job_slot, watch_jobs
+
+    requests = _two_runs_for_one_slot(env, monkeypatch)
     holder, waiter = (request["submission"]["run_id"] for request in requests)
     assert start_job.handler(requests[0])["started"] is True
     assert start_job.handler(requests[1])["recheck_seconds"] == 3600
@@ -409,6 +415,60 @@ def test_the_shared_poller_wakes_a_queued_run_whose_wake_up_was_lost(
     assert woken == []
     assert watch_jobs.handler(_scheduled_event("watch")) == {"watched": 1, "woken": 1}
     assert woken == ["second-run-token"]
+
+
+def _printed_metrics(capsys: pytest.CaptureFixture[str]) -> list[tuple[str, Any, dict[str, Any]]]:
+    """(name, value, record) of each embedded-metric-format line printed since the last call, in order."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [(metric["Name"], record[metric["Name"]], record) for record in lines if "_aws" in record
+            for directive in record["_aws"]["CloudWatchMetrics"] for metric in directive["Metrics"]]
+
+
+def test_the_queue_depth_is_a_metric_and_a_queued_run_s_wait_is_measured_once(
+        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from neo_runtime import job_slots
+    from neo_runtime.handlers import watch_jobs
+
+    requests = _two_runs_for_one_slot(env, monkeypatch)
+    holder, waiter = (request["submission"]["run_id"] for request in requests)
+    capsys.readouterr()
+    assert start_job.handler(requests[0])["started"] is True
+    assert [(name, value) for name, value, _ in _printed_metrics(capsys)] == [("RunsWaiting", 0)]
+    assert start_job.handler(requests[1])["started"] is False
+    queued = _printed_metrics(capsys)
+    assert [(name, value) for name, value, _ in queued] == [("RunsWaiting", 1), ("RunsQueued", 1)]
+    assert queued[1][2]["queue_reason"] == "JobSlotsBusy" and "run_id" not in queued[0][2]  # the gauge is the queue's
+    watch_jobs.handler(_scheduled_event("watch"))  # each pass of the shared poller counts the queue too
+    assert ("RunsWaiting", 1) in [(name, value) for name, value, _ in _printed_metrics(capsys)]
+
+    assert job_slots.release("runs", "nr-", holder)
+    assert start_job.handler(requests[1])["started"] is True
+    started = _printed_metrics(capsys)
+    assert [name for name, _, _ in started] == ["RunsWaiting", "QueueWaitSeconds"]
+    assert started[0][1] == 0 and started[1][1] >= 0 and started[1][2]["run_id"] == waiter
+    start_job.handler(requests[1])  # a retry after a lost response: the run is RUNNING, its wait counted already
+    assert "QueueWaitSeconds" not in [name for name, _, _ in _printed_metrics(capsys)]
+
+
+def test_a_run_held_back_by_the_account_quota_is_queued_once_and_its_wait_measured(
+        env: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    submission = validate_submission.handler({"event": _event(env["s3"]), "execution_arn": EXECUTION})
+    request = {"submission": submission, "model_package": register_model.handler({"submission": submission}),
+               "execution_arn": EXECUTION, "execution_started": "2026-01-01T00:00:00Z"}
+    env["simulator"].faults.resource_limit = 2
+    capsys.readouterr()
+    assert start_job.handler(request)["reason"] == "ResourceLimitExceeded"
+    ((name, value, record),) = _printed_metrics(capsys)
+    assert (name, value, record["queue_reason"]) == ("RunsQueued", 1, "ResourceLimitExceeded")
+    summary = _summary(env["dynamodb"], submission["run_id"])
+    queued_at = summary["queued_at"]["S"]
+    assert (summary["status"]["S"], summary["queue_reason"]["S"]) == ("QUEUED", "ResourceLimitExceeded")
+    assert start_job.handler(request)["reason"] == "ResourceLimitExceeded"
+    assert _printed_metrics(capsys) == []  # still the same wait: queued once
+    assert _summary(env["dynamodb"], submission["run_id"])["queued_at"]["S"] == queued_at  # since its first refusal
+    assert start_job.handler(request)["started"] is True
+    ((name, value, record),) = _printed_metrics(capsys)  # no job-slot limit: no queue depth
+    assert (name, record["run_id"]) == ("QueueWaitSeconds", submission["run_id"]) and value >= 0
 
 
 def test_an_empty_model_name_still_gets_its_failure_recorded(env: dict[str, Any]) -> None:

@@ -207,6 +207,27 @@ def test_typed_props_are_merged_over_the_secure_defaults(composed: Composed) -> 
     assert topic["DisplayName"] == "Second pipeline" and "KmsMasterKeyId" in topic
 
 
+def test_dict_props_are_merged_over_the_secure_defaults_as_typed_ones_are() -> None:
+    # The same overrides as plain dicts, as props were given before they were typed.
+    stack = Stack(App(), "Dicts")
+    pipeline = InferenceRecommenderPipeline(
+        stack, "P", bucket_props={"lifecycle_rules": [s3.LifecycleRule(expiration=Duration.days(60))]},
+        table_props={"deletion_protection": True}, topic_props={"display_name": "Dict pipeline"})
+    resources = Template.from_stack(stack).to_json()["Resources"]
+
+    def properties(construct: Any) -> dict[str, Any]:
+        return resources[str(stack.resolve(stack.get_logical_id(construct.node.default_child)))]["Properties"]
+
+    bucket = properties(pipeline.bucket)
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 60
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"} and "BucketEncryption" in bucket
+    table = properties(pipeline.table)
+    assert table["DeletionProtectionEnabled"] is True
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    topic = properties(pipeline.topic)
+    assert topic["DisplayName"] == "Dict pipeline" and "TopicName" not in topic
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"bucket_props": {"versioned": False}, "bucket": "given"}, "give bucket or bucket_props, not both"),
     ({"table_props": "wrong-key"}, "table_props.partition_key must be the string attribute 'pk'"),

@@ -1,8 +1,9 @@
 """The construct's key, job settings and VPC props, and the synth-time checks of every prop.
 
 One stack is synthesized for the module (with cdk-nag): a pipeline using a customer-managed key, an
-imported VPC and Advanced job settings; one with an imported key; and pipelines whose props are legal
-but unwise, each of which must carry its warning. The invalid props fail before anything is synthesized.
+imported VPC and Advanced job settings; one with an imported key; pipelines whose props are legal
+but unwise, each of which must carry its warning; and one with tuned functions and no dashboard or model
+registry write-back. The invalid props fail before anything is synthesized.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Synthesized:
     resources: dict[str, Any]
     annotations: Annotations
     secured: InferenceRecommenderPipeline
+    tuned: InferenceRecommenderPipeline
     key_id: str
 
     def of(self, pipeline: str, resource_type: str) -> dict[str, Any]:
@@ -69,14 +71,15 @@ def synthesized() -> Synthesized:
         job_type="Advanced"), sagemaker_full_access=True)
     InferenceRecommenderPipeline(stack, "PerRun", name_prefix="per-", job_polling=JobPolling.PER_RUN,
                                  poll_interval=Duration.seconds(90))
-    InferenceRecommenderPipeline(stack, "Tuned", name_prefix="tun-", runtime=lambda_.Runtime.PYTHON_3_12,
-                                 function_props={"memory_size": 512, "timeout": Duration.minutes(5)},
-                                 log_level="debug", log_retention=logs.RetentionDays.ONE_YEAR,
-                                 tracing=lambda_.Tracing.PASS_THROUGH)
+    tuned = InferenceRecommenderPipeline(
+        stack, "Tuned", name_prefix="tun-", runtime=lambda_.Runtime.PYTHON_3_12,
+        function_props=lambda_.FunctionOptions(memory_size=512, timeout=Duration.minutes(5)), log_level="debug",
+        log_retention=logs.RetentionDays.ONE_YEAR, tracing=lambda_.Tracing.PASS_THROUGH, dashboard=False,
+        record_in_model_registry=False)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # a finding fails the synthesis below
     annotations = Annotations.from_stack(stack)
     template = Template.from_stack(stack)
-    return Synthesized(template, template.to_json()["Resources"], annotations, secured,
+    return Synthesized(template, template.to_json()["Resources"], annotations, secured, tuned,
                        stack.resolve(key.node.default_child.logical_id))
 
 
@@ -305,10 +308,55 @@ def test_the_functions_can_be_tuned_and_stay_nag_clean(synthesized: Synthesized)
     ({"function_props": {"timeout": Duration.seconds(5)}}, "function_props timeout must be a Duration from 30 seconds"),
     ({"function_props": {"timeout": 60}}, "function_props timeout must be a Duration"),
     ({"function_props": {"handler": "x.y"}}, "function_props takes memory_size and timeout only, not handler"),
+    ({"function_props": lambda_.FunctionOptions(memory_size=64)},
+     "function_props memory_size 64 must be a whole number of MB from 128"),
+    ({"function_props": lambda_.FunctionOptions(memory_size=512, tracing=lambda_.Tracing.DISABLED)},
+     "function_props takes memory_size and timeout only, not tracing"),
 ])
 def test_function_props_outside_their_bounds_fail_at_synth(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         InferenceRecommenderPipeline(Stack(App(), "Bad"), "P", **kwargs)
+
+
+def test_function_props_take_a_function_options_struct_or_a_dict_of_its_arguments() -> None:
+    from neo_recommender.function_settings import function_settings
+
+    def tuned(props: Any) -> tuple[int, float | None]:
+        settings = function_settings(runtime=None, function_props=props, log_level="INFO", log_retention=None,
+                                     tracing=None)
+        return settings.memory_size, settings.timeout and settings.timeout.to_seconds()
+
+    assert tuned(lambda_.FunctionOptions(memory_size=512, timeout=Duration.minutes(5))) == (512, 300)
+    assert tuned({"memory_size": 512, "timeout": Duration.minutes(5)}) == (512, 300)
+    assert tuned(lambda_.FunctionOptions(memory_size=1024)) == (1024, None)  # a field left out keeps its default
+    with pytest.raises(TypeError, match=re.escape(
+            "function_props must be a lambda_.FunctionOptions or a dict of its keyword arguments, not list")):
+        InferenceRecommenderPipeline(Stack(App(), "Bad"), "P", function_props=[("memory_size", 512)])
+
+
+def test_dashboard_false_leaves_the_dashboard_out(synthesized: Synthesized) -> None:
+    assert synthesized.tuned.dashboard is None and not synthesized.of("Tuned", "AWS::CloudWatch::Dashboard")
+    assert synthesized.secured.dashboard is not None and synthesized.of("Secured", "AWS::CloudWatch::Dashboard")
+
+
+def test_record_in_model_registry_false_leaves_the_model_package_alone(synthesized: Synthesized) -> None:
+    def publishing(pipeline: str) -> tuple[str, bool]:
+        (policy,) = [p for name, p in synthesized.of(pipeline, "AWS::IAM::Policy").items()
+                     if name.startswith(f"{pipeline}PublishResultsRoleDefaultPolicy")]
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        updates = any("sagemaker:UpdateModelPackage" in json.dumps(statement["Action"]) for statement in statements)
+        return synthesized.function_environment(pipeline, "PublishResults")["RECORD_IN_MODEL_REGISTRY"], updates
+
+    assert publishing("Tuned") == ("false", False)
+    assert publishing("Secured") == ("true", True)
+    assert synthesized.tuned.record_in_model_registry is False
+
+
+def test_metric_runs_refuses_a_status_it_has_no_metric_for(synthesized: Synthesized) -> None:
+    with pytest.raises(ValueError, match=re.escape(
+            "metric_runs: status must be one of STARTED, QUEUED, COMPLETED, FAILED, TIMED_OUT, not 'RUNNING'")):
+        synthesized.secured.metric_runs("RUNNING")
+    assert synthesized.secured.metric_runs("QUEUED").metric_name == "RunsQueued"
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import ast
 import json
 import modulefinder
+import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from neo_recommender.emulator.lambda_runner import check_code_package
+from neo_recommender.function_settings import SUPPORTED_RUNTIMES
 from neo_recommender.import_closure import closure
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,23 +100,66 @@ def _imported_only_for_type_checking(folder: Path) -> set[str]:
     return typing_only - elsewhere
 
 
-def test_every_handler_imports_from_its_asset_alone(synthesized: Any) -> None:
-    """A fresh interpreter with only the asset on the path, as on Lambda: every module of it imports, and
-    every file a module's globals point to inside the asset (``manifest.SCHEMA_PATH``) is there."""
-    for handler, folder in function_assets(synthesized).items():
-        modules = sorted(name.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
-                         for name in shipped_files(folder) if name.endswith(".py"))
-        script = ("import importlib, pathlib, sys\n"
-                  f"sys.path[:0] = [{str(folder)!r}]\n"
-                  f"for name in {modules!r}:\n"
-                  "    module = importlib.import_module(name)\n"
-                  f"    assert module.__file__.startswith({str(folder)!r}), module.__file__\n"
-                  "    for value in vars(module).values():\n"
-                  f"        if isinstance(value, pathlib.Path) and str(value).startswith({str(folder)!r}):\n"
-                  "            assert value.is_file(), value\n")
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                                cwd=folder, env={"PATH": "/usr/bin:/bin"}, check=False)
-        assert result.returncode == 0, (handler, result.stderr)
+#: Where pyenv keeps its interpreters (``<version>/bin/python<major.minor>``).
+PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+#: Run by each runtime's interpreter: every asset in turn, with only the asset (then the interpreter's standard library,
+#: then the test environment's site-packages, for boto3) on the path, imports all its modules from the asset.
+#: ``neo_runtime``'s modules are dropped between assets, so each asset is imported whole from its own folder; one
+#: interpreter start per runtime keeps the check cheap.
+IMPORT_CHECK = """
+import importlib, json, pathlib, sys
+version, site_packages, assets = json.loads(sys.argv[1])
+assert '%d.%d' % sys.version_info[:2] == version, sys.version
+standard_path, failures = list(sys.path), []
+for handler, folder, modules in assets:
+    for name in [name for name in sys.modules if name.split('.')[0] == 'neo_runtime']:
+        del sys.modules[name]
+    sys.path[:] = [folder, *standard_path, site_packages]
+    importlib.invalidate_caches()
+    try:
+        for name in modules:
+            module = importlib.import_module(name)
+            assert module.__file__.startswith(folder + '/'), module.__file__
+            for value in vars(module).values():
+                if isinstance(value, pathlib.Path) and str(value).startswith(folder + '/'):
+                    assert value.is_file(), value
+    except Exception as error:
+        failures.append('%s: %s: %s' % (handler, type(error).__name__, error))
+print(json.dumps(failures))
+"""
+
+
+def interpreter_of(runtime: str) -> str | None:
+    """A Python of ``runtime``'s version on this machine: the one running the tests, pyenv's newest, or one on PATH."""
+    version = runtime.removeprefix("python")
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    installed = sorted(PYENV_VERSIONS.glob(f"{version}.*/bin/python{version}"),
+                       key=lambda path: [int(part) for part in path.parents[1].name.split(".") if part.isdigit()])
+    return str(installed[-1]) if installed else shutil.which(f"python{version}")
+
+
+@pytest.mark.parametrize("runtime", SUPPORTED_RUNTIMES)
+def test_every_handler_imports_from_its_asset_alone(synthesized: Any, runtime: str) -> None:
+    """Under each supported runtime's Python found on this machine, with only the asset on the path, as on Lambda:
+    every module of each asset imports, and every file a module's globals point to inside the asset
+    (``manifest.SCHEMA_PATH``) is there. A runtime without an interpreter here is only checked statically
+    (``test_every_asset_imports_only_what_each_supported_runtime_has``)."""
+    interpreter = interpreter_of(runtime)
+    if interpreter is None:
+        pytest.skip(f"no {runtime} interpreter on this machine (this Python, {PYENV_VERSIONS}/"
+                    f"{runtime.removeprefix('python')}.*, PATH): its standard library is only checked statically")
+    assets = [(handler, str(folder), sorted(name.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+                                            for name in shipped_files(folder) if name.endswith(".py")))
+              for handler, folder in function_assets(synthesized).items()]
+    # -I: no environment variables or user site-packages; -S: no site-packages of the interpreter's own (boto3 and
+    # botocore come from this environment's, after the asset and the standard library); -B: no bytecode written into
+    # the assets (a later test checks they ship none) or this environment.
+    argument = json.dumps([runtime.removeprefix("python"), sysconfig.get_paths()["purelib"], assets])
+    result = subprocess.run([interpreter, "-I", "-S", "-B", "-c", IMPORT_CHECK, argument], capture_output=True,
+                            text=True, timeout=120, cwd=REPO, env={"PATH": "/usr/bin:/bin"}, check=False)
+    assert result.returncode == 0, (interpreter, result.stderr)
+    assert json.loads(result.stdout) == [], interpreter
 
 
 def test_the_runtime_imports_nothing_by_computed_name() -> None:
@@ -220,10 +266,11 @@ def test_code_is_staged_in_a_private_folder_never_in_a_shared_guessable_one() ->
     assert tuple(sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())) == expected
 
 
-#: Standard-library modules each Lambda Python runtime no longer has, beyond 3.11 (this machine's Python, which runs
-#: the assets for real above): PEP 632 and PEP 594 (https://peps.python.org/pep-0594/#deprecated-modules, removed in
-#: 3.12 and 3.13; https://docs.python.org/3/whatsnew/3.12.html#removed, .../3.13.html#removed). 3.14 removed no
-#: module (https://docs.python.org/3/whatsnew/3.14.html#removed).
+#: Standard-library modules each Lambda Python runtime no longer has, beyond 3.11: PEP 632 and PEP 594
+#: (https://peps.python.org/pep-0594/#deprecated-modules, removed in 3.12 and 3.13;
+#: https://docs.python.org/3/whatsnew/3.12.html#removed, .../3.13.html#removed). 3.14 removed no module
+#: (https://docs.python.org/3/whatsnew/3.14.html#removed). The runtimes whose Python this machine has also run the
+#: assets for real (``test_every_handler_imports_from_its_asset_alone``); this check is the only one for the others.
 REMOVED_FROM_STDLIB = {
     "python3.11": set(),
     "python3.12": {"distutils", "imp", "asynchat", "asyncore", "smtpd"},
@@ -235,8 +282,6 @@ REMOVED_FROM_STDLIB["python3.14"] = REMOVED_FROM_STDLIB["python3.13"]
 
 
 def test_every_asset_imports_only_what_each_supported_runtime_has(synthesized: Any) -> None:
-    from neo_recommender.function_settings import SUPPORTED_RUNTIMES
-
     assert set(SUPPORTED_RUNTIMES) == set(REMOVED_FROM_STDLIB)  # a runtime offered is a runtime checked
     for handler, folder in function_assets(synthesized).items():
         imported: set[str] = set()

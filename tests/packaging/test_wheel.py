@@ -118,11 +118,16 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(wheel
     metadata = json.loads(_run([str(python), "-c", "import json, importlib.metadata as m; d = m.metadata("
                                 "'neo-recommender'); print(json.dumps({'version': d['Version'], "
                                 "'classifiers': d.get_all('Classifier'), 'requires': d.get_all('Requires-Dist'), "
-                                "'licenses': d.get_all('License-File')}))"], cwd=tmp_path))
+                                "'licenses': d.get_all('License-File'), 'content_type': d['Description-Content-Type'], "
+                                "'description': d.get_payload()}))"], cwd=tmp_path))
     from neo_recommender import __version__  # noqa: PLC0415
 
     assert metadata["version"] == __version__ and "Framework :: AWS CDK :: 2" in metadata["classifiers"]
     assert metadata["licenses"] == ["LICENSE"] and not any("cdk-nag" in r for r in metadata["requires"])
+    # PyPI renders the README as Markdown only if the metadata says so; it is the README, as tests/infrastructure/
+    # test_docs.py checks it (no mermaid, absolute links).
+    assert metadata["content_type"] == "text/markdown"
+    assert metadata["description"].strip() == README.read_text(encoding="utf-8").strip()
     assert (fresh_site / "neo_recommender" / "py.typed").is_file()
     cli = str(venv / "bin" / "neo-recommender")
     assert _run([cli, "--version"], cwd=app, env=env).strip() == f"neo-recommender {__version__}"
@@ -130,6 +135,15 @@ def test_wheel_carries_the_library_cli_and_lambda_code_into_a_consumer_app(wheel
         assert "--format" in _run([cli, command, "--help"], cwd=app, env=env) or command == "submit"
     demo = subprocess.run([cli, "demo"], cwd=app, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert demo.returncode == 2 and "pip install 'neo-recommender[demo]'" in demo.stderr, demo.stderr
+
+    # With the extra it names, the demo runs the whole pipeline (no chart: that is the chart extra). Its assembly
+    # cache is a folder of the test's, so a user's cache is neither read nor written.
+    _pip_install(python, f"{wheel}[demo]")
+    demo = subprocess.run([cli, "demo"], cwd=app, env={**env, "NEO_RECOMMENDER_CACHE": str(tmp_path / "cache")},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "Recommended: ml.c5.xlarge x1 (Neo-compiled" in demo.stdout and ", 0 denied." in demo.stdout
+    assert "no chart (matplotlib is not installed; install the chart extra" in demo.stdout
 
 
 #: boto3 1.26.31 requires botocore>=1.29.31,<1.30.0; pip alone would take the newest 1.29.x, not the lowest.

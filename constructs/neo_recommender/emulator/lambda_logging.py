@@ -13,7 +13,12 @@ its own, and keys whose value is None are left out. With ``LogFormat: Text`` a l
 
 What a function prints to stdout is a log line too (Lambda sends stdout to the same log stream): the
 pipeline's embedded-metric-format records arrive that way (``neo_runtime.metrics``). Only the
-invoking thread's output is taken; other threads keep printing where they did.
+invoking thread's output is taken; other threads keep printing where they did. With the JSON format,
+Lambda filters printed lines by the application log level as well: a JSON object's ``"level"`` decides,
+and a missing or invalid one, or a missing or invalid RFC 3339 ``"timestamp"``, or a line that is not a
+JSON object, counts as INFO (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html);
+lines below the level are dropped (``printed_line_passes``). Lambda tells the runtime its format and
+level in ``AWS_LAMBDA_LOG_FORMAT`` and ``AWS_LAMBDA_LOG_LEVEL`` (``LoggingConfig.environment``).
 
 The lines are kept per function (``lines``), parsed, instead of being sent to CloudWatch Logs. One
 difference, for the process's sake: the application log level is set on the handlers' logger
@@ -26,6 +31,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 import threading
 import time
@@ -36,8 +42,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+#: Lambda's application log levels (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html),
+#: as Python logging levels; TRACE, which Python lacks, sits below DEBUG.
+_LEVELS = {"TRACE": 5, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
            "ERROR": logging.ERROR, "FATAL": logging.CRITICAL}
+#: An RFC 3339 date and time (https://www.rfc-editor.org/rfc/rfc3339#section-5.6), the ``timestamp`` Lambda uses.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 _SYSTEM_LEVELS = {"DEBUG": 0, "INFO": 1, "WARN": 2}
 #: The logger the handlers log through (``neo_runtime.log``): the one whose level a function's ApplicationLogLevel sets.
 APPLICATION_LOGGER = "neo_runtime"
@@ -62,6 +72,36 @@ class LoggingConfig:
         return cls("JSON" if json_format else "Text",
                    config.get("ApplicationLogLevel") or ("INFO" if json_format else None),
                    config.get("SystemLogLevel") or ("INFO" if json_format else None))
+
+    def environment(self) -> dict[str, str]:
+        """What Lambda tells the runtime of this config: with log-level filtering (JSON format), it "sets the
+        application log level in the runtime using the AWS_LAMBDA_LOG_LEVEL environment variable" and "your
+        function's log format using the AWS_LAMBDA_LOG_FORMAT environment variable" (Lambda developer guide,
+        "Application log-level filtering with custom runtimes",
+        https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html)."""
+        if self.log_format != "JSON" or not self.application_log_level:
+            return {}
+        return {"AWS_LAMBDA_LOG_FORMAT": self.log_format, "AWS_LAMBDA_LOG_LEVEL": self.application_log_level.upper()}
+
+
+def printed_line_passes(line: Any, config: LoggingConfig) -> bool:
+    """Whether Lambda keeps a line the function printed (a parsed JSON object, or text): with log-level filtering,
+    only lines at the application log level or above. A JSON object's ``"level"`` (any case) decides; a missing or
+    invalid one, a missing or invalid RFC 3339 ``"timestamp"``, or a text line counts as INFO
+    (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html)."""
+    if config.log_format != "JSON" or not config.application_log_level:
+        return True  # log-level filtering needs the JSON format
+    return _printed_level(line) >= _LEVELS[config.application_log_level.upper()]
+
+
+def _printed_level(line: Any) -> int:
+    """The level Lambda gives a printed line (INFO unless a JSON object names a valid level and a valid time)."""
+    if not isinstance(line, dict):
+        return logging.INFO
+    level, timestamp = line.get("level"), line.get("timestamp")
+    if not isinstance(timestamp, str) or not _RFC3339.fullmatch(timestamp) or not isinstance(level, str):
+        return logging.INFO
+    return _LEVELS.get(level.upper(), logging.INFO)
 
 
 class RuntimeLogging:
@@ -143,8 +183,12 @@ class RuntimeLogging:
             line: Any = json.loads(text)
         except ValueError:
             line = text
+        line = line if isinstance(line, dict) else text
+        function_name, _, config = self._current
+        if not printed_line_passes(line, config):
+            return
         with self._lock:
-            self.lines[self._current[0]].append(line if isinstance(line, dict) else text)
+            self.lines[function_name].append(line)
 
     def _platform(self, kind: str, record: dict[str, Any]) -> None:
         """One of Lambda's own records, written when the function's ``SystemLogLevel`` admits INFO."""

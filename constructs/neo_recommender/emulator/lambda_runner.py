@@ -170,7 +170,7 @@ class InProcessLambdas:
         context = LambdaContext(function)
         config = self.function_logging.get(function.function_name, LoggingConfig())
         waited: list[float] = []
-        with (_acquired(_INVOKE_LOCK, waited), _environment(self._environment_of(function)), _counting_calls() as calls,
+        with (_acquired(_INVOKE_LOCK, waited), _environment(self.environment_of(function)), _counting_calls() as calls,
               self._acting_as_role(function),
               self.logging.invocation(function.function_name, context.aws_request_id, config)):
             started, at, failed = time.perf_counter(), self.clock.now() if self.clock else None, False
@@ -242,12 +242,14 @@ class InProcessLambdas:
             self.crashes[module] = remaining - 1
         raise RuntimeError(f"injected fault: {module} raised")
 
-    def _environment_of(self, function: Any) -> dict[str, str]:
+    def environment_of(self, function: Any) -> dict[str, str]:
+        """The function's variables and those Lambda sets for its runtime (region, name, log format and level)."""
         return {
             **{key: str(value) for key, value in function.environment_vars.items()},
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            **self.function_logging.get(function.function_name, LoggingConfig()).environment(),
         }
 
     def _handler_of(self, function: Any) -> Callable[[Any, Any], Any]:

@@ -43,11 +43,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         limits = job_slots.limits_from_environment()
         if limits is not None:
             slot = job_slots.acquire(run_store.table_name(), job_slots.scope_of_deployment(), run_id, limits)
+            metrics.emit(metrics.RUNS_WAITING, slot.waiting)  # the queue as this request left it (read whole)
             if not slot.granted:
                 return _queued(slot, run_id, event["execution_arn"], log)
-            if slot.waiting_since is not None:  # granted after waiting in the queue
-                waited = (datetime.fromisoformat(now_iso()) - datetime.fromisoformat(slot.waiting_since))
-                metrics.emit(metrics.QUEUE_WAIT, max(0.0, waited.total_seconds()), run_id=run_id)
 
     package_arn = event["model_package"]["model_package_arn"]
     request = create_recommendation_job_request(
@@ -74,8 +72,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             raise
         job_arn = sagemaker.describe_inference_recommendations_job(JobName=request["JobName"])["JobArn"]
         log.info("job already existed; reusing it", job_name=request["JobName"])
-    run_store.update_run(run_id, event["execution_arn"], {
+    before = run_store.update_run_returning_old(run_id, event["execution_arn"], {
         "status": "RUNNING", "job_arn": job_arn, "model_package_arn": package_arn})
+    _emit_queue_wait(before, run_id)
     job = job_watch.watched_job(run_store.table_name(), request["JobName"], run_id)
     log.info("inference recommendations job started", job_name=request["JobName"], job_arn=job_arn)
     return {"started": True, "job_arn": job_arn, **job}
@@ -104,11 +103,26 @@ def quota_backoff_seconds(waited_seconds: float) -> int:
     return int(base / 2 + random.uniform(0, base / 2))
 
 
+def _emit_queue_wait(before: dict[str, Any] | None, run_id: str) -> None:
+    """A run that was queued (for a job slot or for room in the account's quota) waited from its first ``queued_at``
+    until its job started, now; ``before`` is its summary as this start found it (a repeated start finds RUNNING)."""
+    if before is None or before.get("status") != "QUEUED" or not before.get("queued_at"):
+        return
+    waited = datetime.fromisoformat(now_iso()) - datetime.fromisoformat(str(before["queued_at"]))
+    metrics.emit(metrics.QUEUE_WAIT, max(0.0, waited.total_seconds()), run_id=run_id)
+
+
 def _waiting_for_quota(run_id: str, event: dict[str, Any], reason: str, log: RunLogger) -> dict[str, Any]:
+    """IR's account quota is full: the run is QUEUED as for a job slot, and counted queued once (``RunsQueued``; its
+    ``QueueWaitSeconds`` when its job starts), unless it was queued for a slot already."""
     waited = _end_a_wait_too_long(event.get("execution_started"), lambda waited, limit: (
         f"Inference Recommender's account quota stayed full for {waited} s after the run started "
         f"(the limit is {limit} s): {reason}"))
-    run_store.update_run(run_id, event["execution_arn"], {"status": "QUEUED", "queue_reason": "ResourceLimitExceeded"})
+    before = run_store.update_run_returning_old(
+        run_id, event["execution_arn"], {"status": "QUEUED", "queue_reason": "ResourceLimitExceeded"},
+        first_only={"queued_at": now_iso()})
+    if before is not None and not before.get("queued_at"):  # its first wait of either kind
+        metrics.emit(metrics.RUNS_QUEUED, 1, run_id=run_id, queue_reason="ResourceLimitExceeded")
     retry_after = quota_backoff_seconds(waited)
     log.warning("account quota for IR jobs is full; waiting", reason=reason, retry_after_seconds=retry_after)
     return {"started": False, "reason": "ResourceLimitExceeded", "retry_after_seconds": retry_after}
@@ -123,7 +137,7 @@ def _queued(slot: SlotDecision, run_id: str, execution_arn: str, log: RunLogger)
         run_store.update_run(run_id, execution_arn, {
             "status": "QUEUED", "queued_at": slot.waiting_since, "queue_position": slot.position})
     if slot.queued_now:
-        metrics.emit(metrics.RUNS_QUEUED, 1, run_id=run_id)
+        metrics.emit(metrics.RUNS_QUEUED, 1, run_id=run_id, queue_reason="JobSlotsBusy")
     log.info("waiting for a job slot", position=slot.position, waiting=slot.waiting, running=slot.running,
              recheck_seconds=slot.recheck_seconds)
     return {"started": False, "reason": "JobSlotsBusy", "queue_position": slot.position, "waiting": slot.waiting,

@@ -19,8 +19,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
     Resumes the runs whose job completed, fails those whose job failed or was stopped, stops
     jobs past their run's deadline, and turns the schedule off when nothing is left to watch.
-    With a job-slot limit, it also wakes the queued runs first in line for a free slot: a release
-    wakes them itself, so this only finds runs whose wake-up was lost. Returns counts of what it did.
+    With a job-slot limit, it also wakes the queued runs first in line for a free slot (a release
+    wakes them itself, so this only finds runs whose wake-up was lost) and counts the runs waiting for
+    one (``RunsWaiting``). Returns counts of what it did.
     """
     table = run_store.table_name()
     rule_name = _rule_name(event)
@@ -59,12 +60,16 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def _wake_queued_runs(table: str) -> dict[str, int]:
-    """``{"woken": n}``: the queued runs this pass woke for a free job slot (nothing without a limit)."""
+    """``{"woken": n}``: the queued runs this pass woke for a free job slot (nothing without a limit); emits how many
+    runs wait for one."""
     if not os.environ.get(names.MAX_CONCURRENT_JOBS):
         return {}
     from neo_runtime import job_slots  # noqa: PLC0415 - only deployments with a limit load the queue
 
     woken = job_slots.wake_next_if_limited(table)
+    waiting = job_slots.waiting_runs_if_limited(table)
+    if waiting is not None:  # the queue's length on each pass (the runs' own requests count it too: start_job)
+        metrics.emit(metrics.RUNS_WAITING, waiting)
     for run_id in woken:
         RunLogger("WatchJobs", run_id=run_id).warning("woke a queued run first in line for a free job slot")
     return {"woken": len(woken)} if woken else {}
