@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from constructs import Construct
@@ -42,6 +43,11 @@ CONTEXT_KEYS = {
     "log_level": "logLevel",
     "log_retention": "logRetentionDays",
     "record_in_model_registry": "recordInModelRegistry",
+    "runtime": "pythonRuntime",
+    "function_props memory_size": "functionMemoryMb",
+    "function_props timeout": "functionTimeoutSeconds",
+    "tracing": "tracing",
+    "dashboard": "dashboard",
 }
 
 
@@ -76,6 +82,11 @@ class StackSettings:
     log_level: str = "INFO"
     log_retention_days: int | None = None
     record_in_model_registry: bool = True
+    python_runtime: str | None = None
+    function_memory_mb: int | None = None
+    function_timeout_seconds: int | None = None
+    tracing: str = "active"
+    dashboard: bool = True
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -121,8 +132,22 @@ class StackSettings:
             log_level=get("logLevel", cls.log_level),
             log_retention_days=get("logRetentionDays", None, _retention_days),
             record_in_model_registry=get("recordInModelRegistry", True, _boolean),
+            python_runtime=get("pythonRuntime", None),
+            function_memory_mb=get("functionMemoryMb", None, _whole_number),
+            function_timeout_seconds=get("functionTimeoutSeconds", None, _whole_number),
+            tracing=get("tracing", cls.tracing, _tracing),
+            dashboard=get("dashboard", True, _boolean),
             problems=tuple(problems),
         )
+
+    def function_props(self) -> dict[str, Any]:
+        """The pipeline's ``function_props`` from ``functionMemoryMb`` and ``functionTimeoutSeconds``."""
+        props: dict[str, Any] = {}
+        if self.function_memory_mb is not None:
+            props["memory_size"] = self.function_memory_mb
+        if self.function_timeout_seconds is not None:
+            props["timeout"] = Duration.seconds(self.function_timeout_seconds)
+        return props
 
     def job_settings(self) -> JobSettings:
         """The pipeline's ``job_settings`` from these values."""
@@ -175,6 +200,11 @@ class NeoRecommenderStack(Stack):
                 log_retention=(getattr(logs.RetentionDays, _RETENTION_DAYS[settings.log_retention_days])
                                if settings.log_retention_days else None),
                 record_in_model_registry=settings.record_in_model_registry,
+                runtime=(lambda_.Runtime(settings.python_runtime, lambda_.RuntimeFamily.PYTHON)
+                         if settings.python_runtime else None),
+                function_props=settings.function_props(),
+                tracing=_TRACING[settings.tracing],
+                dashboard=settings.dashboard,
             )
         except ValueError as error:
             raise ValueError(f"{error} (NeoRecommenderStack reads these from cdk.json context: "
@@ -226,6 +256,17 @@ def _retention_days(value: Any) -> int:
         raise ValueError(f"must be one of CloudWatch Logs' retention periods in days "
                          f"({', '.join(map(str, _RETENTION_DAYS))}), not {value!r}")
     return days
+
+
+#: The ``tracing`` context values and the X-Ray modes they set (``AWS::Lambda::Function`` ``TracingConfig``).
+_TRACING = {"active": lambda_.Tracing.ACTIVE, "passThrough": lambda_.Tracing.PASS_THROUGH,
+            "disabled": lambda_.Tracing.DISABLED}
+
+
+def _tracing(value: Any) -> str:
+    if value not in _TRACING:
+        raise ValueError(f"must be one of {', '.join(map(repr, _TRACING))}, not {value!r}")
+    return str(value)
 
 
 def _removal_policy(value: Any) -> str:

@@ -395,12 +395,38 @@ def test_too_many_security_groups_are_rejected() -> None:
      "context: log_level = neo-recommender:logLevel)"),
     ({"neo-recommender:recordInModelRegistry": "yes"},
      "context neo-recommender:recordInModelRegistry must be true or false, not 'yes'"),
+    ({"neo-recommender:pythonRuntime": "python3.10"},
+     "runtime python3.10 is not one the Lambda code is tested on"),
+    ({"neo-recommender:functionMemoryMb": 64}, "function_props memory_size 64 must be a whole number of MB"),
+    ({"neo-recommender:functionTimeoutSeconds": 5}, "function_props timeout must be a Duration from 30 seconds"),
+    ({"neo-recommender:tracing": "on"},
+     "context neo-recommender:tracing must be one of 'active', 'passThrough', 'disabled', not 'on'"),
+    ({"neo-recommender:dashboard": "no"}, "context neo-recommender:dashboard must be true or false, not 'no'"),
 ])
 def test_the_stack_names_the_context_key_of_a_bad_setting(context: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)) as raised:
         NeoRecommenderStack(App(context=context), "NeoRecommenderStack")
     if "context " not in message:
         assert "neo-recommender:" in str(raised.value)  # the prop's context key is named too
+
+
+def test_the_stack_tunes_its_functions_from_context() -> None:
+    # cdk deploy users (no construct code) pick a runtime their region or partition offers, memory, timeout,
+    # tracing and the dashboard through context keys, as construct users do through props.
+    stack = NeoRecommenderStack(App(context={
+        "neo-recommender:pythonRuntime": "python3.12", "neo-recommender:functionMemoryMb": "512",
+        "neo-recommender:functionTimeoutSeconds": 120, "neo-recommender:tracing": "passThrough",
+        "neo-recommender:dashboard": "false"}), "NeoRecommenderStack")
+    template = Template.from_stack(stack)
+    functions = template.find_resources("AWS::Lambda::Function")
+    assert len(functions) == 9
+    for function in functions.values():
+        properties = function["Properties"]
+        assert properties["Runtime"] == "python3.12" and properties["MemorySize"] == 512
+        assert properties["TracingConfig"] == {"Mode": "PassThrough"}
+    timeouts = sorted(f["Properties"]["Timeout"] for f in functions.values())
+    assert timeouts.count(120) == 8  # the poller keeps its own: a pass must end before the next one starts
+    assert not template.find_resources("AWS::CloudWatch::Dashboard")
 
 
 def test_given_security_groups_are_used_instead_of_a_new_one() -> None:

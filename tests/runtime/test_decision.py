@@ -133,6 +133,8 @@ def test_rank_command_reads_a_boto3_response_dumped_as_json(tmp_path: Path,
     rows = json.loads(capsys.readouterr().out)
     assert [(row["InferenceSpecificationName"], row["Recommended"]) for row in rows] == [
         ("neo-ml.c5.xlarge", True), (None, False)]
+    assert main(["rank", str(path), "--json", "--max-latency-ms", "50"]) == 0  # the alias every --format has
+    assert json.loads(capsys.readouterr().out) == rows
     assert main(["rank", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Neo compilation cuts cost per inference by 38% on ml.c5.xlarge" in out

@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "frontier and the compiled-vs-uncompiled comparison.")
     rank.add_argument("describe", type=Path, help="the job description as JSON")
     rank.add_argument("--format", choices=FORMATS, default="table")
+    _add_json_alias(rank)
     _add_constraint_arguments(rank)
 
     results = commands.add_parser(
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--status", choices=RUN_STATUSES, help="the latest runs in this status")
     results.add_argument("--format", choices=FORMATS, default="table",
                          help="markdown of one run is the full report")
+    _add_json_alias(results)
     results.add_argument("--limit", type=int, default=10, help="runs to list for --model/--status (default 10)")
     _add_table_arguments(results)
 
@@ -128,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_text_or_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["text", "json"], default="text", help="text or JSON")
+    _add_json_alias(parser)
+
+
+def _add_json_alias(parser: argparse.ArgumentParser) -> None:
+    """``--json``, the same as ``--format json`` on every command that has ``--format``."""
     parser.add_argument("--json", action="store_const", dest="format", const="json", help="same as --format json")
 
 
