@@ -95,7 +95,7 @@ class InvocationOverhead:
 
 def measure_load(workdir: Path, bursts: tuple[int, ...] = BURSTS) -> list[LoadPoint]:
     """Each burst in an emulator of its own, on one synthesized stack."""
-    from neo_recommender.assembly import synthesize  # noqa: PLC0415 - loads the CDK
+    from neo_recommender.emulator.assembly import synthesize  # noqa: PLC0415 - loads the CDK
 
     context = {**polling.repository_context(), "neo-recommender:maxConcurrentJobs": MAX_CONCURRENT_JOBS}
     assembly = synthesize(workdir / "load", context)[1]
@@ -110,8 +110,8 @@ def measure_invocation_overhead(workdir: Path, runs: int = 5) -> InvocationOverh
     """Sequential runs on the default stack; every Invoke call timed from the caller's side."""
     from botocore.client import BaseClient  # noqa: PLC0415
 
-    from neo_recommender.assembly import STACK_NAME, synthesize  # noqa: PLC0415
     from neo_recommender.emulator import EmbeddedAws  # noqa: PLC0415
+    from neo_recommender.emulator.assembly import STACK_NAME, synthesize  # noqa: PLC0415
 
     assembly = synthesize(workdir / "overhead", polling.repository_context())[1]
     outer: list[tuple[int, float]] = []  # (calling thread, seconds) of each Invoke call
@@ -175,8 +175,8 @@ def _burst(assembly: Path, runs: int) -> LoadPoint:
     from moto.dynamodb.exceptions import ConditionalCheckFailed  # noqa: PLC0415
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
 
-    from neo_recommender.assembly import STACK_NAME  # noqa: PLC0415
     from neo_recommender.emulator import EmbeddedAws  # noqa: PLC0415
+    from neo_recommender.emulator.assembly import STACK_NAME  # noqa: PLC0415
     from neo_recommender.emulator.ir_simulator import peak_concurrency  # noqa: PLC0415
 
     slot_writes: Counter[str] = Counter()

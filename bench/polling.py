@@ -88,8 +88,8 @@ def repository_context() -> dict[str, Any]:
 
 def measure_polling(workdir: Path) -> list[RunCost]:
     """Every job length under every design; each design in an emulator of its own."""
-    from neo_recommender.assembly import STACK_NAME, synthesize  # noqa: PLC0415 - loads the CDK
     from neo_recommender.emulator import EmbeddedAws  # noqa: PLC0415
+    from neo_recommender.emulator.assembly import STACK_NAME, synthesize  # noqa: PLC0415 - loads the CDK
 
     costs = []
     for design, context in DESIGNS.items():
@@ -103,9 +103,11 @@ def measure_polling(workdir: Path) -> list[RunCost]:
 
 def measure_bad_submission(workdir: Path) -> BadSubmission:
     """Upload a manifest that is not JSON to the default stack; time and count the way to FAILED."""
-    from neo_recommender import samples  # noqa: PLC0415
-    from neo_recommender.assembly import STACK_NAME, synthesize  # noqa: PLC0415
-    from neo_recommender.emulator import EmbeddedAws  # noqa: PLC0415
+    from neo_recommender.emulator import (
+        EmbeddedAws,  # noqa: PLC0415
+        samples,  # noqa: PLC0415
+    )
+    from neo_recommender.emulator.assembly import STACK_NAME, synthesize  # noqa: PLC0415
 
     assembly = synthesize(workdir / "bad-submission", repository_context())[1]
     with EmbeddedAws(speedup=SPEEDUP) as aws:

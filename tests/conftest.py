@@ -44,7 +44,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
     from aws_cdk.assertions import Template
 
-    from neo_recommender.assembly import synthesize
+    from neo_recommender.emulator.assembly import synthesize
 
     context = json.loads((Path(__file__).resolve().parents[1] / "cdk.json").read_text())["context"]
     stack, assembly = synthesize(tmp_path_factory.mktemp("cdk.out"), context)

@@ -74,7 +74,8 @@ def function_settings(*, runtime: lambda_.Runtime | None,
     if runtime.name not in SUPPORTED_RUNTIMES:
         problems.append(f"runtime {runtime.name} is not one the Lambda code is tested on; use one of "
                         + ", ".join(f"lambda_.Runtime.PYTHON_{name.removeprefix('python').replace('.', '_')}"
-                                  for name in SUPPORTED_RUNTIMES))
+                                  for name in SUPPORTED_RUNTIMES)
+                        + f" (by name: {', '.join(SUPPORTED_RUNTIMES)})")
     level = str(log_level).upper()
     if level not in LOG_LEVELS:
         problems.append(f"log_level {log_level!r} must be one of {', '.join(LOG_LEVELS)}")

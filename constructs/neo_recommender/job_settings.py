@@ -40,7 +40,7 @@ class JobSettings:
     :param job_duration: ``JobDurationInSeconds``, the longest an IR job may run (1 second to 2 hours).
         @default IR's own limit
     :param traffic_pattern: Advanced jobs' ``TrafficPattern``, e.g. ``{"TrafficType": "PHASES", "Phases":
-        [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}``: each phase at most 3600 s, all
+        [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}]}``: each phase 120 to 3600 s, all
         together at most ``job_duration`` (when ``job_type`` is Advanced) or 18,000 s. @default IR's
     :param stopping_conditions: Advanced jobs' ``StoppingConditions``, e.g. ``{"MaxInvocations": 300,
         "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 100}]}``; the percentile must be

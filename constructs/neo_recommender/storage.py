@@ -34,14 +34,16 @@ def struct_overrides(props: Any, struct: type, prop_name: str) -> dict[str, Any]
     """The fields set in ``props``, a CDK props struct (``s3.BucketProps``, ...) or a dict of its keyword arguments.
 
     A struct gives only the fields it was built with (the public attributes its constructor takes),
-    so the pipeline's defaults stay wherever the struct is silent.
+    so the pipeline's defaults stay wherever the struct is silent. A subclass of ``struct`` (``lambda_.FunctionProps``
+    of ``FunctionOptions``) gives the fields of its own constructor, so that the caller's checks see every field set,
+    not only ``struct``'s.
     """
     if props is None:
         return {}
     if isinstance(props, dict):
         return dict(props)
     if isinstance(props, struct):
-        fields = [name for name in inspect.signature(struct.__init__).parameters if name != "self"]
+        fields = [name for name in inspect.signature(type(props).__init__).parameters if name != "self"]
         return {name: getattr(props, name) for name in fields if getattr(props, name) is not None}
     module = struct.__module__.split(".")[-1].removeprefix("aws_")  # s3, dynamodb, sns: as the docs import them
     module = f"{module}_" if keyword.iskeyword(module) else module  # lambda_

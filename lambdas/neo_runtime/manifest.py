@@ -32,7 +32,7 @@ _MAX_LITERAL_CHARS = 1024
 LOAD_TEST_PERCENTILE = "P95"
 #: Phase.DurationInSeconds, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Phase.html: "For custom load
 #: tests, the value should be between 120 and 3600. This value should not exceed JobDurationInSeconds."
-MAX_PHASE_SECONDS = 3600
+MIN_PHASE_SECONDS, MAX_PHASE_SECONDS = 120, 3600
 #: RecommendationJobInputConfig.JobDurationInSeconds,
 #: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_RecommendationJobInputConfig.html: "The maximum value
 #: is 18,000 seconds." (botocore's model gives only the minimum, 1.) The schema allows at most 7200 of it.
@@ -186,7 +186,7 @@ def manifest_notes(document: dict[str, Any]) -> list[Finding]:
         notes.append(Finding("DataInputConfig", f"is written with single quotes, as Neo's documentation shows it; "
                              f"registered as the JSON {registered}", "Nothing to do.", NOTE))
     framework = document.get("Framework")
-    if framework in FRAMEWORK_ALIASES:
+    if isinstance(framework, str) and framework in FRAMEWORK_ALIASES:  # a list or object is the schema's finding
         notes.append(Finding("Framework", f"{framework} is registered as {FRAMEWORK_ALIASES[framework]}, the name "
                              "Inference Recommender's API uses", "Nothing to do.", NOTE))
     return notes
@@ -298,10 +298,10 @@ def _check_job_type_fields(document: dict[str, Any]) -> list[Finding]:
     if job_type not in ("Default", "Advanced"):  # the schema reports it; which fields belong is unknown
         return []
     if job_type == "Advanced":
-        if "EndpointConfigurations" not in document:
-            return [Finding("EndpointConfigurations", "is required for Advanced jobs",
-                            'List the instance types to test, e.g. [{"InstanceType": "ml.c5.xlarge"}].')]
-        return _check_load_test(document)
+        missing = [] if "EndpointConfigurations" in document else [Finding(
+            "EndpointConfigurations", "is required for Advanced jobs",
+            'List the instance types to test, e.g. [{"InstanceType": "ml.c5.xlarge"}].')]
+        return missing + _check_load_test(document)  # the load test's own rules need no endpoint configurations
     return [Finding(name, "is used only by Advanced jobs",
                     'Set "JobType": "Advanced" or remove the field.')
             for name in ADVANCED_ONLY_FIELDS if name in document]
@@ -348,10 +348,11 @@ def phase_findings(traffic_pattern: Any, job_duration: Any) -> list[Finding]:  #
                  if isinstance(phase, dict) and _is_whole_number(phase.get("DurationInSeconds"))
                  ] if isinstance(phases, list) else []
     findings = [Finding(f"TrafficPattern.Phases[{index}].DurationInSeconds",
-                        f"is {seconds}; for custom load tests, the value should be between 120 and {MAX_PHASE_SECONDS} "
-                        "(Phase.DurationInSeconds)",
-                        f"Give each phase at most {MAX_PHASE_SECONDS} s; for a longer test, add phases (up to 10).")
-                for index, seconds in durations if seconds > MAX_PHASE_SECONDS]
+                        f"is {seconds}; for custom load tests, the value should be between {MIN_PHASE_SECONDS} and "
+                        f"{MAX_PHASE_SECONDS} (Phase.DurationInSeconds)",
+                        f"Give each phase {MIN_PHASE_SECONDS} to {MAX_PHASE_SECONDS} s; for a longer test, add phases "
+                        "(up to 10).")
+                for index, seconds in durations if not MIN_PHASE_SECONDS <= seconds <= MAX_PHASE_SECONDS]
     total = sum(seconds for _, seconds in durations)
     limit = manifest_schema()["properties"]["JobDurationInSeconds"]["maximum"]
     if _is_whole_number(job_duration):

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from neo_recommender import samples
-from neo_recommender.assembly import STACK_NAME
 from neo_recommender.cli.results import ranked_recommendations, run_summary
 from neo_recommender.emulator import EmbeddedAws
+from neo_recommender.emulator.assembly import STACK_NAME
 from neo_recommender.emulator.deploy import DeployedStack
 from neo_runtime.job_slots import QUEUE_PARTITION, SLOTS_PARTITION
 
@@ -183,7 +183,7 @@ def deployed(assembly: Path, *, speedup: float = 50, job_seconds: float = 600,
 
 def synthesized_with(outdir: Path, context: dict[str, Any]) -> Path:
     """``NeoRecommenderStack`` synthesized with ``context`` over cdk.json's; returns the assembly folder."""
-    from neo_recommender.assembly import synthesize
+    from neo_recommender.emulator.assembly import synthesize
 
     defaults = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
     return synthesize(outdir, {**defaults, **context})[1]

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from neo_recommender import samples
-from neo_recommender.assembly import STACK_NAME
 from neo_recommender.cli import main, results
+from neo_recommender.emulator.assembly import STACK_NAME
 from neo_runtime.records import to_attribute_values
 
 MODEL = "xgb-history"

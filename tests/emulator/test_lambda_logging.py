@@ -56,6 +56,16 @@ def test_an_error_carries_its_exception_as_structured_fields(runtime: RuntimeLog
     assert record["stackTrace"] and "test_an_error_carries" in record["location"]
 
 
+def test_the_runtimes_unhandled_error_record_is_kept_at_info_and_dropped_at_warn(runtime: RuntimeLogging) -> None:
+    # The runtime writes it with "log_level", which Lambda's filter does not read: INFO, so dropped at WARN
+    # (aws/aws-lambda-python-runtime-interface-client#202). The pipeline's own error lines carry "level".
+    for function, config in (("info", JSON_INFO), ("warn", LoggingConfig("JSON", "WARN", "WARN"))):
+        with runtime.invocation(function, f"req-{function}", config):
+            runtime.unhandled(ValueError("boom"))
+    assert [line["errorMessage"] for line in runtime.records("info")] == ["boom"]
+    assert runtime.records("warn") == []
+
+
 def test_the_application_log_level_decides_what_is_written(runtime: RuntimeLogging) -> None:
     with runtime.invocation("quiet", "req-3", LoggingConfig("JSON", "WARN", "WARN")):
         RunLogger("S").info("not written")

@@ -48,7 +48,7 @@ def test_the_demo_deploys_what_cdk_synth_writes(cli_template: Path, tmp_path: Pa
     # its template is the CLI's, resource for resource. Without cdk.json's context every role policy and the
     # access-log bucket differed: first before the demo read cdk.json, again when the cache keyed on the context
     # and the demo synthesized without it. The cache is off here, so the demo's own synthesis runs.
-    from neo_recommender.assembly import STACK_NAME
+    from neo_recommender.emulator.assembly import STACK_NAME
     from neo_recommender.emulator.assembly_cache import CACHE_VARIABLE
     from neo_recommender.emulator.demo import demo_assembly
 

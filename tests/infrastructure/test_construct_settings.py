@@ -332,6 +332,11 @@ def test_function_props_take_a_function_options_struct_or_a_dict_of_its_argument
     with pytest.raises(TypeError, match=re.escape(
             "function_props must be a lambda_.FunctionOptions or a dict of its keyword arguments, not list")):
         InferenceRecommenderPipeline(Stack(App(), "Bad"), "P", function_props=[("memory_size", 512)])
+    # A FunctionProps is a FunctionOptions too: its code, handler and runtime are refused, not silently dropped.
+    with pytest.raises(ValueError, match="function_props takes memory_size and timeout only, not code, handler, "
+                                         "runtime"):
+        tuned(lambda_.FunctionProps(code=lambda_.Code.from_inline("x"), handler="a.b",
+                                    runtime=lambda_.Runtime.PYTHON_3_12, memory_size=512))
 
 
 def test_dashboard_false_leaves_the_dashboard_out(synthesized: Synthesized) -> None:
@@ -396,7 +401,8 @@ def test_too_many_security_groups_are_rejected() -> None:
     ({"neo-recommender:recordInModelRegistry": "yes"},
      "context neo-recommender:recordInModelRegistry must be true or false, not 'yes'"),
     ({"neo-recommender:pythonRuntime": "python3.10"},
-     "runtime python3.10 is not one the Lambda code is tested on"),
+     "(by name: python3.11, python3.12, python3.13, python3.14) (NeoRecommenderStack reads these from cdk.json "
+     "context: runtime = neo-recommender:pythonRuntime)"),
     ({"neo-recommender:functionMemoryMb": 64}, "function_props memory_size 64 must be a whole number of MB"),
     ({"neo-recommender:functionTimeoutSeconds": 5}, "function_props timeout must be a Duration from 30 seconds"),
     ({"neo-recommender:tracing": "on"},

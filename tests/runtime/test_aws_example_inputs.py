@@ -22,7 +22,7 @@ TRITON_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/sagemaker-tritonser
 
 
 def _check(**overrides: Any) -> Any:
-    """Check the README's manifest with ``overrides`` (None removes a field)."""
+    """Check the sample manifest (``samples.xgboost_manifest``) with ``overrides`` (None removes a field)."""
     document = {name: value for name, value in samples.xgboost_manifest(**overrides).items() if value is not None}
     return check_manifest(json.dumps(document).encode(), "us-east-1")
 
@@ -178,6 +178,9 @@ def _phases(*seconds: int) -> dict[str, Any]:
     ({"TrafficPattern": _phases(120, 4000)},
      "TrafficPattern.Phases[1].DurationInSeconds: is 4000; for custom load tests, the value should be between 120 and "
      "3600"),
+    ({"TrafficPattern": _phases(60, 120)},
+     "TrafficPattern.Phases[0].DurationInSeconds: is 60; for custom load tests, the value should be between 120 and "
+     "3600"),
     ({"TrafficPattern": _phases(*[3600] * 6)},
      "TrafficPattern.Phases: last 21600 s in all, longer than the longest job Inference Recommender runs "
      "(JobDurationInSeconds: at most 18000 s)"),
@@ -211,6 +214,20 @@ def test_a_stopping_percentile_other_than_p95_gets_awss_rule_once_and_p95_as_the
 def test_phases_within_awss_bounds_pass() -> None:
     report = _advanced(TrafficPattern=_phases(3600, 3600, 3600, 3600, 3600))
     assert report.valid, report.format_text()
+    assert _advanced(TrafficPattern=_phases(120)).valid
+
+
+def test_an_advanced_job_without_endpoint_configurations_still_gets_its_load_test_checked() -> None:
+    # Adding EndpointConfigurations used to reveal the phase finding only then.
+    report = _advanced(EndpointConfigurations=None, TrafficPattern=_phases(4000))
+    assert {f.field for f in report.errors} >= {"EndpointConfigurations",
+                                                "TrafficPattern.Phases[0].DurationInSeconds"}
+
+
+@pytest.mark.parametrize("framework", [[], {"name": "XGBOOST"}, 7])
+def test_a_framework_of_the_wrong_type_is_a_finding_not_a_crash(framework: Any) -> None:
+    report = _check(Framework=framework)
+    assert not report.valid and "Framework" in {f.field for f in report.errors}
 
 
 @pytest.mark.parametrize("broken", [{"FrameworkVersion": "1"}, {"JobDescription": "x" * 200}])

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from neo_recommender import samples
-from neo_recommender.assembly import STACK_NAME, find_cdk_json, project_context, synthesize
 from neo_recommender.cli.chart import ChartUnavailable, write_chart
 from neo_recommender.cli.report import markdown_report
 from neo_recommender.cli.results import ranked_recommendations, run_decision, run_notes, run_summary
 from neo_recommender.cli.submit import Destination, LocalSubmission, UploadProgress, local_submission, upload
 from neo_recommender.emulator import REGION, EmbeddedAws
+from neo_recommender.emulator.assembly import STACK_NAME, find_cdk_json, project_context, synthesize
 from neo_recommender.emulator.assembly_cache import cache_root, cached_assembly
 from neo_recommender.emulator.collection_thresholds import FewerCollections
 from neo_runtime.ranking import format_rows

@@ -162,6 +162,10 @@ class RuntimeLogging:
         line: Any = ({"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "log_level": "ERROR",
                       **fields} if config.log_format == "JSON"  # bootstrap.py's log_error, JSON format
                      else f"[ERROR] {fields['errorType']}: {fields['errorMessage']}")
+        # Its key is "log_level", not "level": Lambda reads it as INFO and drops it at WARN or ERROR
+        # (aws/aws-lambda-python-runtime-interface-client#202), as it would any printed line without a level.
+        if not printed_line_passes(line, config):
+            return
         with self._lock:
             self.lines[function_name].append(line)
 

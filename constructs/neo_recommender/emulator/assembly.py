@@ -10,8 +10,8 @@ if TYPE_CHECKING:
     from neo_recommender.stack import NeoRecommenderStack
 
 STACK_NAME = "NeoRecommenderStack"
-#: The checkout's cdk.json, when this package runs from a source checkout (``constructs/neo_recommender``).
-_CHECKOUT_CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+#: The checkout's cdk.json, when this package runs from a source checkout (``constructs/neo_recommender/emulator``).
+_CHECKOUT_CDK_JSON = Path(__file__).resolve().parents[3] / "cdk.json"
 
 
 def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> tuple[NeoRecommenderStack, Path]:
